@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import type { Readable } from 'node:stream';
+import { commandContext, type CommandContext } from '../cli.js';
+import { UsageError } from '../errors.js';
+
+/** Wraps a command action: builds its context and passes it along with the parsed arguments. */
+export function action<A extends unknown[]>(
+  fn: (ctx: CommandContext, ...args: A) => Promise<void> | void,
+): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const ctx = commandContext(cmd);
+    await fn(ctx, ...(args.slice(0, -1) as A));
+  };
+}
+
+/** Reads all of stdin as UTF-8 text. */
+export async function readAll(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Parses a positive integer option, with a usage error naming the option. */
+export function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer, got ${value}`);
+  return n;
+}

@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import { initReplica } from '../db/replica.js';
+import { action } from './common.js';
+
+export function registerInit(program: Command): void {
+  program
+    .command('init')
+    .description('create the replica database (or add crsync bookkeeping to an existing SQLite file)')
+    .action(
+      action((ctx) => {
+        const result = initReplica(ctx.globals.db);
+        ctx.out.result(result, (r, c) =>
+          [`${r.created ? 'Initialized' : 'Already initialized'} ${c.bold(r.db)}`, `site id ${c.cyan(r.siteId)}`].join('\n'),
+        );
+      }),
+    );
+}

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { replicatedTableInfo, trackTables } from '../db/replica.js';
+import { withStore } from '../db/store.js';
+import { renderTable } from '../output/format.js';
+import { action } from './common.js';
+
+export function registerTrack(program: Command): void {
+  program
+    .command('track')
+    .description('make existing tables replicated (cr-sqlite CRRs); --list shows them')
+    .argument('[tables...]', 'tables to replicate')
+    .option('-l, --list', 'list replicated tables with row counts')
+    .action(
+      action((ctx, tables: string[], opts: { list?: boolean }) => {
+        if (opts.list) {
+          if (tables.length > 0) throw new UsageError('--list takes no table names');
+          const list = withStore(ctx.globals.db, {}, (s) => replicatedTableInfo(s.db));
+          ctx.out.result(list, (l, c) =>
+            l.length === 0
+              ? c.dim('no replicated tables (crsync track <table>)')
+              : renderTable(['table', 'rows'], l.map((t) => [t.name, BigInt(t.rows)]), c),
+          );
+          return;
+        }
+        if (tables.length === 0) throw new UsageError('name at least one table, or use --list', 'crsync track <table...>');
+        const result = withStore(ctx.globals.db, {}, (s) => trackTables(s, tables));
+        ctx.out.result(result, (r, c) =>
+          [
+            ...r.tracked.map((t) => `${c.green('replicated')} ${t}`),
+            ...r.alreadyTracked.map((t) => `${c.dim('already replicated')} ${t}`),
+          ].join('\n'),
+        );
+      }),
+    );
+}

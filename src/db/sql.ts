@@ -1,0 +1,128 @@
+import type Database from 'better-sqlite3';
+import { CrsyncError } from '../errors.js';
+import type { SqlValue } from '../values.js';
+import type { Db } from './store.js';
+
+/** Rows of the last statement that returned rows. */
+export interface SqlRows {
+  columns: string[];
+  rows: SqlValue[][];
+}
+
+/** Result of running a script of SQL statements. */
+export interface SqlResult {
+  statements: number;
+  /** Rows changed by writing statements. */
+  changes: number;
+  /** Rows of the last statement that returned rows, or null when none did. */
+  result: SqlRows | null;
+}
+
+/**
+ * Splits SQL text at top-level semicolons (outside quotes and comments). A piece that SQLite
+ * finds incomplete (a trigger body) is joined with the next one when it is prepared.
+ */
+export function splitStatements(sql: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let i = 0;
+  const n = sql.length;
+  while (i < n) {
+    const ch = sql[i]!;
+    if (ch === "'" || ch === '"' || ch === '`' || ch === '[') {
+      const close = ch === '[' ? ']' : ch;
+      i++;
+      while (i < n) {
+        if (sql[i] === close) {
+          if (close !== ']' && sql[i + 1] === close) {
+            i += 2;
+            continue;
+          }
+          break;
+        }
+        i++;
+      }
+      i++;
+    } else if (ch === '-' && sql[i + 1] === '-') {
+      while (i < n && sql[i] !== '\n') i++;
+    } else if (ch === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? n : end + 2;
+    } else if (ch === ';') {
+      out.push(sql.slice(start, i + 1));
+      start = i + 1;
+      i++;
+    } else {
+      i++;
+    }
+  }
+  out.push(sql.slice(start));
+  return out.filter((s) => !isBlank(s));
+}
+
+function isBlank(s: string): boolean {
+  return s
+    .replace(/--[^\n]*/g, '')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/[\s;]/g, '') === '';
+}
+
+const TXN_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
+
+/** Prepares each statement in turn (later ones may depend on earlier ones) and runs it. */
+function runEach(db: Db, pieces: string[], onRows: (stmt: Database.Statement) => void): { statements: number; changes: number } {
+  let statements = 0;
+  let changes = 0;
+  let pending = '';
+  for (let p = 0; p < pieces.length; p++) {
+    const text = pending + pieces[p]!;
+    let stmt: Database.Statement;
+    try {
+      stmt = db.prepare(text);
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (/incomplete input/i.test(msg) && p < pieces.length - 1) {
+        pending = text;
+        continue;
+      }
+      throw sqlError(err, text, statements);
+    }
+    pending = '';
+    statements++;
+    try {
+      if (stmt.reader) onRows(stmt);
+      else changes += stmt.run().changes;
+    } catch (err) {
+      throw sqlError(err, text, statements - 1);
+    }
+  }
+  return { statements, changes };
+}
+
+function sqlError(err: unknown, text: string, index: number): CrsyncError {
+  const first = text.trim().split('\n')[0]!.slice(0, 80);
+  return new CrsyncError('sql_error', `statement ${index + 1} failed: ${(err as Error).message} (in: ${first})`, {
+    hint: 'nothing of this script was kept (it runs in one transaction unless it manages its own)',
+    cause: err,
+  });
+}
+
+/**
+ * Runs one or more SQL statements with cr-sqlite loaded. Without explicit transaction
+ * statements the whole script is one transaction: it all applies or nothing does.
+ */
+export function runSql(db: Db, sql: string): SqlResult {
+  const pieces = splitStatements(sql);
+  if (pieces.length === 0) {
+    throw new CrsyncError('empty_sql', 'no SQL statement given', { exitCode: 2, hint: 'pass a statement, or - to read them from stdin' });
+  }
+  let result: SqlRows | null = null;
+  const collect = (stmt: Database.Statement): void => {
+    stmt.raw(true).safeIntegers(true);
+    const columns = stmt.columns().map((c) => c.name);
+    result = { columns, rows: stmt.all() as SqlValue[][] };
+  };
+  const managesOwnTxn = pieces.some((p) => TXN_CONTROL.test(p));
+  const counts = managesOwnTxn ? runEach(db, pieces, collect) : db.transaction(() => runEach(db, pieces, collect))();
+  return { ...counts, result };
+}

@@ -1,0 +1,60 @@
+import type { ChalkInstance } from 'chalk';
+import { displayValue, type SqlValue } from '../values.js';
+
+/** Renders rows as an aligned text table (numbers right-aligned, NULL dimmed). */
+export function renderTable(columns: string[], rows: SqlValue[][], c: ChalkInstance): string {
+  if (columns.length === 0) return '';
+  const cells = rows.map((r) => r.map((v) => displayValue(v).replace(/\n/g, '\\n')));
+  const widths = columns.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
+  const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || typeof r[i] === 'bigint' || typeof r[i] === 'number'));
+  const line = (vals: string[], style?: (s: string) => string): string =>
+    vals
+      .map((v, i) => {
+        const padded = numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!);
+        return style ? style(padded) : padded;
+      })
+      .join('  ')
+      .trimEnd();
+  const out = [line(columns, c.bold), widths.map((w) => '-'.repeat(w)).join('  ')];
+  for (let r = 0; r < cells.length; r++) {
+    out.push(
+      cells[r]!
+        .map((v, i) => {
+          const padded = numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!);
+          return rows[r]![i] === null ? c.dim(padded) : padded;
+        })
+        .join('  ')
+        .trimEnd(),
+    );
+  }
+  return out.join('\n');
+}
+
+/** 1536 -> "1.5 KiB". */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** 1234 -> "1.23 s"; 45 -> "45 ms". */
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** Items per second, rounded for display. */
+export function formatRate(count: number, ms: number): string {
+  if (ms <= 0) return `${count}/s`;
+  const rate = (count * 1000) / ms;
+  return rate >= 100 ? `${Math.round(rate).toLocaleString('en-US')}/s` : `${rate.toFixed(1)}/s`;
+}
+
+/** 12345 -> "12,345". */
+export function formatCount(n: number | bigint): string {
+  return n.toLocaleString('en-US');
+}

@@ -1,0 +1,109 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import ora, { type Ora } from 'ora';
+import type { Writable } from 'node:stream';
+import { CrsyncError } from '../errors.js';
+import { stringifyJson } from '../values.js';
+
+/** How the process may talk to the user; decided once in cli.ts from argv, env and TTY state. */
+export interface OutputOptions {
+  json: boolean;
+  color: boolean;
+  debug: boolean;
+  /** Spinners and live progress allowed (stderr is a TTY, not --json, not CI). */
+  interactive: boolean;
+  stdoutIsTTY: boolean;
+  stdout: Writable;
+  stderr: Writable;
+}
+
+/** Live progress of a long operation (a spinner on a TTY, silent otherwise). */
+export interface Progress {
+  update(text: string): void;
+  done(text?: string): void;
+  fail(text?: string): void;
+}
+
+/**
+ * The one place that writes to the terminal. stdout carries data (results, rows); notes,
+ * warnings, progress and human error text go to stderr. With --json, exactly one JSON document.
+ */
+export class Output {
+  readonly c: ChalkInstance;
+  private spinner: Ora | undefined;
+
+  constructor(readonly opts: OutputOptions) {
+    this.c = new Chalk({ level: opts.color && !opts.json ? 1 : 0 });
+  }
+
+  get json(): boolean {
+    return this.opts.json;
+  }
+
+  /** Prints a command's result: its JSON form, or what `human` renders of it. */
+  result<T>(value: T, human?: (value: T, c: ChalkInstance) => string | undefined): void {
+    if (this.opts.json) {
+      this.opts.stdout.write(stringifyJson(value, 2) + '\n');
+      return;
+    }
+    const text = human ? human(value, this.c) : stringifyJson(value, 2);
+    if (text) this.opts.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  /** Raw data to stdout (export, sql --csv). */
+  data(text: string): void {
+    this.opts.stdout.write(text);
+  }
+
+  /** A human note on stderr (hidden with --json). */
+  note(text: string): void {
+    if (this.opts.json) return;
+    this.clearSpinner();
+    this.opts.stderr.write(text + '\n');
+  }
+
+  /** A warning on stderr (also with --json: stderr is not parsed). */
+  warn(text: string): void {
+    this.clearSpinner();
+    this.opts.stderr.write(this.c.yellow('warning: ') + text + '\n');
+  }
+
+  /** Reports an error: the JSON error document on stdout with --json, else one line and a hint on stderr. */
+  error(err: CrsyncError): void {
+    this.clearSpinner();
+    if (this.opts.json) {
+      this.opts.stdout.write(stringifyJson({ error: err.toJSON() }, 2) + '\n');
+    } else {
+      this.opts.stderr.write(this.c.red('error: ') + err.message + '\n');
+      if (err.hint) this.opts.stderr.write(this.c.dim('hint: ' + err.hint) + '\n');
+    }
+    if (this.opts.debug) {
+      const stack = (err.cause instanceof Error ? err.cause.stack : undefined) ?? err.stack;
+      if (stack) this.opts.stderr.write(stack + '\n');
+    }
+  }
+
+  /** Starts live progress; a no-op outside an interactive terminal. */
+  progress(text: string): Progress {
+    if (!this.opts.interactive) {
+      return { update() {}, done() {}, fail() {} };
+    }
+    this.clearSpinner();
+    const spinner = ora({ text, stream: this.opts.stderr as NodeJS.WriteStream, color: 'cyan' }).start();
+    this.spinner = spinner;
+    const finish = (fn: () => void): void => {
+      fn();
+      if (this.spinner === spinner) this.spinner = undefined;
+    };
+    return {
+      update: (t) => {
+        spinner.text = t;
+      },
+      done: (t) => finish(() => (t ? spinner.succeed(t) : spinner.stop())),
+      fail: (t) => finish(() => (t ? spinner.fail(t) : spinner.stop())),
+    };
+  }
+
+  private clearSpinner(): void {
+    if (this.spinner?.isSpinning) this.spinner.clear();
+  }
+}
