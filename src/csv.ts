@@ -24,7 +24,8 @@ export function parseCsvField(text: string, quoted: boolean): SqlValue {
 
 const stringifyOptions = {
   cast: {
-    string: (v: string) => ({ value: v, quoted: true }),
+    // quoted_empty: without it csv-stringify writes '' unquoted, which reads back as NULL.
+    string: (v: string) => ({ value: v, quoted: true, quoted_empty: true }),
     bigint: (v: bigint) => v.toString(),
     number: (v: number) => formatReal(v),
     object: (v: Record<string, unknown>) =>

@@ -1,3 +1,4 @@
+import { parse as losslessParse } from 'lossless-json';
 /**
  * SQLite values as crsync carries them: INTEGER is always bigint, REAL is always number,
  * TEXT is string, BLOB is Uint8Array (Buffer), NULL is null. Keeping the JS type equal to the
@@ -45,10 +46,11 @@ export function parseNumberLiteral(text: string): bigint | number {
 }
 
 /**
- * JSON.stringify with exact 64-bit integers (bigint as a bare literal), REAL values that stay
- * REAL on the way back (3.0), and blobs as {"$blob": hex}.
+ * JSON.stringify with exact 64-bit integers (bigint as a bare literal) and blobs as {"$blob": hex}.
+ * With `reals`, every JS number is an SQLite REAL and is spelled so it reads back as one (3.0);
+ * otherwise integral numbers (counts, milliseconds) print as plain integers.
  */
-export function stringifyJson(value: unknown, indent = 0): string {
+export function stringifyJson(value: unknown, indent = 0, reals = false): string {
   const pad = (depth: number): string => (indent ? '\n' + ' '.repeat(indent * depth) : '');
   const sep = indent ? ': ' : ':';
   const walk = (v: unknown, depth: number): string => {
@@ -57,6 +59,7 @@ export function stringifyJson(value: unknown, indent = 0): string {
       case 'bigint':
         return v.toString();
       case 'number':
+        if (reals) return formatReal(v);
         return Number.isInteger(v) && Math.abs(v) < 2 ** 53 && !Object.is(v, -0) ? String(v) : formatReal(v);
       case 'string':
         return JSON.stringify(v);
@@ -90,10 +93,7 @@ export function stringifyJson(value: unknown, indent = 0): string {
 export function stringifyRow(row: Record<string, SqlValue>): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(row)) {
-    let s: string;
-    if (typeof v === 'number') s = formatReal(v);
-    else s = stringifyJson(v);
-    parts.push(JSON.stringify(k) + ':' + s);
+    parts.push(JSON.stringify(k) + ':' + stringifyJson(v, 0, true));
   }
   return '{' + parts.join(',') + '}';
 }
@@ -113,4 +113,17 @@ export function displayValue(v: SqlValue): string {
   if (v instanceof Uint8Array) return '\\x' + Buffer.from(v).toString('hex');
   if (typeof v === 'number') return formatReal(v);
   return String(v);
+}
+
+/** Serializes SQLite values (or rows of them) to JSON text that parseSqlJson reads back exactly. */
+export function stringifySqlJson(value: unknown): string {
+  return stringifyJson(value, 0, true);
+}
+
+/**
+ * Parses JSON keeping SQLite types: digits-only numbers become INTEGER (bigint, exact), numbers
+ * with a dot or exponent REAL; {"$blob": hex} stays an object (see fromJsonValue).
+ */
+export function parseSqlJson(text: string): unknown {
+  return losslessParse(text, undefined, parseNumberLiteral);
 }

@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { cloneReplica } from '../sync/clone.js';
+import { retryFromEnv } from '../sync/retry.js';
+import { formatBytes, formatCount, formatMs } from '../output/format.js';
+import { transferProgress } from '../output/sync-render.js';
+import { action, positiveInt } from './common.js';
+
+export function registerClone(program: Command): void {
+  program
+    .command('clone')
+    .description('make a new replica of a remote (its own site id, origin set to the URL)')
+    .argument('<url>', 'http(s)://host:port/<dataset>, or a path to a crsync database')
+    .argument('[file]', 'database file to create (default: <dataset>.db)')
+    .option('--page-size <n>', 'changes per page (one transaction each)')
+    .action(
+      action(async (ctx, url: string, file: string | undefined, flags: { pageSize?: string }) => {
+        const { progress, onProgress } = transferProgress(ctx.out, `clone ${url}`);
+        try {
+          const r = await cloneReplica(url, file, {
+            env: ctx.env,
+            signal: ctx.signal,
+            pageSize: positiveInt('--page-size', flags.pageSize, 5000),
+            retry: retryFromEnv(ctx.env),
+            onProgress,
+          });
+          progress.done();
+          ctx.out.result(r, (x, c) =>
+            [
+              `Cloned ${c.bold(x.url)} into ${c.bold(x.db)}`,
+              `site id ${c.cyan(x.siteId)}; tables: ${x.tables.join(', ') || 'none'}`,
+              `${formatCount(x.received)} changes, ${formatBytes(x.bytes)} in ${formatMs(x.ms)}`,
+            ].join('\n'),
+          );
+        } catch (err) {
+          progress.fail();
+          throw err;
+        }
+      }),
+    );
+}

@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { exportTable, type ExportResult } from '../db/export.js';
+import { DATA_FORMATS, formatFromPath, type DataFormat } from '../db/import-readers.js';
+import { withStoreAsync } from '../db/store.js';
+import { action } from './common.js';
+
+const HELP = `
+The rows are written in primary-key order, in a form \`crsync import\` reads back with the same
+values and types: CSV quotes all TEXT (an empty unquoted field is NULL, \\x<hex> a BLOB, REAL
+values keep a dot: 3.0); NDJSON and JSON write 64-bit integers exactly and blobs as {"$blob":"<hex>"}.
+With -o the file is written whole or not at all (a temp file renamed at the end).
+
+Examples:
+  crsync export countries > countries.csv
+  crsync export countries -o countries.ndjson
+  crsync export countries --format json | jq '.[0]'
+`;
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('write a table as CSV, NDJSON or a JSON array (stdout or -o file)')
+    .argument('<table>', 'table to export')
+    .option('--format <format>', 'csv, ndjson or json (default: from the -o extension, else csv)')
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .addHelpText('after', HELP)
+    .action(
+      action(async (ctx, table: string, opts: { format?: string; output?: string }) => {
+        if (opts.format !== undefined && !(DATA_FORMATS as readonly string[]).includes(opts.format)) {
+          throw new UsageError(`unknown format ${opts.format}`, `use one of ${DATA_FORMATS.join(', ')}`, 'unknown_format');
+        }
+        const file = opts.output === '-' ? undefined : opts.output;
+        const format = (opts.format as DataFormat | undefined) ?? (file ? formatFromPath(file) : undefined) ?? 'csv';
+        const progress = ctx.out.progress(`exporting ${table}`);
+        let result: ExportResult;
+        try {
+          result = await withStoreAsync(ctx.globals.db, { readonly: true }, (store) =>
+            exportTable(store, {
+              table,
+              format,
+              file,
+              // stdout itself, not out.data(): the export waits for it to drain, so memory stays bounded.
+              stdout: ctx.out.opts.stdout,
+              signal: ctx.signal,
+              onProgress: (rows) => progress.update(`exporting ${table}: ${rows} rows`),
+            }),
+          );
+        } catch (err) {
+          progress.fail();
+          throw err;
+        }
+        progress.done();
+        // Without -o, stdout carries the rows: the result is only a note on stderr.
+        if (file && ctx.out.json) ctx.out.result(result);
+        else ctx.out.note(`Exported ${result.rows} row${result.rows === 1 ? '' : 's'} of ${table} (${format}) to ${file ?? 'stdout'} in ${(result.ms / 1000).toFixed(1)} s`);
+      }),
+    );
+}

@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { startServer } from '../sync/server.js';
+import { action } from './common.js';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run a hub: one cr-sqlite database per dataset in --dir, at http://host:port/<dataset>')
+    .requiredOption('--dir <folder>', 'folder holding the datasets')
+    .option('--host <host>', 'address to listen on (loopback unless given)', '127.0.0.1')
+    .option('--port <port>', 'port (0 picks a free one)', '7468')
+    .option('--tokens <file>', 'tokens file: "<token> <read|read-write> [datasets]" per line')
+    .option('--tls-cert <file>', 'TLS certificate (PEM)')
+    .option('--tls-key <file>', 'TLS private key (PEM)')
+    .action(
+      action(async (ctx, opts: { dir: string; host: string; port: string; tokens?: string; tlsCert?: string; tlsKey?: string }) => {
+        const port = Number(opts.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${opts.port}`);
+        const hub = await startServer({
+          dir: opts.dir,
+          host: opts.host,
+          port,
+          tokensFile: opts.tokens,
+          tlsCert: opts.tlsCert,
+          tlsKey: opts.tlsKey,
+          log: (line) => ctx.out.warn(line),
+        });
+        // The first stdout line is the URL: tests and scripts read it.
+        ctx.out.data(hub.url + '\n');
+        if (!opts.tokens && opts.host !== '127.0.0.1' && opts.host !== 'localhost' && opts.host !== '::1') {
+          ctx.out.warn('no --tokens: anyone who can reach this address may read and write every dataset');
+        }
+        ctx.out.note(`serving ${opts.dir} at ${hub.url}/<dataset> (Ctrl-C stops)`);
+        await new Promise<void>((resolve) => {
+          if (ctx.signal.aborted) resolve();
+          ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        ctx.out.note('stopping: finishing requests in flight');
+        await hub.close();
+      }),
+    );
+}

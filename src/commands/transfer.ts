@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import type { CommandContext } from '../cli.js';
+import { pullChanges, pushChanges, syncChanges, type SyncOptions } from '../sync/engine.js';
+import { retryFromEnv } from '../sync/retry.js';
+import { renderTransfer, transferProgress } from '../output/sync-render.js';
+import { action, positiveInt } from './common.js';
+
+interface TransferFlags {
+  migrate: boolean;
+  pageSize?: string;
+}
+
+function syncOptions(ctx: CommandContext, remote: string | undefined, flags: TransferFlags): SyncOptions {
+  return {
+    dbPath: ctx.globals.db,
+    remote: remote ?? 'origin',
+    env: ctx.env,
+    migrate: flags.migrate,
+    pageSize: positiveInt('--page-size', flags.pageSize, 5000),
+    signal: ctx.signal,
+    retry: retryFromEnv(ctx.env),
+  };
+}
+
+/** Registers push, pull and sync: the same options, one engine call each. */
+export function registerTransfers(program: Command): void {
+  const verbs = [
+    { name: 'pull', past: 'pulled', run: pullChanges, about: 'fetch and merge the changes the remote has that this replica has not seen' },
+    { name: 'push', past: 'pushed', run: pushChanges, about: 'send the changes the remote has not acknowledged' },
+    { name: 'sync', past: 'synced', run: syncChanges, about: 'pull, then push' },
+  ] as const;
+  for (const v of verbs) {
+    program
+      .command(v.name)
+      .description(v.about)
+      .argument('[remote]', 'remote name', 'origin')
+      .option('--no-migrate', 'do not carry additive schema changes (a schema difference is then exit 5)')
+      .option('--page-size <n>', 'changes per page (one transaction each)')
+      .action(
+        action(async (ctx, remote: string, flags: TransferFlags) => {
+          const { progress, onProgress } = transferProgress(ctx.out, `${v.name} ${remote}`);
+          try {
+            const result = await v.run({ ...syncOptions(ctx, remote, flags), onProgress });
+            progress.done();
+            ctx.out.result(result, (r, c) => renderTransfer(v.past, r, c));
+          } catch (err) {
+            progress.fail();
+            throw err;
+          }
+        }),
+      );
+  }
+}

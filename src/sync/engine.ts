@@ -1,0 +1,232 @@
+import { CrsyncError, SchemaMismatchError } from '../errors.js';
+import { ChangeApplier, readPages, versionsAppliedFrom } from '../db/changes.js';
+import { ConflictStore, flipConflict } from '../db/conflicts.js';
+import { applyAdditiveSchema } from '../db/migrate-apply.js';
+import { requireRemote, resetCursors, setPullCursor, setPushCursor, touchRemote, type RemoteRecord } from '../db/remotes.js';
+import { diffSchemas, describeExtras, type SchemaDiff } from '../db/schema-diff.js';
+import { readReplicatedSchema } from '../db/schema.js';
+import { openStore, siteId, type Store } from '../db/store.js';
+import { cursorFromJson } from './codec.js';
+import { DEFAULT_PAGE_SIZE, type DatasetInfo, type Page } from './protocol.js';
+import { openTransport } from './open-transport.js';
+import { withRetries, type RetryOptions } from './retry.js';
+import type { Transport } from './transport.js';
+
+/** Progress of a transfer, for spinners. */
+export interface TransferProgress {
+  phase: 'pull' | 'push';
+  changes: number;
+  bytes: number;
+  /** Changes known to be left, when known. */
+  total?: number;
+}
+
+/** Options shared by push, pull and sync. */
+export interface SyncOptions {
+  dbPath: string;
+  remote: string;
+  env: NodeJS.ProcessEnv;
+  pageSize?: number;
+  /** Carry additive schema changes (default true; --no-migrate turns it off). */
+  migrate?: boolean;
+  signal?: AbortSignal;
+  retry?: Partial<RetryOptions>;
+  onProgress?: (p: TransferProgress) => void;
+}
+
+/** Result of `crsync pull`. */
+export interface PullResult {
+  remote: string;
+  url: string;
+  sent: 0;
+  received: number;
+  conflicts: number;
+  schemaChanges: string[];
+  bytes: number;
+  ms: number;
+}
+
+/** Result of `crsync push`. */
+export interface PushResult {
+  remote: string;
+  url: string;
+  sent: number;
+  received: 0;
+  conflicts: number;
+  created: boolean;
+  schemaChanges: string[];
+  bytes: number;
+  ms: number;
+}
+
+/** Result of `crsync sync` (pull, then push). */
+export interface SyncResult {
+  remote: string;
+  url: string;
+  sent: number;
+  received: number;
+  conflicts: number;
+  schemaChanges: string[];
+  bytes: number;
+  ms: number;
+}
+
+function mismatch(diff: SchemaDiff, what: string): SchemaMismatchError {
+  const lines = diff.mismatches.length > 0 ? diff.mismatches : [what];
+  return new SchemaMismatchError(`schema mismatch with the remote: ${lines.join('; ')}`, {
+    mismatches: diff.mismatches,
+    localOnly: describeExtras(diff.localExtras),
+    remoteOnly: describeExtras(diff.remoteExtras),
+  }, 'make both replicated schemas match (crsync migrate), or sync without --no-migrate to carry additive changes');
+}
+
+function checkIdentity(store: Store, remote: RemoteRecord, info: DatasetInfo): Buffer {
+  const remoteSite = Buffer.from(info.siteId, 'hex');
+  if (remoteSite.equals(siteId(store.db))) {
+    throw new CrsyncError('same_site', `${remote.url} has this replica's own site id`, {
+      exitCode: 2,
+      hint: 'a copied database file shares its site id; make replicas with `crsync clone`',
+    });
+  }
+  if (remote.remoteSite && !remote.remoteSite.equals(remoteSite)) {
+    // The remote was re-created: its stream positions mean nothing any more. Start over
+    // (merging is idempotent, so resending is safe).
+    resetCursors(store.db, remote.name, remoteSite);
+  }
+  return remoteSite;
+}
+
+async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: { received: number; conflicts: number; schema: string[] }): Promise<void> {
+  const db = store.db;
+  const local = siteId(db);
+  const info = await t.info(local);
+  const remoteSite = checkIdentity(store, requireRemote(db, name), info);
+  const diff = diffSchemas(readReplicatedSchema(db).tables, info.schema.tables);
+  if (diff.relation === 'diverged') throw mismatch(diff, '');
+  if (diff.remoteExtras.tables.length + diff.remoteExtras.columns.length > 0) {
+    if (opts.migrate === false) throw mismatch(diff, `the remote has ${describeExtras(diff.remoteExtras).join(', ')} (--no-migrate)`);
+    acc.schema.push(...applyAdditiveSchema(db, diff.remoteExtras, `pull from ${name}`, info.schema.version));
+  }
+  const remote = requireRemote(db, name);
+  const fromPeer = versionsAppliedFrom(db, remoteSite);
+  const pushed = remote.push.version;
+  const applier = new ChangeApplier(db, {
+    peerSite: remoteSite,
+    remote: name,
+    knownToPeer: (v) => v <= pushed || fromPeer.has(v),
+    detectConflicts: true,
+  });
+  await t.pull({ site: local, since: remote.pull, pageSize: opts.pageSize ?? DEFAULT_PAGE_SIZE }, (page: Page) => {
+    const r = applier.apply(page.changes, (v) => {
+      if (v !== null) fromPeer.add(v);
+      setPullCursor(db, name, page.cursor, remoteSite);
+    });
+    acc.received += r.received;
+    acc.conflicts += r.conflicts.length;
+    opts.onProgress?.({ phase: 'pull', changes: acc.received, bytes: t.stats.bytesReceived });
+  }, opts.signal);
+  touchRemote(db, name, 'pull');
+}
+
+async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: { sent: number; conflicts: number; created: boolean; schema: string[] }): Promise<void> {
+  const db = store.db;
+  const local = siteId(db);
+  const schema = readReplicatedSchema(db);
+  let info: DatasetInfo;
+  try {
+    info = await t.info(local);
+  } catch (err) {
+    if (!(err instanceof CrsyncError) || err.code !== 'dataset_not_found') throw err;
+    await t.applySchema({ tables: schema.tables, version: schema.version });
+    acc.created = true;
+    info = await t.info(local);
+  }
+  const remoteSite = checkIdentity(store, requireRemote(db, name), info);
+  const diff = diffSchemas(schema.tables, info.schema.tables);
+  if (diff.relation === 'diverged') throw mismatch(diff, '');
+  if (diff.localExtras.tables.length + diff.localExtras.columns.length > 0) {
+    if (opts.migrate === false) throw mismatch(diff, `this replica has ${describeExtras(diff.localExtras).join(', ')} (--no-migrate)`);
+    await t.applySchema({ tables: schema.tables, version: schema.version });
+    acc.schema.push(...describeExtras(diff.localExtras));
+  }
+  const remote = requireRemote(db, name);
+  const start = cursorFromJson(info.received) ?? remote.push;
+  const filter = { excludeSite: remoteSite, excludeVersions: versionsAppliedFrom(db, remoteSite) };
+  const reader = openStore(store.path, {});
+  const pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
+  let sent = 0;
+  async function* pages(): AsyncGenerator<Page> {
+    for (const page of readPages(reader.db, start, pageSize, filter)) {
+      sent += page.changes.length;
+      opts.onProgress?.({ phase: 'push', changes: acc.sent + sent, bytes: t.stats.bytesSent });
+      yield page;
+    }
+  }
+  try {
+    const res = await t.push({ site: local, schemaHash: schema.hash, seen: remote.pull.version }, pages(), opts.signal);
+    const conflicts = new ConflictStore(db);
+    db.transaction(() => {
+      setPushCursor(db, name, cursorFromJson(res.cursor)!, remoteSite);
+      for (const c of res.conflicts) if (conflicts.record(flipConflict(c), name) !== null) acc.conflicts++;
+      touchRemote(db, name, 'push');
+    })();
+    acc.sent += res.received;
+  } finally {
+    reader.close();
+  }
+}
+
+async function runWithRemote<T>(opts: SyncOptions, fn: (store: Store, name: string, t: Transport) => Promise<T>): Promise<{ value: T; url: string; bytes: number; ms: number }> {
+  const started = performance.now();
+  const store = openStore(opts.dbPath);
+  try {
+    const remote = requireRemote(store.db, opts.remote);
+    const t = openTransport(remote.url, opts.env, remote.tokenEnv);
+    try {
+      const value = await fn(store, remote.name, t);
+      return { value, url: remote.url, bytes: t.stats.bytesSent + t.stats.bytesReceived, ms: Math.round(performance.now() - started) };
+    } finally {
+      await t.close();
+    }
+  } finally {
+    store.close();
+  }
+}
+
+/** Pulls what the remote has that we have not seen; resumes from the last committed page. */
+export async function pullChanges(opts: SyncOptions): Promise<PullResult> {
+  const acc = { received: 0, conflicts: 0, schema: [] as string[] };
+  const r = await runWithRemote(opts, (store, name, t) =>
+    withRetries(() => pullOnce(store, name, t, opts, acc), { ...opts.retry, signal: opts.signal }),
+  );
+  return { remote: opts.remote, url: r.url, sent: 0, received: acc.received, conflicts: acc.conflicts, schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
+}
+
+/** Pushes what the remote has not acknowledged; resumes from what the remote committed. */
+export async function pushChanges(opts: SyncOptions): Promise<PushResult> {
+  const acc = { sent: 0, conflicts: 0, created: false, schema: [] as string[] };
+  const r = await runWithRemote(opts, (store, name, t) =>
+    withRetries(() => pushOnce(store, name, t, opts, acc), { ...opts.retry, signal: opts.signal }),
+  );
+  return { remote: opts.remote, url: r.url, sent: acc.sent, received: 0, conflicts: acc.conflicts, created: acc.created, schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
+}
+
+/** Pull, then push. */
+export async function syncChanges(opts: SyncOptions): Promise<SyncResult> {
+  const pullAcc = { received: 0, conflicts: 0, schema: [] as string[] };
+  const pushAcc = { sent: 0, conflicts: 0, created: false, schema: [] as string[] };
+  const r = await runWithRemote(opts, async (store, name, t) => {
+    await withRetries(() => pullOnce(store, name, t, opts, pullAcc), { ...opts.retry, signal: opts.signal });
+    await withRetries(() => pushOnce(store, name, t, opts, pushAcc), { ...opts.retry, signal: opts.signal });
+  });
+  return {
+    remote: opts.remote,
+    url: r.url,
+    sent: pushAcc.sent,
+    received: pullAcc.received,
+    conflicts: pullAcc.conflicts + pushAcc.conflicts,
+    schemaChanges: [...pullAcc.schema, ...pushAcc.schema],
+    bytes: r.bytes,
+    ms: r.ms,
+  };
+}

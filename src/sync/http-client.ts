@@ -1,0 +1,186 @@
+import { Agent, request, errors as undiciErrors } from 'undici';
+import { PassThrough, Readable, Transform, pipeline } from 'node:stream';
+import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
+import { AuthError, CrsyncError, SchemaMismatchError, UnreachableError, UsageError } from '../errors.js';
+import { conflictFromJson, encodeEnd, encodeHeader, encodePage, readFrames, type WireConflictJson } from './codec.js';
+import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from './protocol.js';
+import type { PullRequest, PushRequest, TransferStats, Transport } from './transport.js';
+
+const DATASET = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Splits a hub URL (http(s)://host:port/<dataset>) into its origin and dataset name. */
+export function parseHubUrl(url: string): { origin: string; dataset: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UsageError(`invalid remote URL ${url}`, 'use http(s)://host:port/<dataset>, or a path to a database file');
+  }
+  const dataset = decodeURIComponent(u.pathname.replace(/^\/+|\/+$/g, ''));
+  if (!DATASET.test(dataset) || dataset.includes('..')) {
+    throw new UsageError(`the URL ${url} does not name a dataset`, 'use http(s)://host:port/<dataset>; names use letters, digits, ".", "_" and "-"');
+  }
+  return { origin: u.origin, dataset };
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
+
+function networkError(err: unknown, origin: string): CrsyncError | undefined {
+  if (err instanceof CrsyncError) return err;
+  const e = err as { code?: string; cause?: { code?: string }; name?: string; message?: string };
+  const code = e.code ?? e.cause?.code;
+  if (
+    (code && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR'))) ||
+    err instanceof undiciErrors.SocketError ||
+    e.name === 'TimeoutError'
+  ) {
+    return new UnreachableError(`cannot reach ${origin}: ${code ?? e.message}`, 'check that the hub runs and the URL is right; local work is unaffected and can sync later', err);
+  }
+  return undefined;
+}
+
+/** Counts bytes flowing through. */
+function counter(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      onBytes(chunk.length);
+      cb(null, chunk);
+    },
+  });
+}
+
+/** The HTTP transport to a `crsync serve` hub (undici: pooled keep-alive connections, timeouts). */
+export class HttpTransport implements Transport {
+  readonly stats: TransferStats = { bytesSent: 0, bytesReceived: 0 };
+  private readonly agent: Agent;
+  private readonly origin: string;
+  private readonly base: string;
+
+  constructor(
+    readonly url: string,
+    private readonly token: string | undefined,
+  ) {
+    const { origin, dataset } = parseHubUrl(url);
+    this.origin = origin;
+    this.base = `${origin}/v${PROTOCOL_VERSION}/datasets/${encodeURIComponent(dataset)}`;
+    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 4, connect: { timeout: 10_000 }, headersTimeout: 60_000, bodyTimeout: 120_000 });
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    const h: Record<string, string> = { 'user-agent': 'crsync', ...extra };
+    if (this.token) h.authorization = `Bearer ${this.token}`;
+    return h;
+  }
+
+  private async send(
+    method: 'GET' | 'POST',
+    path: string,
+    opts: { body?: Readable | string; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<Awaited<ReturnType<typeof request>>> {
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(this.base + path, {
+        method,
+        dispatcher: this.agent,
+        headers: this.headers(opts.headers),
+        body: opts.body,
+        signal: opts.signal,
+      });
+    } catch (err) {
+      throw networkError(err, this.origin) ?? err;
+    }
+    if (res.statusCode >= 400) {
+      const text = await res.body.text().catch(() => '');
+      throw this.httpError(res.statusCode, text);
+    }
+    return res;
+  }
+
+  private httpError(status: number, text: string): CrsyncError {
+    let body: { error?: { code?: string; message?: string; hint?: string; details?: unknown } } = {};
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      // not JSON: keep the status line only
+    }
+    const msg = body.error?.message ?? `HTTP ${status}`;
+    const hint = body.error?.hint;
+    if (status === 401) return new AuthError(`the hub refused the credentials: ${msg}`, hint ?? 'set CRSYNC_TOKEN (or the variable named by the remote\'s --token-env) to a valid token');
+    if (status === 403) return new AuthError(`the hub refused access: ${msg}`, hint ?? 'the token lacks the right for this dataset or action', 'forbidden');
+    if (status === 404) return new CrsyncError('dataset_not_found', `${this.url}: ${msg}`, { hint: hint ?? 'check the dataset name; push creates a dataset, pull and clone need it to exist' });
+    if (status === 409) return new SchemaMismatchError(msg, body.error?.details, hint);
+    if (status >= 502 && status <= 504) return new CrsyncError('remote_unavailable', `${this.origin} is unavailable (HTTP ${status})`, { hint: 'try again later' });
+    return new CrsyncError(body.error?.code ?? 'remote_error', `the hub answered ${status}: ${msg}`, { hint });
+  }
+
+  async info(site: Uint8Array): Promise<DatasetInfo> {
+    const res = await this.send('GET', `?site=${Buffer.from(site).toString('hex')}`);
+    const text = await res.body.text();
+    this.stats.bytesReceived += text.length;
+    return JSON.parse(text) as DatasetInfo;
+  }
+
+  async pull(req: PullRequest, onPage: (page: Page) => void | Promise<void>, signal?: AbortSignal): Promise<StreamEnd> {
+    const q = `/changes?since=${req.since.version}&seq=${req.since.seq}&site=${Buffer.from(req.site).toString('hex')}&pageSize=${req.pageSize}`;
+    const res = await this.send('GET', q, { headers: { 'accept-encoding': 'gzip', accept: FRAMES_MEDIA_TYPE }, signal });
+    const source = res.headers['content-encoding'] === 'gzip' ? createGunzip() : new PassThrough();
+    // pipeline forwards a socket error to `source`, so the frame reader fails instead of hanging.
+    pipeline(res.body, counter((n) => (this.stats.bytesReceived += n)), source, () => {});
+    try {
+      for await (const frame of readFrames(source)) {
+        if (frame.type === 'page') await onPage(frame.page);
+        else if (frame.type === 'end') return frame.end;
+        else if (frame.type === 'error') throw new CrsyncError('remote_error', `the hub failed mid-stream: ${frame.message}`, { hint: 'run the command again; it resumes from the last committed page' });
+      }
+    } catch (err) {
+      if (err instanceof CrsyncError) throw err;
+      const z = err as { code?: string };
+      if (z.code === 'Z_BUF_ERROR' || z.code === 'Z_DATA_ERROR') {
+        throw new CrsyncError('truncated_stream', 'the change stream was cut off', { hint: 'run the command again; it resumes from the last committed page' });
+      }
+      throw networkError(err, this.origin) ?? err;
+    } finally {
+      res.body.destroy();
+    }
+    throw new CrsyncError('truncated_stream', 'the change stream ended before its last frame', { hint: 'run the command again; it resumes from the last committed page' });
+  }
+
+  async push(req: PushRequest, pages: AsyncIterable<Page>, signal?: AbortSignal): Promise<PushResponse> {
+    async function* frames(): AsyncGenerator<Buffer> {
+      yield encodeHeader({ site: req.site, schemaHash: req.schemaHash, seen: req.seen });
+      let cursor = undefined as Page['cursor'] | undefined;
+      let changes = 0;
+      for await (const page of pages) {
+        cursor = page.cursor;
+        changes += page.changes.length;
+        yield encodePage(page);
+      }
+      yield encodeEnd({ cursor: cursor ?? { version: 0n, seq: -1n }, changes });
+    }
+    const gzip = createGzip({ level: 1, flush: zlibConstants.Z_NO_FLUSH });
+    const body = new PassThrough();
+    pipeline(Readable.from(frames()), gzip, counter((n) => (this.stats.bytesSent += n)), body, () => {});
+    const res = await this.send('POST', '/changes', {
+      body,
+      headers: { 'content-type': FRAMES_MEDIA_TYPE, 'content-encoding': 'gzip' },
+      signal,
+    });
+    const json = JSON.parse(await res.body.text()) as Omit<PushResponse, 'conflicts'> & { conflicts: WireConflictJson[] };
+    return { ...json, conflicts: json.conflicts.map(conflictFromJson) };
+  }
+
+  async applySchema(req: SchemaRequest): Promise<void> {
+    const res = await this.send('POST', '/schema', { body: JSON.stringify(req), headers: { 'content-type': 'application/json' } });
+    await res.body.text();
+  }
+
+  async countPending(req: PullRequest, timeoutMs: number): Promise<number> {
+    const q = `/changes?count=1&since=${req.since.version}&seq=${req.since.seq}&site=${Buffer.from(req.site).toString('hex')}`;
+    const res = await this.send('GET', q, { signal: AbortSignal.timeout(timeoutMs) });
+    return (JSON.parse(await res.body.text()) as { count: number }).count;
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

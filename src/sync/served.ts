@@ -1,0 +1,119 @@
+import { CrsyncError } from '../errors.js';
+import { ChangeApplier, readPages, countChangesAfter, versionsAppliedFrom, type ApplyResult } from '../db/changes.js';
+import { getPeer, notePeerSeen, setPeerReceived } from '../db/peers.js';
+import { diffSchemas } from '../db/schema-diff.js';
+import { readReplicatedSchema } from '../db/schema.js';
+import { applyAdditiveSchema } from '../db/migrate-apply.js';
+import { dbVersion, openStore, siteId, type Db, type Store } from '../db/store.js';
+import type { DetectedConflict } from '../db/conflict-detect.js';
+import { cursorToJson } from './codec.js';
+import { PROTOCOL_VERSION, type Cursor, type DatasetInfo, type Page, type SchemaRequest, type WireConflict } from './protocol.js';
+
+/**
+ * The serving side of a sync: what a hub does for one dataset, and what a client does to a peer
+ * database file in direct peer-to-peer sync. Both transports call exactly these operations.
+ */
+export class ServedReplica {
+  readonly site: Buffer;
+
+  constructor(
+    readonly store: Store,
+    readonly name: string,
+  ) {
+    this.site = siteId(store.db);
+  }
+
+  get db(): Db {
+    return this.store.db;
+  }
+
+  /** Identity, schema and (for a site) the resume point of its pushes. */
+  info(site?: Uint8Array): DatasetInfo {
+    const info: DatasetInfo = {
+      protocol: PROTOCOL_VERSION,
+      dataset: this.name,
+      siteId: this.site.toString('hex'),
+      dbVersion: dbVersion(this.db).toString(),
+      schema: readReplicatedSchema(this.db),
+    };
+    if (site) info.received = cursorToJson(getPeer(this.db, site).received);
+    return info;
+  }
+
+  /** A separate connection for one long read (a pull stream), so writes can go on meanwhile. */
+  openReader(): Store {
+    return openStore(this.store.path, {});
+  }
+
+  /**
+   * Pages of our stream after `since` for the site asking: its own writes and what it
+   * delivered are left out. Asking from `since` tells us the site has everything before it.
+   */
+  pull(reader: Db, site: Uint8Array, since: Cursor, pageSize: number): Generator<Page> {
+    notePeerSeen(this.db, site, since.version);
+    return readPages(reader, since, pageSize, { excludeSite: site, excludeVersions: versionsAppliedFrom(this.db, site) });
+  }
+
+  /** How many changes a pull from `since` would carry. */
+  countPending(site: Uint8Array, since: Cursor): number {
+    return countChangesAfter(this.db, since, { excludeSite: site, excludeVersions: versionsAppliedFrom(this.db, site) }).total;
+  }
+
+  /** An applier for one push from `site`; `seen` is how far that site has pulled our stream. */
+  pushApplier(site: Uint8Array, seen: bigint | undefined): (page: Page) => ApplyResult {
+    if (Buffer.from(site).equals(this.site)) {
+      throw new CrsyncError('same_site', 'a replica cannot sync with itself (same site id)', {
+        exitCode: 2,
+        hint: 'a copied database file shares its site id; use `crsync clone` to make a new replica',
+      });
+    }
+    if (seen !== undefined) notePeerSeen(this.db, site, seen);
+    const peerSeen = getPeer(this.db, site).seen;
+    const fromPeer = versionsAppliedFrom(this.db, site);
+    const applier = new ChangeApplier(this.db, {
+      peerSite: site,
+      remote: null,
+      knownToPeer: (v) => v <= peerSeen || fromPeer.has(v),
+      detectConflicts: true,
+    });
+    return (page) => {
+      const result = applier.apply(page.changes, () => setPeerReceived(this.db, site, page.cursor));
+      return result;
+    };
+  }
+
+  /**
+   * Creates the dataset's schema or carries over additive changes. Anything that is not
+   * additive is refused (schema_mismatch) and nothing changes.
+   */
+  applySchema(req: SchemaRequest, source: string): string[] {
+    const local = readReplicatedSchema(this.db);
+    const diff = diffSchemas(req.tables, local.tables);
+    if (diff.relation === 'diverged') {
+      throw new CrsyncError('schema_mismatch', `schemas differ: ${diff.mismatches.join('; ')}`, {
+        exitCode: 5,
+        details: { mismatches: diff.mismatches },
+        hint: 'only additive changes (new tables, new columns with defaults) are carried over',
+      });
+    }
+    if (diff.localExtras.tables.length + diff.localExtras.columns.length === 0) return [];
+    return applyAdditiveSchema(this.db, diff.localExtras, source, req.version);
+  }
+}
+
+/** A detected conflict in wire form (hub to pushing client). */
+export function toWireConflict(c: DetectedConflict, ours: string, theirs: string): WireConflict {
+  return {
+    table: c.table,
+    pk: c.pk,
+    cid: c.cid,
+    kind: c.kind,
+    ours,
+    theirs,
+    winner: c.winner,
+    oursSite: c.oursSite,
+    theirsSite: c.theirsSite,
+    oursColVersion: c.oursColVersion,
+    theirsColVersion: c.theirsColVersion,
+  };
+}

@@ -1,0 +1,59 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { CrsyncError, UsageError } from '../errors.js';
+
+/** What a token may do. */
+export interface TokenGrant {
+  write: boolean;
+  /** Datasets it may use; null for all. */
+  datasets: Set<string> | null;
+}
+
+/** Tokens of a hub, keyed by the sha256 of the token (compared in constant time). */
+export interface TokenTable {
+  grants: { digest: Buffer; grant: TokenGrant }[];
+}
+
+/**
+ * Reads a tokens file: one token a line, `<token> <read|read-write> [dataset,dataset|*]`;
+ * blank lines and lines starting with # are ignored.
+ */
+export function loadTokens(path: string): TokenTable {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CrsyncError('tokens_unreadable', `cannot read tokens file ${path}: ${(err as Error).message}`, {
+      exitCode: 2,
+      hint: 'pass an existing file to --tokens',
+    });
+  }
+  const grants: TokenTable['grants'] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    const trimmed = line.trim();
+    if (!trimmed || trimmed.startsWith('#')) return;
+    const [token, rights, datasets, ...rest] = trimmed.split(/\s+/);
+    const where = `${path}:${i + 1}`;
+    if (!token || !rights || rest.length > 0) throw new UsageError(`${where}: expected "<token> <read|read-write> [datasets]"`);
+    let write: boolean;
+    if (rights === 'read' || rights === 'r') write = false;
+    else if (rights === 'read-write' || rights === 'rw' || rights === 'write') write = true;
+    else throw new UsageError(`${where}: unknown right ${JSON.stringify(rights)}`, 'use read or read-write');
+    const list = !datasets || datasets === '*' ? null : new Set(datasets.split(',').filter(Boolean));
+    grants.push({ digest: digest(token), grant: { write, datasets: list } });
+  });
+  if (grants.length === 0) throw new UsageError(`${path} holds no tokens`, 'add lines "<token> <read|read-write> [datasets]"');
+  return { grants };
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/** The grant of a presented token, or undefined when it is unknown. */
+export function findGrant(table: TokenTable, token: string): TokenGrant | undefined {
+  const d = digest(token);
+  let found: TokenGrant | undefined;
+  for (const g of table.grants) if (timingSafeEqual(g.digest, d)) found = g.grant;
+  return found;
+}
