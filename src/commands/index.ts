@@ -9,6 +9,12 @@ import { registerServe } from './serve.js';
 import { registerRemote } from './remote.js';
 import { registerClone } from './clone.js';
 import { registerTransfers } from './transfer.js';
+import { registerConflicts } from './conflicts.js';
+import { registerResolve } from './resolve.js';
+import { registerStatus } from './status.js';
+import { registerLog } from './log.js';
+import { registerDemo } from './demo.js';
+import { registerMigrate } from './migrate.js';
 
 /** Registers every crsync command on the program. */
 export function registerCommands(program: Command): void {
@@ -22,4 +28,10 @@ export function registerCommands(program: Command): void {
   registerRemote(program);
   registerClone(program);
   registerTransfers(program);
+  registerConflicts(program);
+  registerResolve(program);
+  registerStatus(program);
+  registerLog(program);
+  registerDemo(program);
+  registerMigrate(program);
 }
