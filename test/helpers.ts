@@ -29,6 +29,7 @@ export async function crsync(
     env: { NO_COLOR: '1', ...options.env },
     input: options.input,
     reject: false,
+    stripFinalNewline: false,
     timeout: 120_000,
   });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
