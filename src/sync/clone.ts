@@ -55,8 +55,9 @@ export async function cloneReplica(url: string, file: string | undefined, opts: 
     const s = openStore(dbPath);
     const empty = (s.db.prepare("SELECT count(*) FROM crsync_applied").pluck().get() as number) === 0;
     s.close();
-    if (empty) rmSync(dbPath, { force: true }), rmSync(dbPath + '-wal', { force: true }), rmSync(dbPath + '-shm', { force: true });
-    else if (err instanceof CrsyncError) {
+    if (empty) {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(dbPath + suffix, { force: true });
+    } else if (err instanceof CrsyncError) {
       throw new CrsyncError(err.code, err.message, { exitCode: err.exitCode, hint: `the clone is partial; run \`crsync pull -d ${dbPath}\` to resume`, cause: err });
     }
     throw err;
