@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { cloneReplica } from '../sync/clone.js';
 import { retryFromEnv } from '../sync/retry.js';
 import { formatBytes, formatCount, formatMs } from '../output/format.js';
 import { transferProgress } from '../output/sync-render.js';
@@ -16,6 +15,7 @@ export function registerClone(program: Command): void {
       action(async (ctx, url: string, file: string | undefined, flags: { pageSize?: string }) => {
         const { progress, onProgress } = transferProgress(ctx.out, `clone ${url}`);
         try {
+          const { cloneReplica } = await import('../sync/clone.js');
           const r = await cloneReplica(url, file, {
             env: ctx.env,
             signal: ctx.signal,

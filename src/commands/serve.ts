@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { startServer } from '../sync/server.js';
 import { action } from './common.js';
 
 export function registerServe(program: Command): void {
@@ -17,6 +16,7 @@ export function registerServe(program: Command): void {
       action(async (ctx, opts: { dir: string; host: string; port: string; tokens?: string; tlsCert?: string; tlsKey?: string }) => {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${opts.port}`);
+        const { startServer } = await import('../sync/server.js');
         const hub = await startServer({
           dir: opts.dir,
           host: opts.host,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../cli.js';
-import { pullChanges, pushChanges, syncChanges, type SyncOptions } from '../sync/engine.js';
+import type { SyncOptions } from '../sync/engine.js';
 import { retryFromEnv } from '../sync/retry.js';
 import { renderTransfer, transferProgress } from '../output/sync-render.js';
 import { action, positiveInt } from './common.js';
@@ -25,9 +25,9 @@ function syncOptions(ctx: CommandContext, remote: string | undefined, flags: Tra
 /** Registers push, pull and sync: the same options, one engine call each. */
 export function registerTransfers(program: Command): void {
   const verbs = [
-    { name: 'pull', past: 'pulled', run: pullChanges, about: 'fetch and merge the changes the remote has that this replica has not seen' },
-    { name: 'push', past: 'pushed', run: pushChanges, about: 'send the changes the remote has not acknowledged' },
-    { name: 'sync', past: 'synced', run: syncChanges, about: 'pull, then push' },
+    { name: 'pull', past: 'pulled', run: 'pullChanges', about: 'fetch and merge the changes the remote has that this replica has not seen' },
+    { name: 'push', past: 'pushed', run: 'pushChanges', about: 'send the changes the remote has not acknowledged' },
+    { name: 'sync', past: 'synced', run: 'syncChanges', about: 'pull, then push' },
   ] as const;
   for (const v of verbs) {
     program
@@ -40,7 +40,9 @@ export function registerTransfers(program: Command): void {
         action(async (ctx, remote: string, flags: TransferFlags) => {
           const { progress, onProgress } = transferProgress(ctx.out, `${v.name} ${remote}`);
           try {
-            const result = await v.run({ ...syncOptions(ctx, remote, flags), onProgress });
+            // Loaded on use: keeps the start-up of every other command light.
+            const engine = await import('../sync/engine.js');
+            const result = await engine[v.run]({ ...syncOptions(ctx, remote, flags), onProgress });
             progress.done();
             ctx.out.result(result, (r, c) => renderTransfer(v.past, r, c));
           } catch (err) {

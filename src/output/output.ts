@@ -1,5 +1,5 @@
 import { Chalk, type ChalkInstance } from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import type { Writable } from 'node:stream';
 import { CrsyncError } from '../errors.js';
 import { stringifyJson } from '../values.js';
@@ -88,18 +88,31 @@ export class Output {
       return { update() {}, done() {}, fail() {} };
     }
     this.clearSpinner();
-    const spinner = ora({ text, stream: this.opts.stderr as NodeJS.WriteStream, color: 'cyan' }).start();
-    this.spinner = spinner;
-    const finish = (fn: () => void): void => {
-      fn();
+    // ora is loaded on first use (a few ms), so commands that never spin start faster.
+    let spinner: Ora | undefined;
+    let state: { text: string; end?: 'done' | 'fail'; final?: string } = { text };
+    const finish = (end: 'done' | 'fail', t?: string): void => {
+      state = { ...state, end, final: t };
+      if (!spinner) return;
+      if (t) (end === 'done' ? spinner.succeed(t) : spinner.fail(t));
+      else spinner.stop();
       if (this.spinner === spinner) this.spinner = undefined;
     };
+    void import('ora').then(({ default: ora }) => {
+      if (state.end) {
+        if (state.final) this.opts.stderr.write(state.final + '\n');
+        return;
+      }
+      spinner = ora({ text: state.text, stream: this.opts.stderr as NodeJS.WriteStream, color: 'cyan' }).start();
+      this.spinner = spinner;
+    });
     return {
       update: (t) => {
-        spinner.text = t;
+        state.text = t;
+        if (spinner) spinner.text = t;
       },
-      done: (t) => finish(() => (t ? spinner.succeed(t) : spinner.stop())),
-      fail: (t) => finish(() => (t ? spinner.fail(t) : spinner.stop())),
+      done: (t) => finish('done', t),
+      fail: (t) => finish('fail', t),
     };
   }
 

@@ -1,27 +1,11 @@
 import { Agent, request, errors as undiciErrors } from 'undici';
 import { PassThrough, Readable, Transform, pipeline } from 'node:stream';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
-import { AuthError, CrsyncError, SchemaMismatchError, UnreachableError, UsageError } from '../errors.js';
+import { AuthError, CrsyncError, SchemaMismatchError, UnreachableError } from '../errors.js';
+import { parseHubUrl } from './url.js';
 import { conflictFromJson, encodeEnd, encodeHeader, encodePage, readFrames, type WireConflictJson } from './codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from './protocol.js';
 import type { PullRequest, PushRequest, TransferStats, Transport } from './transport.js';
-
-const DATASET = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-/** Splits a hub URL (http(s)://host:port/<dataset>) into its origin and dataset name. */
-export function parseHubUrl(url: string): { origin: string; dataset: string } {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new UsageError(`invalid remote URL ${url}`, 'use http(s)://host:port/<dataset>, or a path to a database file');
-  }
-  const dataset = decodeURIComponent(u.pathname.replace(/^\/+|\/+$/g, ''));
-  if (!DATASET.test(dataset) || dataset.includes('..')) {
-    throw new UsageError(`the URL ${url} does not name a dataset`, 'use http(s)://host:port/<dataset>; names use letters, digits, ".", "_" and "-"');
-  }
-  return { origin: u.origin, dataset };
-}
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
 

@@ -1,11 +1,10 @@
 import { HttpTransport } from './http-client.js';
 import { FileTransport } from './file-transport.js';
 import type { Transport } from './transport.js';
+import { isHttpUrl } from './url.js';
 
-/** True for hub URLs; anything else is a path (or file: URL) of a peer database. */
-export function isHttpUrl(url: string): boolean {
-  return /^https?:\/\//i.test(url);
-}
+export { isHttpUrl };
+
 
 /** The transport for a remote URL, with its token read from the named env var. */
 export function openTransport(url: string, env: NodeJS.ProcessEnv, tokenEnv = 'CRSYNC_TOKEN'): Transport {
