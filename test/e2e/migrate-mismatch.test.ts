@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { ok, runJson, sql } from './sync-helpers.js';
+import { allRows, columns, hubPairFixture, migrated, read } from './migrate-helpers.js';
+
+interface MismatchJson {
+  error: { code: string; message: string; details: { mismatches: string[]; localOnly: string[]; remoteOnly: string[] } };
+}
+
+const { setup } = hubPairFixture('crsync-migrate-mismatch-');
+
+describe('schema mismatches', () => {
+  it('a diverged schema is exit 5 with the difference, and nothing moves either way', async () => {
+    const { a, b, hubDb } = await setup();
+    await migrated(a, "ALTER TABLE t ADD COLUMN color TEXT DEFAULT 'red'");
+    await ok(['-d', a, 'sync']);
+    await migrated(b, 'ALTER TABLE t ADD COLUMN size INTEGER DEFAULT 0');
+    await sql(b, "insert into t (id, name) values (3, 'only on b')");
+    const hubBefore = allRows(hubDb);
+    const bBefore = allRows(b);
+
+    for (const verb of ['sync', 'push']) {
+      const r = await runJson<MismatchJson>(['-d', b, verb]);
+      expect([verb, r.exitCode, r.json.error.code]).toEqual([verb, 5, 'schema_mismatch']);
+      expect(r.json.error.message).toContain('table t, column 6: local has size INTEGER DEFAULT 0, remote has color TEXT DEFAULT \'red\'');
+      expect(r.json.error.details.mismatches).toHaveLength(1);
+    }
+    expect(allRows(hubDb)).toEqual(hubBefore);
+    expect(columns(hubDb)).toEqual(['id', 'name', 'qty', 'price', 'data', 'color']);
+    expect(allRows(b)).toEqual(bBefore);
+    expect(columns(b)).toEqual(['id', 'name', 'qty', 'price', 'data', 'size']);
+  });
+
+  it('--no-migrate refuses to carry a schema difference either way (exit 5, nothing moved)', async () => {
+    const { a, b, hubDb } = await setup();
+    await migrated(a, "ALTER TABLE t ADD COLUMN color TEXT DEFAULT 'red'; UPDATE t SET color = 'blue' WHERE id = 1");
+
+    /** The command exits 5 naming the column, and the side that lacks it keeps its columns and rows. */
+    async function refused(db: string, verb: string, says: string, side: 'localOnly' | 'remoteOnly', untouched: string): Promise<void> {
+      const before = allRows(untouched);
+      const r = await runJson<MismatchJson>(['-d', db, verb, '--no-migrate']);
+      expect([verb, r.exitCode]).toEqual([verb, 5]);
+      expect(r.json.error.message).toContain(says);
+      expect(r.json.error.details[side]).toEqual(['column t.color']);
+      expect(columns(untouched)).toEqual(['id', 'name', 'qty', 'price', 'data']);
+      expect(allRows(untouched)).toEqual(before);
+    }
+    await refused(a, 'sync', 'this replica has column t.color (--no-migrate)', 'localOnly', hubDb);
+    await ok(['-d', a, 'push']);
+    await refused(b, 'pull', 'the remote has column t.color (--no-migrate)', 'remoteOnly', b);
+    await ok(['-d', b, 'pull']);
+    expect(read(b, 'SELECT id, color FROM t ORDER BY id')).toEqual([
+      [1, 'blue'],
+      [2, 'red'],
+    ]);
+  });
+
+});
