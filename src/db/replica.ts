@@ -70,7 +70,14 @@ export function trackTables(store: Store, tables: string[]): TrackResult {
   db.transaction(() => {
     for (const t of tables) {
       if (alreadyTracked.includes(t)) continue;
-      db.prepare('SELECT crsql_as_crr(?)').run(t);
+      try {
+        db.prepare('SELECT crsql_as_crr(?)').run(t);
+      } catch (err) {
+        throw new CrsyncError('not_trackable', `cannot replicate ${t}: ${(err as Error).message}`, {
+          hint: 'nothing was changed; fix the table and run track again',
+          cause: err,
+        });
+      }
       tracked.push(t);
     }
   })();

@@ -80,6 +80,8 @@ export function primaryKeyColumns(db: Db, table: string): string[] {
     .map((c) => c.name);
 }
 
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 /**
  * Reasons cr-sqlite cannot replicate a table, each naming the offending thing; empty when it can.
  * Checked before crsql_as_crr so the user gets a precise message instead of a generic failure.
@@ -87,6 +89,15 @@ export function primaryKeyColumns(db: Db, table: string): string[] {
 export function trackProblems(db: Db, table: string): string[] {
   const problems: string[] = [];
   const cols = tableColumns(db, table);
+  // cr-sqlite 0.16 builds its triggers and clock tables without quoting names.
+  if (!PLAIN_NAME.test(table)) problems.push(`table name ${JSON.stringify(table)} needs quoting, which cr-sqlite cannot replicate`);
+  for (const c of cols) {
+    if (!PLAIN_NAME.test(c.name)) problems.push(`column name ${table}.${JSON.stringify(c.name)} needs quoting, which cr-sqlite cannot replicate`);
+  }
+  const ddl = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(table) as string | null;
+  if (ddl && /\bAUTOINCREMENT\b/i.test(ddl)) {
+    problems.push(`table ${table} has an AUTOINCREMENT key: two replicas would hand out the same ids (use a UUID or natural key)`);
+  }
   const pks = cols.filter((c) => c.pk > 0);
   if (pks.length === 0) {
     problems.push(`table ${table} has no primary key`);

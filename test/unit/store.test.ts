@@ -115,3 +115,19 @@ describe('init and track', () => {
     s.close();
   });
 });
+
+describe('track refuses what cr-sqlite 0.16 mishandles', () => {
+  it('names needing quotes and AUTOINCREMENT keys', () => {
+    const s = openStore(tmp.path('q.db'), { create: true });
+    s.db.exec(`
+      CREATE TABLE "my t" (id INTEGER PRIMARY KEY NOT NULL);
+      CREATE TABLE u (id INTEGER PRIMARY KEY NOT NULL, "odd col" TEXT);
+      CREATE TABLE w (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, v TEXT);
+    `);
+    expect(trackProblems(s.db, 'my t')[0]).toMatch(/table name "my t" needs quoting/);
+    expect(trackProblems(s.db, 'u')[0]).toMatch(/u\."odd col" needs quoting/);
+    expect(trackProblems(s.db, 'w')[0]).toMatch(/AUTOINCREMENT/);
+    expect(() => trackTables(s, ['w'])).toThrowError(/AUTOINCREMENT/);
+    s.close();
+  });
+});
