@@ -1,4 +1,26 @@
 import type { Command } from 'commander';
+import { runDemo } from '../demo/run.js';
+import { renderDemoEnd, renderDemoStep } from '../output/demo-render.js';
+import { action } from './common.js';
 
-// Placeholder until the command is written.
-export function registerDemo(_program: Command): void {}
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('see crsync work in one command: a hub, two replicas, offline edits, a conflict, resolve, converge')
+    .option('--dir <folder>', 'work in this (new or empty) folder and keep it')
+    .option('--keep', 'keep the temporary folder')
+    .action(
+      action(async (ctx, opts: { dir?: string; keep?: boolean }) => {
+        const result = await runDemo({
+          dir: opts.dir,
+          keep: opts.keep === true,
+          env: ctx.env,
+          signal: ctx.signal,
+          onStep: (s) => {
+            if (!ctx.out.json) ctx.out.data(renderDemoStep(s, ctx.out.c) + '\n');
+          },
+        });
+        ctx.out.result(result, renderDemoEnd);
+      }),
+    );
+}

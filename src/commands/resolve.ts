@@ -1,4 +1,74 @@
 import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { listConflicts, requireConflicts, type ConflictView } from '../db/conflict-list.js';
+import { resolveConflicts, type ResolveDecision } from '../db/resolve.js';
+import { withStore } from '../db/store.js';
+import { renderResolve } from '../output/conflicts-render.js';
+import { promptResolutions } from '../output/resolve-prompt.js';
+import { parseSqlJson } from '../values.js';
+import { action } from './common.js';
 
-// Placeholder until the command is written.
-export function registerResolve(_program: Command): void {}
+interface ResolveFlags {
+  all?: boolean;
+  table?: string;
+  ours?: boolean;
+  theirs?: boolean;
+  value?: string;
+}
+
+function parseIds(args: string[]): number[] {
+  return args.map((a) => {
+    const n = Number(a);
+    if (!/^\d+$/.test(a) || !Number.isSafeInteger(n) || n <= 0) throw new UsageError(`not a conflict id: ${a}`, 'ids are the numbers `crsync conflicts` shows');
+    return n;
+  });
+}
+
+/** The one choice given on the command line, or undefined when none was. */
+function choiceOf(flags: ResolveFlags): Omit<ResolveDecision, 'id'> | undefined {
+  const given = [flags.ours, flags.theirs, flags.value !== undefined].filter(Boolean).length;
+  if (given > 1) throw new UsageError('give one of --ours, --theirs or --value');
+  if (flags.ours) return { choice: 'ours' };
+  if (flags.theirs) return { choice: 'theirs' };
+  if (flags.value === undefined) return undefined;
+  try {
+    return { choice: 'value', value: parseSqlJson(flags.value) };
+  } catch {
+    throw new UsageError(`--value is not JSON: ${flags.value}`, `text needs JSON quotes, e.g. --value '"Paris"'; numbers, null and {"$blob":"hex"} as is`);
+  }
+}
+
+export function registerResolve(program: Command): void {
+  program
+    .command('resolve')
+    .description('settle conflicts: keep ours, theirs, or a value (written as a new change that wins after sync)')
+    .argument('[ids...]', 'conflict ids (see crsync conflicts)')
+    .option('-a, --all', 'every open conflict')
+    .option('-t, --table <table>', 'every open conflict of this table')
+    .option('--ours', 'keep this replica\'s value')
+    .option('--theirs', 'keep the incoming value')
+    .option('--value <json>', 'set this value (JSON; a row object or null for a row-level conflict)')
+    .action(
+      action(async (ctx, args: string[], flags: ResolveFlags) => {
+        const ids = parseIds(args);
+        if (ids.length > 0 && (flags.all || flags.table !== undefined)) throw new UsageError('give conflict ids, or --all / --table, not both');
+        if (ids.length === 0 && !flags.all && flags.table === undefined) {
+          throw new UsageError('name the conflicts to resolve', 'crsync resolve <id...> | --all | --table <t>, with --ours, --theirs or --value <json>');
+        }
+        const choice = choiceOf(flags);
+        const interactive = choice === undefined;
+        if (interactive && (!ctx.stdinIsTTY || ctx.globals.json)) {
+          throw new UsageError('say what to keep: --ours, --theirs or --value <json>', 'without a terminal crsync cannot ask');
+        }
+        const selected = withStore(ctx.globals.db, {}, (s): ConflictView[] =>
+          ids.length > 0 ? requireConflicts(s.db, ids) : listConflicts(s.db, { table: flags.table }),
+        );
+        if (selected.length === 0) ctx.out.note('no open conflicts to resolve');
+        const decisions = interactive
+          ? await promptResolutions(selected, ctx.stdin, ctx.out)
+          : selected.map((c) => ({ id: c.id, ...choice }));
+        const result = withStore(ctx.globals.db, {}, (s) => resolveConflicts(s.db, decisions));
+        ctx.out.result(result, renderResolve);
+      }),
+    );
+}

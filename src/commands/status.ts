@@ -1,4 +1,21 @@
 import type { Command } from 'commander';
+import { ExitCode } from '../errors.js';
+import { renderStatus } from '../output/status-render.js';
+import { replicaStatus } from '../sync/status.js';
+import { action } from './common.js';
 
-// Placeholder until the command is written.
-export function registerStatus(_program: Command): void {}
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('replica, tables, conflicts, and per remote what is unpushed and unpulled')
+    .argument('[remote]', 'only this remote')
+    .option('--offline', 'do not contact remotes (unpulled stays unknown)')
+    .option('--exit-code', `exit ${ExitCode.notInSync} when anything is unpushed, unpulled or in conflict`)
+    .action(
+      action(async (ctx, remote: string | undefined, opts: { offline?: boolean; exitCode?: boolean }) => {
+        const result = await replicaStatus({ dbPath: ctx.globals.db, remote, env: ctx.env, offline: opts.offline === true });
+        ctx.out.result(result, renderStatus);
+        if (opts.exitCode && !result.inSync) ctx.exitCode = ExitCode.notInSync;
+      }),
+    );
+}

@@ -24,8 +24,20 @@ export class ConflictStore {
   private readonly findSame: Database.Statement;
   private readonly findOpenRow: Database.Statement;
   private readonly insert: Database.Statement;
+  private readonly open: Database.Statement;
+  private readonly markSuperseded: Database.Statement;
 
   constructor(db: Db) {
+    this.open = db
+      .prepare(
+        `SELECT id, tbl, pk, cid, max(coalesce(ours_col_version, 0), coalesce(theirs_col_version, 0)) AS cv
+         FROM crsync_conflicts WHERE resolved_at IS NULL`,
+      )
+      .raw(true)
+      .safeIntegers(true);
+    this.markSuperseded = db.prepare(
+      "UPDATE crsync_conflicts SET resolved_at = ?, resolution = 'superseded' WHERE id = ? AND resolved_at IS NULL",
+    );
     this.findSame = db.prepare(
       `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS ? AND kind = ?
        AND ((ours_site IS ? AND ours_col_version IS ? AND theirs_site IS ? AND theirs_col_version IS ?)
@@ -58,6 +70,32 @@ export class ConflictStore {
     );
     return Number(info.lastInsertRowid);
   }
+
+  /**
+   * Open conflicts by cell key (see cellKey), each with the higher version of its two writes
+   * (col_version, or causal length for delete_update).
+   */
+  openByCell(): Map<string, { id: bigint; version: bigint }[]> {
+    const out = new Map<string, { id: bigint; version: bigint }[]>();
+    for (const [id, tbl, pk, cid, cv] of this.open.all() as [bigint, string, Buffer, string | null, bigint][]) {
+      const key = cellKey(tbl, pk, cid ?? '-1');
+      const list = out.get(key);
+      if (list) list.push({ id, version: cv });
+      else out.set(key, [{ id, version: cv }]);
+    }
+    return out;
+  }
+
+  /** Marks open conflicts resolved because a later write decided their cell. */
+  supersede(ids: Iterable<bigint>): void {
+    const at = new Date().toISOString();
+    for (const id of ids) this.markSuperseded.run(at, id);
+  }
+}
+
+/** Key of a cell (the row itself for cid '-1') in maps of conflicts. */
+export function cellKey(table: string, pk: Uint8Array, cid: string): string {
+  return table + '\0' + Buffer.from(pk).toString('hex') + '\0' + cid;
 }
 
 /** The same conflict seen from the other side (a hub's record, as the pushing client keeps it). */
