@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { addRemote, listRemotes, removeRemote } from '../db/remotes.js';
 import { withStore } from '../db/store.js';
 import { renderTable } from '../output/format.js';
-import { isHttpUrl, parseHubUrl } from '../sync/url.js';
-import { filePathOf } from '../sync/file-transport.js';
+import { filePathOf, isHttpUrl, parseHubUrl } from '../sync/url.js';
 import { action } from './common.js';
 
 function publicRemote(r: ReturnType<typeof listRemotes>[number]) {

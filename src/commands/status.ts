@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { renderStatus } from '../output/status-render.js';
-import { replicaStatus } from '../sync/status.js';
 import { action } from './common.js';
 
 export function registerStatus(program: Command): void {
@@ -13,6 +12,8 @@ export function registerStatus(program: Command): void {
     .option('--exit-code', `exit ${ExitCode.notInSync} when anything is unpushed, unpulled or in conflict`)
     .action(
       action(async (ctx, remote: string | undefined, opts: { offline?: boolean; exitCode?: boolean }) => {
+        // Loaded on use (it pulls in the HTTP client): keeps other commands' start-up light.
+        const { replicaStatus } = await import('../sync/status.js');
         const result = await replicaStatus({ dbPath: ctx.globals.db, remote, env: ctx.env, offline: opts.offline === true });
         ctx.out.result(result, renderStatus);
         if (opts.exitCode && !result.inSync) ctx.exitCode = ExitCode.notInSync;

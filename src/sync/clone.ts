@@ -6,8 +6,7 @@ import { openStore, siteId } from '../db/store.js';
 import { initReplica } from '../db/replica.js';
 import { listReplicatedTables } from '../db/schema.js';
 import { pullChanges, type SyncOptions } from './engine.js';
-import { isHttpUrl, parseHubUrl } from './url.js';
-import { filePathOf } from './file-transport.js';
+import { filePathOf, isHttpUrl, parseHubUrl } from './url.js';
 
 /** Result of `crsync clone`. */
 export interface CloneResult {

@@ -1,6 +1,4 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CrsyncError } from '../errors.js';
 import { openStore } from '../db/store.js';
 import { stringifySqlJson } from '../values.js';
@@ -8,12 +6,9 @@ import { jsonSide } from '../db/conflict-detect.js';
 import { cursorToJson } from './codec.js';
 import { ServedReplica, toWireConflict } from './served.js';
 import type { DatasetInfo, Page, PushResponse, SchemaRequest, StreamEnd } from './protocol.js';
+import { filePathOf } from './url.js';
 import type { PullRequest, PushRequest, TransferStats, Transport } from './transport.js';
 
-/** Path of a file remote ("file:" URL or plain path). */
-export function filePathOf(url: string): string {
-  return url.startsWith('file:') ? fileURLToPath(url) : resolve(url);
-}
 
 /** Direct peer-to-peer sync with another crsync database file: no server, same operations. */
 export class FileTransport implements Transport {
@@ -90,3 +85,5 @@ export class FileTransport implements Transport {
     this.served = undefined;
   }
 }
+
+export { filePathOf };

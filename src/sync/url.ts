@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 
 const DATASET = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -20,4 +22,9 @@ export function parseHubUrl(url: string): { origin: string; dataset: string } {
 /** True for hub URLs; anything else is a path (or file: URL) of a peer database. */
 export function isHttpUrl(url: string): boolean {
   return /^https?:\/\//i.test(url);
+}
+
+/** Path of a file remote ("file:" URL or plain path). */
+export function filePathOf(url: string): string {
+  return url.startsWith('file:') ? fileURLToPath(url) : resolve(url);
 }
