@@ -22,7 +22,8 @@ a dot or exponent REAL, \\x<hex> a BLOB; in JSON a number's spelling decides INT
 
 All or nothing by default: the whole file is imported in one transaction, so a malformed line
 anywhere (named in the error) leaves the database exactly as it was. Memory stays bounded: the
-file is streamed and SQLite spills the open transaction to disk. With --skip-bad, malformed lines
+file is streamed and SQLite spills the open transaction to disk (its WAL grows to about the size
+the import adds to the database until the commit). With --skip-bad, malformed lines
 are reported and skipped and every --batch rows are committed; an import that then stops (an
 unclosed quote, broken JSON array syntax, Ctrl-C) keeps the batches committed before it.
 

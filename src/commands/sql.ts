@@ -38,7 +38,6 @@ export function registerSql(program: Command): void {
 }
 
 function toObject(columns: string[], row: SqlValue[]): Record<string, SqlValue> {
-  const o: Record<string, SqlValue> = {};
-  columns.forEach((c, i) => (o[c] = row[i] ?? null));
-  return o;
+  // fromEntries defines own properties, so a column named __proto__ stays a column.
+  return Object.fromEntries(columns.map((c, i) => [c, row[i] ?? null]));
 }

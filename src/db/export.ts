@@ -3,6 +3,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { setImmediate } from 'node:timers/promises';
 import { csvHeader, csvRecord } from '../csv.js';
 import { CrsyncError } from '../errors.js';
 import { stringifyRow, type SqlValue } from '../values.js';
@@ -99,6 +100,8 @@ async function writeRows(store: Store, options: ExportOptions, sink: Sink): Prom
     await sink.write(text);
     text = '';
     if (sink.closed) return rows;
+    // A synchronous stdout never makes us wait: take a turn of the event loop for Ctrl-C and the spinner.
+    await setImmediate();
     options.signal?.throwIfAborted();
     options.onProgress?.(rows);
   }

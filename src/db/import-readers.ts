@@ -28,29 +28,36 @@ export type ImportRecord =
 const MAX_FIELD = 64 * 1024 * 1024;
 
 /** Reads a file as batches of records (one batch per input chunk); malformed input that cannot be skipped throws. */
-export function readRecords(format: DataFormat, input: AsyncIterable<Buffer | string>): AsyncGenerator<ImportRecord[]> {
-  if (format === 'csv') return readCsv(input);
-  if (format === 'ndjson') return readNdjson(input);
-  return readJsonArray(input);
+export function readRecords(format: DataFormat, input: AsyncIterable<Buffer | string>, name: string): AsyncGenerator<ImportRecord[]> {
+  const fatal = (line: number, reason: string): CrsyncError => unreadable(name, line, reason);
+  if (format === 'csv') return readCsv(input, fatal);
+  if (format === 'ndjson') return readNdjson(input, fatal);
+  return readJsonArray(input, fatal);
 }
 
-function fatal(line: number, reason: string): CrsyncError {
-  return new CrsyncError('bad_input', `line ${line}: ${reason}`, {
+type Fatal = (line: number, reason: string) => CrsyncError;
+
+function unreadable(name: string, line: number, reason: string): CrsyncError {
+  return new CrsyncError('bad_input', `line ${line} of ${name}: ${reason}`, {
     hint: 'nothing of the file was imported (--skip-bad cannot skip this: the rest of the file cannot be read)',
     details: { line },
   });
 }
 
 /** UTF-8 text of the input; a byte-order mark is dropped, invalid UTF-8 is an error. */
-async function* decodeUtf8(input: AsyncIterable<Buffer | string>, line: () => number): AsyncGenerator<string> {
+async function* decodeUtf8(input: AsyncIterable<Buffer | string>, line: () => number, fatal: Fatal): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
+  let chunk: Buffer | string = '';
   try {
-    for await (const chunk of input) yield typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    for await (chunk of input) yield typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
     const rest = decoder.decode();
     if (rest) yield rest;
   } catch (err) {
-    if (err instanceof TypeError) throw fatal(line(), 'the file is not valid UTF-8');
-    throw err;
+    if (!(err instanceof TypeError)) throw err;
+    // The chunk is decoded whole before it is read: count the lines in it up to the bad bytes.
+    const lossy = new TextDecoder().decode(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    const before = lossy.slice(0, Math.max(lossy.indexOf('\uFFFD'), 0));
+    throw fatal(line() + before.split('\n').length - 1, 'the file is not valid UTF-8');
   }
 }
 
@@ -76,6 +83,7 @@ type CsvOut = { line: number; fields: string[]; quoted: boolean[] } | { line: nu
  */
 class CsvTokenizer {
   line = 1;
+  constructor(private readonly fatal: Fatal) {}
   private state = FIELD_START;
   private recordLine = 1;
   private quoteLine = 1;
@@ -104,7 +112,7 @@ class CsvTokenizer {
           while (j < n && (c = text.charCodeAt(j)) !== COMMA && c !== LF && c !== QUOTE) j++;
           this.field += text.slice(i, j);
           if (j === n) {
-            if (this.field.length > MAX_FIELD) throw fatal(this.recordLine, 'a field longer than 64 MiB');
+            if (this.field.length > MAX_FIELD) throw this.fatal(this.recordLine, 'a field longer than 64 MiB');
             i = n;
           } else if (c === QUOTE) {
             this.fail(out, 'a quote inside an unquoted field (quote the whole field and double the quotes in it)');
@@ -121,7 +129,7 @@ class CsvTokenizer {
           for (let k = part.indexOf('\n'); k >= 0; k = part.indexOf('\n', k + 1)) this.line++;
           this.field += part;
           if (j < 0) {
-            if (this.field.length > MAX_FIELD) throw fatal(this.quoteLine, 'a quoted field longer than 64 MiB (is a quote left open?)');
+            if (this.field.length > MAX_FIELD) throw this.fatal(this.quoteLine, 'a quoted field longer than 64 MiB (is a quote left open?)');
             i = n;
           } else {
             this.state = QUOTE_SEEN;
@@ -172,7 +180,7 @@ class CsvTokenizer {
   end(out: CsvOut[]): void {
     switch (this.state) {
       case QUOTED:
-        throw fatal(this.quoteLine, 'a quoted field is never closed');
+        throw this.fatal(this.quoteLine, 'a quoted field is never closed');
       case UNQUOTED:
         this.endField(this.field.endsWith('\r') ? this.field.slice(0, -1) : this.field, false, true, out);
         break;
@@ -208,8 +216,8 @@ class CsvTokenizer {
   }
 }
 
-async function* readCsv(input: AsyncIterable<Buffer | string>): AsyncGenerator<ImportRecord[]> {
-  const tokenizer = new CsvTokenizer();
+async function* readCsv(input: AsyncIterable<Buffer | string>, fatal: Fatal): AsyncGenerator<ImportRecord[]> {
+  const tokenizer = new CsvTokenizer(fatal);
   let header: string[] | undefined;
   const convert = (raw: CsvOut[]): ImportRecord[] => {
     const records: ImportRecord[] = [];
@@ -231,7 +239,7 @@ async function* readCsv(input: AsyncIterable<Buffer | string>): AsyncGenerator<I
     }
     return records;
   };
-  for await (const text of decodeUtf8(input, () => tokenizer.line)) {
+  for await (const text of decodeUtf8(input, () => tokenizer.line, fatal)) {
     const raw: CsvOut[] = [];
     tokenizer.push(text, raw);
     yield convert(raw);
@@ -287,7 +295,7 @@ function objectRecord(v: unknown, line: number): ImportRecord {
 
 // ---- NDJSON: one object per line; blank lines are ignored.
 
-async function* readNdjson(input: AsyncIterable<Buffer | string>): AsyncGenerator<ImportRecord[]> {
+async function* readNdjson(input: AsyncIterable<Buffer | string>, fatal: Fatal): AsyncGenerator<ImportRecord[]> {
   let line = 0;
   let rest = '';
   const parseLine = (text: string, out: ImportRecord[]): void => {
@@ -304,7 +312,7 @@ async function* readNdjson(input: AsyncIterable<Buffer | string>): AsyncGenerato
     }
     out.push(objectRecord(v, line));
   };
-  for await (const text of decodeUtf8(input, () => line + 1)) {
+  for await (const text of decodeUtf8(input, () => line + 1, fatal)) {
     const out: ImportRecord[] = [];
     let start = 0;
     for (let j = text.indexOf('\n'); j >= 0; j = text.indexOf('\n', start)) {
@@ -327,6 +335,7 @@ type Container = Record<string, unknown> | unknown[];
 
 /** Builds the elements of a top-level array from stream-json tokens. */
 class ArrayAssembler {
+  constructor(private readonly fatal: Fatal) {}
   started = false;
   ended = false;
   private stack: { value: Container; key: string }[] = [];
@@ -339,7 +348,7 @@ class ArrayAssembler {
         case 'startObject':
         case 'startArray':
           if (!this.started) {
-            if (t.name !== 'startArray') throw fatal(line, 'expected a JSON array of objects (one object per line is --format ndjson)');
+            if (t.name !== 'startArray') throw this.fatal(line, 'expected a JSON array of objects (one object per line is --format ndjson)');
             this.started = true;
             break;
           }
@@ -372,7 +381,7 @@ class ArrayAssembler {
   }
 
   private add(v: unknown, line: number, out: ImportRecord[]): void {
-    if (!this.started) throw fatal(line, 'expected a JSON array of objects');
+    if (!this.started) throw this.fatal(line, 'expected a JSON array of objects');
     const top = this.stack[this.stack.length - 1];
     if (!top) {
       const at = typeof v === 'object' && v !== null && !isLosslessNumber(v) ? this.elementLine : line;
@@ -391,40 +400,46 @@ class ArrayAssembler {
 
 const NONE = Symbol.for('object-stream.none');
 
-async function* readJsonArray(input: AsyncIterable<Buffer | string>): AsyncGenerator<ImportRecord[]> {
+async function* readJsonArray(input: AsyncIterable<Buffer | string>, fatal: Fatal): AsyncGenerator<ImportRecord[]> {
   const parser = jsonParser({ packValues: true, streamValues: false }) as unknown as (chunk: string | symbol) => unknown;
-  const assembler = new ArrayAssembler();
+  const assembler = new ArrayAssembler(fatal);
   let line = 1;
+  // The last line with something on it: where an error found at the end of the input is.
+  let lastLine = 0;
   const run = (chunk: string | symbol, out: ImportRecord[]): void => {
     let result: unknown;
     try {
       result = parser(chunk);
     } catch (err) {
-      throw fatal(line, `invalid JSON: ${(err as Error).message.replace(/^Parser (cannot parse input: |has )?/, '')}`);
+      const reason = (err as Error).message.replace(/^Parser (cannot parse input: |has )?/, '');
+      if (chunk === NONE) throw fatal(lastLine, `invalid JSON at the end of the file: ${reason}`);
+      throw fatal(line, `invalid JSON: ${reason}`);
     }
     if (typeof result === 'object' && result !== null) assembler.feed((result as { values: Token[] }).values, line, out);
   };
-  for await (const text of decodeUtf8(input, () => line)) {
+  for await (const text of decodeUtf8(input, () => line, fatal)) {
     const out: ImportRecord[] = [];
     // Fed a line at a time so that each token, and each error, is known to be on `line`.
     let start = 0;
     while (start < text.length) {
       const j = text.indexOf('\n', start);
       const end = j < 0 ? text.length : j + 1;
-      run(text.slice(start, end), out);
+      const piece = text.slice(start, end);
+      if (lastLine !== line && piece.trim() !== '') lastLine = line;
+      run(piece, out);
       if (j >= 0) line++;
       start = end;
     }
     yield out;
   }
   const out: ImportRecord[] = [];
+  if (lastLine === 0) throw fatal(1, 'the file is empty (expected a JSON array of objects)');
   try {
     run(NONE, out);
   } catch (err) {
-    if (!assembler.started) throw fatal(line, 'expected a JSON array of objects');
+    if (!assembler.started) throw fatal(lastLine, 'expected a JSON array of objects');
     throw err;
   }
-  if (!assembler.started) throw fatal(line, 'the file is empty (expected a JSON array of objects)');
-  if (!assembler.ended) throw fatal(line, 'the JSON array is not closed (the file ends early)');
+  if (!assembler.ended) throw fatal(lastLine, 'the file ends before the JSON array is closed');
   yield out;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, statSync, type ReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { setImmediate } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import { CrsyncError, UsageError } from '../errors.js';
 import type { SqlValue } from '../values.js';
@@ -89,7 +90,7 @@ function openInput(options: ImportOptions): { format: DataFormat; stream: Readab
       cause: err,
     });
   }
-  return { format, stream: createReadStream(file, { highWaterMark: 1024 * 1024 }), totalBytes: size };
+  return { format, stream: createReadStream(file, { highWaterMark: 256 * 1024 }), totalBytes: size };
 }
 
 /** A prepared insert for one set of file columns, or why rows with those columns are bad. */
@@ -107,6 +108,8 @@ class Target {
     private readonly table: string,
     /** Filled with a random UUID when a row does not have it. */
     private readonly generatedKey: string | undefined,
+    /** The line whose keys --create made the columns from (JSON), for messages. */
+    private readonly createdFrom?: number,
   ) {
     for (const c of tableColumns(db, table)) this.byName.set(foldCase(c.name), c.name);
   }
@@ -145,7 +148,8 @@ class Target {
     const unknown = this.unknown(columns);
     const folded = columns.map(foldCase);
     if (unknown.length > 0) {
-      insert = `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (not in table ${this.table})`;
+      const why = this.createdFrom === undefined ? '' : `, created from the keys on line ${this.createdFrom}`;
+      insert = `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (not in table ${this.table}${why})`;
     } else if (new Set(folded).size < columns.length) {
       insert = 'the same column twice (column names ignore ASCII case)';
     } else {
@@ -163,13 +167,13 @@ class Target {
 }
 
 /** Checks the header (or the first object's keys) and creates the table or maps onto the existing one. */
-function prepareTarget(db: Db, options: ImportOptions, columns: readonly string[], line: number): Target {
+function prepareTarget(db: Db, options: ImportOptions, source: string, columns: readonly string[], line: number): Target {
   const { table } = options;
   const folded = columns.map(foldCase);
   const empty = columns.findIndex((c) => c.trim() === '');
-  if (empty >= 0) throw new CrsyncError('bad_input', `line ${line}: column ${empty + 1} has no name`, { details: { line } });
+  if (empty >= 0) throw new CrsyncError('bad_input', `line ${line} of ${source}: column ${empty + 1} has no name`, { details: { line } });
   const dup = columns.find((_, i) => folded.indexOf(folded[i]!) !== i);
-  if (dup !== undefined) throw new CrsyncError('bad_input', `line ${line}: column ${dup} appears twice`, { details: { line } });
+  if (dup !== undefined) throw new CrsyncError('bad_input', `line ${line} of ${source}: column ${dup} appears twice`, { details: { line } });
   if (!options.create) {
     const pk = tableColumns(db, table).filter((c) => c.pk > 0);
     // Tables made by --create without a key get their ids generated again on later imports.
@@ -178,7 +182,7 @@ function prepareTarget(db: Db, options: ImportOptions, columns: readonly string[
     const unknown = target.unknown(columns);
     if (unknown.length > 0) {
       const known = tableColumns(db, table).map((c) => c.name);
-      throw new CrsyncError('unknown_columns', `${options.file} has column${unknown.length > 1 ? 's' : ''} that table ${table} lacks: ${unknown.join(', ')}`, {
+      throw new CrsyncError('unknown_columns', `${source} has column${unknown.length > 1 ? 's' : ''} that table ${table} lacks: ${unknown.join(', ')}`, {
         hint: `${table} has ${known.join(', ')}; rename the file's columns to match, or import into a new table with --create`,
         details: { unknown, columns: known },
       });
@@ -188,11 +192,11 @@ function prepareTarget(db: Db, options: ImportOptions, columns: readonly string[
   const pk = options.pk ?? [];
   const missing = pk.filter((k) => !folded.includes(foldCase(k)));
   if (missing.length > 0) {
-    throw new UsageError(`--pk ${missing.join(', ')} is not a column of ${options.file}`, `its columns are ${columns.join(', ')}`);
+    throw new UsageError(`--pk ${missing.join(', ')} is not a column of ${source}`, `its columns are ${columns.join(', ')}`);
   }
   if (pk.length === 0 && folded.includes(GENERATED_KEY)) {
     throw new UsageError(
-      `${options.file} has an ${GENERATED_KEY} column, and --create without --pk would add its own`,
+      `${source} has an ${GENERATED_KEY} column, and --create without --pk would add its own`,
       `pass --pk ${GENERATED_KEY} to use the file's column as the primary key`,
     );
   }
@@ -203,7 +207,7 @@ function prepareTarget(db: Db, options: ImportOptions, columns: readonly string[
   else defs.push(`PRIMARY KEY (${pk.map((k) => quoteIdent(columns[folded.indexOf(foldCase(k))]!)).join(', ')})`);
   db.exec(`CREATE TABLE ${quoteIdent(table)} (${defs.join(', ')})`);
   db.prepare('SELECT crsql_as_crr(?)').run(table);
-  return new Target(db, table, pk.length === 0 ? GENERATED_KEY : undefined);
+  return new Target(db, table, pk.length === 0 ? GENERATED_KEY : undefined, line);
 }
 
 /**
@@ -228,10 +232,12 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     });
   }
   const input = openInput(options);
+  const source = options.file === '-' ? 'stdin' : options.file;
   let target: Target | undefined;
   let rows = 0;
   let committed = 0;
   let pending = 0;
+  let lastTurn = performance.now();
   const bad: { line: number; reason: string }[] = [];
   let skipped = 0;
   const progress = (): ImportProgress => ({
@@ -243,7 +249,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
   });
   const reject = (line: number, reason: string): void => {
     if (!options.skipBad) {
-      throw new CrsyncError('bad_input', `line ${line} of ${options.file}: ${reason}`, {
+      throw new CrsyncError('bad_input', `line ${line} of ${source}: ${reason}`, {
         hint: 'nothing was imported; fix that line, or pass --skip-bad to skip bad lines',
         details: { line, reason },
       });
@@ -253,19 +259,31 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
   };
   const handle = (r: ImportRecord): void => {
     if (r.kind === 'bad') return reject(r.line, r.reason);
-    if (!target) target = prepareTarget(db, options, r.columns, r.line);
+    if (!target) target = prepareTarget(db, options, source, r.columns, r.line);
     if (r.kind === 'header') return;
     const refused = target.insert(r.columns, r.values);
     if (refused === undefined) rows++;
     else reject(r.line, refused);
   };
 
+  // Each insert into a replicated table fires cr-sqlite's triggers, so SQLite keeps a statement
+  // journal; in a temp file that is ~18 writes per row, and most of the import's time.
+  const tempStore = db.pragma('temp_store', { simple: true }) as number;
+  db.pragma('temp_store = MEMORY');
   db.exec('BEGIN IMMEDIATE');
   try {
-    for await (const records of readRecords(input.format, input.stream)) {
+    for await (const records of readRecords(input.format, input.stream, source)) {
       options.signal?.throwIfAborted();
       for (const r of records) {
         handle(r);
+        if (r.kind === 'header') continue;
+        if ((pending & 255) === 0 && performance.now() - lastTurn > 100) {
+          // Buffered input resolves without a turn of the event loop: take one now and then,
+          // so the spinner renders and Ctrl-C (the abort signal) is seen during a big import.
+          await setImmediate();
+          options.signal?.throwIfAborted();
+          lastTurn = performance.now();
+        }
         if (++pending < batch) continue;
         pending = 0;
         if (options.skipBad) {
@@ -277,7 +295,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
       }
     }
     if (!target) {
-      throw new CrsyncError('bad_input', `${options.file} has no rows${options.create ? ` to create ${table} from` : ''}`, {
+      throw new CrsyncError('bad_input', `${source} has no rows${options.create ? ` to create ${table} from` : ''}`, {
         hint: 'a JSON file needs at least one object; a CSV file needs a header line',
       });
     }
@@ -295,6 +313,8 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
       });
     }
     throw err;
+  } finally {
+    db.pragma(`temp_store = ${tempStore}`);
   }
   return {
     table,
