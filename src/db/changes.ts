@@ -1,9 +1,10 @@
 import type Database from 'better-sqlite3';
 import { CrsyncError, ExitCode } from '../errors.js';
 import { isAfter, type Change, type Cursor, type Page } from '../sync/protocol.js';
-import type { Db } from './store.js';
+import { quoteIdent, type Db } from './store.js';
 import { listReplicatedTables, tableColumns } from './schema.js';
 import { ConflictDetector, type DetectedConflict } from './conflict-detect.js';
+import { packedPkProblem } from './packed-pk.js';
 
 const READ_SQL =
   'SELECT "table", pk, cid, val, col_version, db_version, site_id, cl, seq FROM crsql_changes ' +
@@ -31,27 +32,33 @@ export function versionsAppliedFrom(db: Db, peerSite: Uint8Array): Set<bigint> {
  * Streams the changes after `since` in pages of at most `pageSize`, in (db_version, seq) order.
  * Iterates one statement: the connection must not be used for anything else until it is done.
  * Every page's cursor is the position of its last change, also when filtered changes follow.
+ * A long run of filtered changes yields short (even empty) pages, so the reader never goes long
+ * without yielding and a cut transfer resumes past what it already scanned.
  */
 export function* readPages(db: Db, since: Cursor, pageSize: number, filter: StreamFilter = {}): Generator<Page> {
   const stmt = db.prepare(READ_SQL).raw(true).safeIntegers(true);
   const exSite = filter.excludeSite ? Buffer.from(filter.excludeSite) : undefined;
   const exVersions = filter.excludeVersions;
+  const scanLimit = Math.max(pageSize * 4, 1000);
   let changes: Change[] = [];
   let cursor: Cursor = since;
+  let yielded: Cursor = since;
+  let scanned = 0;
   for (const row of stmt.iterate(since.version) as Iterable<Change>) {
     const version = row[5];
     const seq = row[8];
     if (!isAfter(since, version, seq)) continue;
     cursor = { version, seq };
-    if (exSite && exSite.equals(row[6])) continue;
-    if (exVersions && exVersions.has(version)) continue;
-    changes.push(row);
-    if (changes.length >= pageSize) {
+    scanned++;
+    if (!(exSite && exSite.equals(row[6])) && !(exVersions && exVersions.has(version))) changes.push(row);
+    if (changes.length >= pageSize || scanned >= scanLimit) {
       yield { changes, cursor };
+      yielded = cursor;
       changes = [];
+      scanned = 0;
     }
   }
-  if (changes.length > 0 || cursor !== since) yield { changes, cursor };
+  if (changes.length > 0 || cursor !== yielded) yield { changes, cursor };
 }
 
 /** Number of changes after a cursor that a stream with this filter would carry. */
@@ -73,6 +80,12 @@ export function countChangesAfter(db: Db, since: Cursor, filter: StreamFilter = 
   return { total, byTable };
 }
 
+function badChange(c: Change, why: string): CrsyncError {
+  return new CrsyncError('bad_change', `a change to ${c[0]}.${c[2]} cannot be merged: ${why}`, {
+    hint: 'the peer sent a change no cr-sqlite replica produces; nothing of its page was applied',
+  });
+}
+
 /** Who delivered a page and what they are known to have seen (for conflict detection). */
 export interface ApplyContext {
   /** Site of the peer that delivered the changes. */
@@ -88,8 +101,8 @@ export interface ApplyContext {
 /** Result of applying one page. */
 export interface ApplyResult {
   received: number;
-  /** The local db_version the merge got, or null when nothing changed. */
-  dbVersion: bigint | null;
+  /** The local db_versions the merge produced (ascending; empty when nothing changed). */
+  versions: bigint[];
   conflicts: DetectedConflict[];
 }
 
@@ -99,10 +112,11 @@ export interface ApplyResult {
  */
 export class ChangeApplier {
   private readonly insert: Database.Statement;
-  private readonly nextVersion: Database.Statement;
+  private readonly currentVersion: Database.Statement;
+  private readonly mergedVersions = new Map<string, Database.Statement>();
   private readonly impacted: Database.Statement;
   private readonly recordApplied: Database.Statement;
-  private readonly columns = new Map<string, Set<string>>();
+  private readonly columns = new Map<string, { names: Set<string>; pkCount: number }>();
   private readonly detector: ConflictDetector;
 
   constructor(
@@ -112,7 +126,7 @@ export class ChangeApplier {
     this.insert = db.prepare(
       'INSERT INTO crsql_changes ("table", pk, cid, val, col_version, db_version, site_id, cl, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.nextVersion = db.prepare('SELECT crsql_next_db_version()').pluck().safeIntegers(true);
+    this.currentVersion = db.prepare('SELECT crsql_db_version()').pluck().safeIntegers(true);
     this.impacted = db.prepare('SELECT crsql_rows_impacted()').pluck().safeIntegers(true);
     this.recordApplied = db.prepare(
       'INSERT OR REPLACE INTO crsync_applied (db_version, peer_site, remote, changes, at) VALUES (?, ?, ?, ?, ?)',
@@ -124,48 +138,88 @@ export class ChangeApplier {
   /** Re-reads the replicated tables (after a migration). */
   refreshSchema(): void {
     this.columns.clear();
+    this.mergedVersions.clear();
     for (const t of listReplicatedTables(this.db)) {
-      this.columns.set(t, new Set(tableColumns(this.db, t).map((c) => c.name)));
+      const cols = tableColumns(this.db, t);
+      this.columns.set(t, { names: new Set(cols.map((c) => c.name)), pkCount: cols.filter((c) => c.pk > 0).length });
     }
   }
 
+  /**
+   * Refuses a page that names tables or columns we lack (schema mismatch) or that no peer could
+   * have produced: cr-sqlite trusts what it merges, so malformed keys or clocks stop here.
+   */
   private validate(changes: Change[]): void {
     for (const c of changes) {
-      const cols = this.columns.get(c[0]);
-      if (!cols) {
+      const table = this.columns.get(c[0]);
+      if (!table) {
         throw new CrsyncError('unknown_table', `changes name table ${c[0]}, which is not replicated here`, {
           exitCode: ExitCode.schemaMismatch,
           hint: 'the two replicas have different schemas; compare them with `crsync status` and `crsync doctor`',
         });
       }
-      if (c[2] !== '-1' && !cols.has(c[2])) {
+      if (c[2] !== '-1' && !table.names.has(c[2])) {
         throw new CrsyncError('unknown_column', `changes name column ${c[0]}.${c[2]}, which does not exist here`, {
           exitCode: ExitCode.schemaMismatch,
           hint: 'the two replicas have different schemas; run `crsync migrate` or sync the schema first',
         });
       }
+      const problem =
+        packedPkProblem(c[1], table.pkCount) ??
+        (c[6].length !== 16 ? 'its site id is not 16 bytes' : null) ??
+        (c[4] < 1n || c[5] < 1n || c[7] < 1n || c[8] < 0n ? 'its col_version, db_version or cl is below 1, or its seq below 0' : null);
+      if (problem) throw badChange(c, problem);
     }
   }
 
-  /** Applies one page and runs `commit` in the same transaction. */
-  apply(changes: Change[], commit?: (dbVersion: bigint | null) => void): ApplyResult {
+  /**
+   * The local versions a merge produced, with their change counts. A merge takes max(next local
+   * version, the incoming change's db_version) for each change, so one page can produce several;
+   * inside the merge's transaction every version above `before` is this merge's. Read from the
+   * clock tables' db_version index: the crsql_changes view would read every value too.
+   */
+  private recordMergedVersions(before: bigint, changes: Change[]): bigint[] {
+    const counts = new Map<bigint, bigint>();
+    for (const table of new Set(changes.map((c) => c[0]))) {
+      let stmt = this.mergedVersions.get(table);
+      if (!stmt) {
+        stmt = this.db
+          .prepare(`SELECT db_version, count(*) FROM ${quoteIdent(`${table}__crsql_clock`)} WHERE db_version > ? GROUP BY db_version`)
+          .raw(true)
+          .safeIntegers(true);
+        this.mergedVersions.set(table, stmt);
+      }
+      for (const [v, n] of stmt.all(before) as [bigint, bigint][]) counts.set(v, (counts.get(v) ?? 0n) + n);
+    }
+    const at = new Date().toISOString();
+    for (const [v, n] of counts) this.recordApplied.run(v, this.ctx.peerSite, this.ctx.remote, n, at);
+    return [...counts.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Applies one page and runs `commit` (with the local versions it produced) in the same transaction. */
+  apply(changes: Change[], commit?: (versions: bigint[]) => void): ApplyResult {
     this.validate(changes);
+    // Immediate: the write lock is taken before `before` is read, so no other connection can
+    // commit in between (and a deferred upgrade cannot fail on a stale snapshot).
     return this.db.transaction((): ApplyResult => {
+      const before = this.currentVersion.get() as bigint;
       const candidates = this.ctx.detectConflicts ? this.detector.inspect(changes) : [];
       let seq = 0n;
       for (const c of changes) {
         // seq is renumbered so (db_version, seq) stays unique in this replica's own stream.
-        this.insert.run(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], seq++);
+        try {
+          this.insert.run(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], seq++);
+        } catch (err) {
+          // The merge refused the change itself (the transaction rolls back: nothing of the page stays).
+          if (/^SQLITE_(ERROR|MISMATCH|RANGE|CONSTRAINT|TOOBIG)/.test(String((err as { code?: string }).code))) throw badChange(c, (err as Error).message);
+          throw err;
+        }
       }
       const impacted = changes.length > 0 ? (this.impacted.get() as bigint) : 0n;
-      let version: bigint | null = null;
-      if (impacted > 0n) {
-        version = this.nextVersion.get() as bigint;
-        this.recordApplied.run(version, this.ctx.peerSite, this.ctx.remote, changes.length, new Date().toISOString());
-      }
+      const versions = impacted > 0n ? this.recordMergedVersions(before, changes) : [];
       const conflicts = candidates.length > 0 ? this.detector.settle(candidates) : [];
-      commit?.(version);
-      return { received: changes.length, dbVersion: version, conflicts };
-    })();
+      commit?.(versions);
+      return { received: changes.length, versions, conflicts };
+    }).immediate();
   }
 }

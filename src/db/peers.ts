@@ -19,12 +19,22 @@ export function getPeer(db: Db, site: Uint8Array): PeerRecord {
   return { received: { version: r.recv_version, seq: r.recv_seq }, seen: r.seen_version };
 }
 
-/** Commits how far a peer's pushes are applied (inside the page's transaction). */
+/**
+ * Commits how far the peer's stream is applied here (inside the page's transaction), whether the
+ * peer pushed it or we pulled it: a push from that peer and a pull from it both resume there.
+ * Never moves backwards.
+ */
 export function setPeerReceived(db: Db, site: Uint8Array, c: Cursor): void {
   db.prepare(
     `INSERT INTO crsync_peers (site_id, recv_version, recv_seq, last_seen) VALUES (?, ?, ?, ?)
-     ON CONFLICT (site_id) DO UPDATE SET recv_version = excluded.recv_version, recv_seq = excluded.recv_seq, last_seen = excluded.last_seen`,
+     ON CONFLICT (site_id) DO UPDATE SET recv_version = excluded.recv_version, recv_seq = excluded.recv_seq, last_seen = excluded.last_seen
+     WHERE excluded.recv_version > recv_version OR (excluded.recv_version = recv_version AND excluded.recv_seq > recv_seq)`,
   ).run(site, c.version, c.seq, new Date().toISOString());
+}
+
+/** The later of two cursors. */
+export function laterCursor(a: Cursor, b: Cursor): Cursor {
+  return a.version > b.version || (a.version === b.version && a.seq >= b.seq) ? a : b;
 }
 
 /** Notes that a peer has pulled our stream up to `version` (never moves backwards). */

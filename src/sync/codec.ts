@@ -1,7 +1,7 @@
 import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
 import { CrsyncError } from '../errors.js';
 import type { SqlValue } from '../values.js';
-import { MAX_FRAME_BYTES, type Change, type Cursor, type Page, type StreamEnd, type StreamHeader, type WireConflict } from './protocol.js';
+import { MAX_FRAME_BYTES, MAX_PAGE_SIZE, type Change, type Cursor, type Page, type StreamEnd, type StreamHeader, type WireConflict } from './protocol.js';
 
 /*
  * Wire encoding (docs/protocol.md): a stream is a sequence of frames, each a 4-byte big-endian
@@ -38,6 +38,14 @@ extensionCodec.register({
 });
 
 const encoder = new Encoder({ extensionCodec, useBigInt64: true });
+
+/**
+ * Integers go out in the smallest msgpack int format: a bigint would always take 9 bytes. Only
+ * values that fit 32 bits become numbers (the encoder writes larger numbers as floats).
+ */
+function compact(v: bigint): number | bigint {
+  return v >= -0x80000000n && v <= 0xffffffffn ? Number(v) : v;
+}
 const decoder = new Decoder({ extensionCodec, useBigInt64: true });
 
 /** A frame decoded from the wire. */
@@ -56,11 +64,11 @@ function frame(payload: unknown): Buffer {
 }
 
 export function encodeHeader(h: StreamHeader): Buffer {
-  return frame(['h', h.site, h.schemaHash, h.seen ?? null]);
+  return frame(['h', h.site, h.schemaHash, h.seen === undefined ? null : compact(h.seen)]);
 }
 
 export function encodeEnd(e: StreamEnd): Buffer {
-  return frame(['e', e.cursor.version, e.cursor.seq, e.changes]);
+  return frame(['e', compact(e.cursor.version), compact(e.cursor.seq), e.changes]);
 }
 
 export function encodeError(code: string, message: string): Buffer {
@@ -86,9 +94,10 @@ export function encodePage(page: Page): Buffer {
       siteIdx.set(key, s);
     }
     const v = c[3];
-    return [t, c[1], c[2], typeof v === 'number' ? new Real(v) : v, c[4], c[5], s, c[7], c[8]];
+    const val = typeof v === 'number' ? new Real(v) : typeof v === 'bigint' ? compact(v) : v;
+    return [t, c[1], c[2], val, compact(c[4]), compact(c[5]), s, compact(c[7]), compact(c[8])];
   });
-  return frame(['p', tables, sites, rows, page.cursor.version, page.cursor.seq]);
+  return frame(['p', tables, sites, rows, compact(page.cursor.version), compact(page.cursor.seq)]);
 }
 
 function bad(message: string): CrsyncError {
@@ -97,10 +106,14 @@ function bad(message: string): CrsyncError {
   });
 }
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** An integer in SQLite's signed 64-bit range (a uint64 above it cannot be stored). */
 function int(v: unknown, what: string): bigint {
-  if (typeof v === 'bigint') return v;
-  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
-  throw bad(`${what} is not an integer`);
+  if (typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX) return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  throw bad(`${what} is not a 64-bit integer`);
 }
 
 function bin(v: unknown, what: string): Uint8Array {
@@ -109,9 +122,10 @@ function bin(v: unknown, what: string): Uint8Array {
 }
 
 function value(v: unknown): SqlValue {
-  if (v === null || typeof v === 'string' || typeof v === 'bigint') return v;
+  if (v === null || typeof v === 'string') return v;
   if (v instanceof Real) return v.value;
-  if (typeof v === 'number') return int(v, 'an INTEGER value');
+  // A msgpack float is not a value type: an integral one reads as INTEGER, any other is refused.
+  if (typeof v === 'number' || typeof v === 'bigint') return int(v, 'an INTEGER value');
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   throw bad('a value has an unsupported type');
 }
@@ -119,10 +133,13 @@ function value(v: unknown): SqlValue {
 function decodePage(f: unknown[]): Page {
   const [, tables, sites, rows, cv, cs] = f;
   if (!Array.isArray(tables) || !Array.isArray(sites) || !Array.isArray(rows)) throw bad('page is not [p, tables, sites, rows, ...]');
+  if (rows.length > MAX_PAGE_SIZE) {
+    throw new CrsyncError('page_too_large', `a page of ${rows.length} changes exceeds the limit of ${MAX_PAGE_SIZE}`, { hint: 'lower the page size of the sender' });
+  }
   const changes: Change[] = rows.map((r: unknown) => {
     if (!Array.isArray(r) || r.length !== 9) throw bad('a change row does not have 9 fields');
-    const table = tables[r[0] as number];
-    const site = sites[r[6] as number];
+    const table = typeof r[0] === 'number' ? tables[r[0]] : undefined;
+    const site = typeof r[6] === 'number' ? sites[r[6]] : undefined;
     if (typeof table !== 'string') throw bad('a change names an unknown table index');
     if (typeof r[2] !== 'string') throw bad('a change has a non-text column id');
     return [table, bin(r[1], 'pk'), r[2], value(r[3]), int(r[4], 'col_version'), int(r[5], 'db_version'), bin(site, 'site id'), int(r[7], 'cl'), int(r[8], 'seq')];
@@ -146,7 +163,7 @@ export function decodeFrame(payload: Uint8Array): Frame {
     case 'p':
       return { type: 'page', page: decodePage(f) };
     case 'e':
-      return { type: 'end', end: { cursor: { version: int(f[1], 'cursor'), seq: int(f[2], 'cursor') }, changes: Number(f[3]) } };
+      return { type: 'end', end: { cursor: { version: int(f[1], 'cursor'), seq: int(f[2], 'cursor') }, changes: Number(int(f[3], 'change count')) } };
     case 'x':
       return { type: 'error', code: String(f[1]), message: String(f[2]) };
     default:
@@ -171,27 +188,31 @@ export async function* readFrames(source: AsyncIterable<Uint8Array>, maxFrame = 
     total = rest.length;
     return out;
   };
+  // `need` bytes complete either a length prefix (inFrame false) or a frame payload.
+  let inFrame = false;
   for await (const chunk of source) {
     chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     total += chunk.byteLength;
     while (total >= need) {
-      if (need === 4) {
+      if (!inFrame) {
         const len = take(4).readUInt32BE(0);
         if (len > maxFrame) {
           throw new CrsyncError('frame_too_large', `a frame of ${len} bytes exceeds the limit of ${maxFrame}`, {
             hint: 'lower the page size of the sender',
           });
         }
-        need = len;
         if (len === 0) throw bad('empty frame');
+        need = len;
+        inFrame = true;
       } else {
         const payload = take(need);
         need = 4;
+        inFrame = false;
         yield decodeFrame(payload);
       }
     }
   }
-  if (total > 0 || need !== 4) {
+  if (total > 0 || inFrame) {
     throw new CrsyncError('truncated_stream', 'change stream cut inside a frame', {
       hint: 'the connection dropped; run the command again to resume from the last committed page',
     });

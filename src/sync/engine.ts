@@ -2,12 +2,13 @@ import { CrsyncError, SchemaMismatchError } from '../errors.js';
 import { ChangeApplier, readPages, versionsAppliedFrom } from '../db/changes.js';
 import { ConflictStore, flipConflict } from '../db/conflicts.js';
 import { applyAdditiveSchema } from '../db/migrate-apply.js';
+import { getPeer, laterCursor, setPeerReceived } from '../db/peers.js';
 import { requireRemote, resetCursors, setPullCursor, setPushCursor, touchRemote, type RemoteRecord } from '../db/remotes.js';
 import { diffSchemas, describeExtras, type SchemaDiff } from '../db/schema-diff.js';
 import { readReplicatedSchema } from '../db/schema.js';
 import { openStore, siteId, type Store } from '../db/store.js';
 import { cursorFromJson } from './codec.js';
-import { DEFAULT_PAGE_SIZE, type DatasetInfo, type Page } from './protocol.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type DatasetInfo, type Page } from './protocol.js';
 import { openTransport } from './open-transport.js';
 import { withRetries, type RetryOptions } from './retry.js';
 import type { Transport } from './transport.js';
@@ -71,6 +72,11 @@ export interface SyncResult {
   ms: number;
 }
 
+/** The page size asked for, within what every peer accepts. */
+function pageSizeOf(opts: SyncOptions): number {
+  return Math.min(opts.pageSize ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+}
+
 function mismatch(diff: SchemaDiff, what: string): SchemaMismatchError {
   const lines = diff.mismatches.length > 0 ? diff.mismatches : [what];
   return new SchemaMismatchError(`schema mismatch with the remote: ${lines.join('; ')}`, {
@@ -108,18 +114,23 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
     acc.schema.push(...applyAdditiveSchema(db, diff.remoteExtras, `pull from ${name}`, info.schema.version));
   }
   const remote = requireRemote(db, name);
+  const peer = getPeer(db, remoteSite);
   const fromPeer = versionsAppliedFrom(db, remoteSite);
-  const pushed = remote.push.version;
+  // What the remote has of our stream: our pushes, or (a peer file) its own pulls from us.
+  const pushed = remote.push.version > peer.seen ? remote.push.version : peer.seen;
   const applier = new ChangeApplier(db, {
     peerSite: remoteSite,
     remote: name,
     knownToPeer: (v) => v <= pushed || fromPeer.has(v),
     detectConflicts: true,
   });
-  await t.pull({ site: local, since: remote.pull, pageSize: opts.pageSize ?? DEFAULT_PAGE_SIZE }, (page: Page) => {
-    const r = applier.apply(page.changes, (v) => {
-      if (v !== null) fromPeer.add(v);
+  // A peer file may also have pushed its stream to us: resume after whichever got further.
+  const since = laterCursor(remote.pull, peer.received);
+  await t.pull({ site: local, since, pageSize: pageSizeOf(opts) }, (page: Page) => {
+    const r = applier.apply(page.changes, (versions) => {
+      for (const v of versions) fromPeer.add(v);
       setPullCursor(db, name, page.cursor, remoteSite);
+      setPeerReceived(db, remoteSite, page.cursor);
     });
     acc.received += r.received;
     acc.conflicts += r.conflicts.length;
@@ -153,7 +164,7 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   const start = cursorFromJson(info.received) ?? remote.push;
   const filter = { excludeSite: remoteSite, excludeVersions: versionsAppliedFrom(db, remoteSite) };
   const reader = openStore(store.path, {});
-  const pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
+  const pageSize = pageSizeOf(opts);
   let sent = 0;
   async function* pages(): AsyncGenerator<Page> {
     for (const page of readPages(reader.db, start, pageSize, filter)) {
@@ -163,7 +174,8 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
     }
   }
   try {
-    const res = await t.push({ site: local, schemaHash: schema.hash, seen: remote.pull.version }, pages(), opts.signal);
+    const seen = laterCursor(remote.pull, getPeer(db, remoteSite).received).version;
+    const res = await t.push({ site: local, schemaHash: schema.hash, seen }, pages(), opts.signal);
     const conflicts = new ConflictStore(db);
     db.transaction(() => {
       setPushCursor(db, name, cursorFromJson(res.cursor)!, remoteSite);

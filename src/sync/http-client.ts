@@ -14,11 +14,12 @@ function networkError(err: unknown, origin: string): CrsyncError | undefined {
   const e = err as { code?: string; cause?: { code?: string }; name?: string; message?: string };
   const code = e.code ?? e.cause?.code;
   if (
-    (code && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR'))) ||
+    // A DOMException (TimeoutError, AbortError) carries a numeric code.
+    (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR'))) ||
     err instanceof undiciErrors.SocketError ||
     e.name === 'TimeoutError'
   ) {
-    return new UnreachableError(`cannot reach ${origin}: ${code ?? e.message}`, 'check that the hub runs and the URL is right; local work is unaffected and can sync later', err);
+    return new UnreachableError(`cannot reach ${origin}: ${typeof code === 'string' ? code : e.message}`, 'check that the hub runs and the URL is right; local work is unaffected and can sync later', err);
   }
   return undefined;
 }
@@ -59,7 +60,7 @@ export class HttpTransport implements Transport {
   private async send(
     method: 'GET' | 'POST',
     path: string,
-    opts: { body?: Readable | string; headers?: Record<string, string>; signal?: AbortSignal } = {},
+    opts: { body?: Readable | string; headers?: Record<string, string>; signal?: AbortSignal; headersTimeout?: number } = {},
   ): Promise<Awaited<ReturnType<typeof request>>> {
     let res: Awaited<ReturnType<typeof request>>;
     try {
@@ -69,6 +70,7 @@ export class HttpTransport implements Transport {
         headers: this.headers(opts.headers),
         body: opts.body,
         signal: opts.signal,
+        headersTimeout: opts.headersTimeout,
       });
     } catch (err) {
       throw networkError(err, this.origin) ?? err;
@@ -97,11 +99,28 @@ export class HttpTransport implements Transport {
     return new CrsyncError(body.error?.code ?? 'remote_error', `the hub answered ${status}: ${msg}`, { hint });
   }
 
+  /** Reads a JSON answer; anything else means the URL is not a crsync hub. */
+  private async json<T>(res: Awaited<ReturnType<typeof request>>): Promise<T> {
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw networkError(err, this.origin) ?? err;
+    }
+    this.stats.bytesReceived += Buffer.byteLength(text);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new CrsyncError('bad_response', `${this.origin} did not answer like a crsync hub`, { hint: 'check the remote URL (crsync remote list)' });
+    }
+  }
+
   async info(site: Uint8Array): Promise<DatasetInfo> {
-    const res = await this.send('GET', `?site=${Buffer.from(site).toString('hex')}`);
-    const text = await res.body.text();
-    this.stats.bytesReceived += text.length;
-    return JSON.parse(text) as DatasetInfo;
+    const info = await this.json<DatasetInfo>(await this.send('GET', `?site=${Buffer.from(site).toString('hex')}`));
+    if (info?.protocol !== PROTOCOL_VERSION || typeof info.siteId !== 'string' || !Array.isArray(info.schema?.tables)) {
+      throw new CrsyncError('bad_response', `${this.origin} did not answer like a crsync hub (protocol v${PROTOCOL_VERSION})`, { hint: 'check the remote URL, and that both sides run compatible crsync versions' });
+    }
+    return info;
   }
 
   async pull(req: PullRequest, onPage: (page: Page) => void | Promise<void>, signal?: AbortSignal): Promise<StreamEnd> {
@@ -148,20 +167,23 @@ export class HttpTransport implements Transport {
       body,
       headers: { 'content-type': FRAMES_MEDIA_TYPE, 'content-encoding': 'gzip' },
       signal,
+      // The hub answers a push at its end; reading a long run of changes the hub already has
+      // sends nothing for a while, so allow more than a plain request.
+      headersTimeout: 300_000,
     });
-    const json = JSON.parse(await res.body.text()) as Omit<PushResponse, 'conflicts'> & { conflicts: WireConflictJson[] };
+    const json = await this.json<Omit<PushResponse, 'conflicts'> & { conflicts: WireConflictJson[] }>(res);
     return { ...json, conflicts: json.conflicts.map(conflictFromJson) };
   }
 
   async applySchema(req: SchemaRequest): Promise<void> {
     const res = await this.send('POST', '/schema', { body: JSON.stringify(req), headers: { 'content-type': 'application/json' } });
-    await res.body.text();
+    await this.json<unknown>(res);
   }
 
   async countPending(req: PullRequest, timeoutMs: number): Promise<number> {
     const q = `/changes?count=1&since=${req.since.version}&seq=${req.since.seq}&site=${Buffer.from(req.site).toString('hex')}`;
     const res = await this.send('GET', q, { signal: AbortSignal.timeout(timeoutMs) });
-    return (JSON.parse(await res.body.text()) as { count: number }).count;
+    return (await this.json<{ count: number }>(res)).count;
   }
 
   async close(): Promise<void> {

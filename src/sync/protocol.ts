@@ -10,6 +10,9 @@ export const FRAMES_MEDIA_TYPE = 'application/vnd.crsync.frames+msgpack';
 /** Default number of changes in one page (one transaction on the receiving side). */
 export const DEFAULT_PAGE_SIZE = 5000;
 
+/** Most changes in one page: a larger pull request is refused, a larger page on the wire too. */
+export const MAX_PAGE_SIZE = 100_000;
+
 /** Largest frame a peer accepts (bytes, before decompression of the stream as a whole). */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 

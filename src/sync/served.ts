@@ -67,8 +67,8 @@ export class ServedReplica {
         hint: 'a copied database file shares its site id; use `crsync clone` to make a new replica',
       });
     }
-    if (seen !== undefined) notePeerSeen(this.db, site, seen);
-    const peerSeen = getPeer(this.db, site).seen;
+    const known = getPeer(this.db, site).seen;
+    const peerSeen = seen !== undefined && seen > known ? seen : known;
     const fromPeer = versionsAppliedFrom(this.db, site);
     const applier = new ChangeApplier(this.db, {
       peerSite: site,
@@ -76,10 +76,13 @@ export class ServedReplica {
       knownToPeer: (v) => v <= peerSeen || fromPeer.has(v),
       detectConflicts: true,
     });
-    return (page) => {
-      const result = applier.apply(page.changes, () => setPeerReceived(this.db, site, page.cursor));
-      return result;
-    };
+    // Bookkeeping moves only with a committed page: a refused push leaves the replica as it was.
+    return (page) =>
+      applier.apply(page.changes, (versions) => {
+        for (const v of versions) fromPeer.add(v);
+        if (seen !== undefined) notePeerSeen(this.db, site, seen);
+        setPeerReceived(this.db, site, page.cursor);
+      });
   }
 
   /**

@@ -9,10 +9,13 @@ import type { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { CrsyncError, UsageError, toCrsyncError } from '../errors.js';
 import { openStore } from '../db/store.js';
-import { stringifySqlJson, stringifyJson } from '../values.js';
+import { stringifySqlJson } from '../values.js';
 import { jsonSide } from '../db/conflict-detect.js';
 import { conflictToJson, cursorToJson, encodeEnd, encodeError, encodePage, readFrames } from './codec.js';
-import { DEFAULT_PAGE_SIZE, FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, type SchemaRequest } from './protocol.js';
+import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION } from './protocol.js';
+import {
+  DATASET_NAME, badRequest, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, statusOf, validSchemaRequest,
+} from './server-request.js';
 import { ServedReplica, toWireConflict } from './served.js';
 import { findGrant, loadTokens, type TokenTable } from './tokens.js';
 
@@ -35,63 +38,6 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
-const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const MAX_JSON_BODY = 1024 * 1024;
-
-function statusOf(err: CrsyncError): number {
-  if (err.code === 'dataset_not_found' || err.code === 'not_found') return 404;
-  if (err.code === 'frame_too_large' || err.code === 'body_too_large') return 413;
-  if (err.code === 'unauthenticated') return 401;
-  if (err.exitCode === 4) return 403;
-  if (err.exitCode === 5) return 409;
-  if (err.exitCode === 2 || ['bad_stream', 'truncated_stream', 'bad_request', 'same_site'].includes(err.code)) return 400;
-  return 500;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = stringifyJson(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function sendError(res: ServerResponse, err: CrsyncError): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  sendJson(res, statusOf(err), { error: err.toJSON() });
-}
-
-async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_JSON_BODY) throw new CrsyncError('body_too_large', `request body over ${MAX_JSON_BODY} bytes`);
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new CrsyncError('bad_request', 'request body is not valid JSON', { exitCode: 2 });
-  }
-}
-
-const IDENT_OK = (s: unknown): boolean => typeof s === 'string' && s.length > 0 && s.length <= 256 && !s.includes('\0');
-const TYPE_OK = /^[A-Za-z0-9_ (),]*$/;
-// Defaults travel as SQL text: only literals are accepted, so a request cannot smuggle SQL in.
-const DEFAULT_OK = /^\(?\s*(NULL|TRUE|FALSE|CURRENT_TIME|CURRENT_DATE|CURRENT_TIMESTAMP|[-+]?\d+(\.\d+)?([eE][-+]?\d+)?|'([^']|'')*'|[xX]'[0-9a-fA-F]*')\s*\)?$/;
-
-function validSchemaRequest(body: unknown): SchemaRequest {
-  const b = body as SchemaRequest;
-  const ok =
-    b && Array.isArray(b.tables) && typeof b.version === 'number' &&
-    b.tables.every((t) => IDENT_OK(t?.name) && !/^(crsync_|crsql_|sqlite_)/.test(t.name) && !t.name.includes('__crsql_') && Array.isArray(t.columns) && t.columns.length > 0 &&
-      t.columns.every((c) => IDENT_OK(c?.name) && typeof c.type === 'string' && TYPE_OK.test(c.type) && typeof c.notnull === 'boolean' && Number.isInteger(c.pk) && (c.dflt === null || (typeof c.dflt === 'string' && DEFAULT_OK.test(c.dflt)))));
-  if (!ok) throw new CrsyncError('bad_request', 'schema request is malformed', { exitCode: 2, hint: 'tables need names and columns; defaults must be literals' });
-  return b;
-}
-
 /** Starts a hub serving one cr-sqlite database per dataset from `dir`. */
 export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   const dir = resolve(opts.dir);
@@ -104,13 +50,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
 
   const datasetPath = (name: string): string => {
     if (!DATASET_NAME.test(name) || name.includes('..')) {
-      throw new CrsyncError('bad_request', `invalid dataset name ${JSON.stringify(name)}`, {
-        exitCode: 2,
-        hint: 'dataset names use letters, digits, ".", "_" and "-"',
-      });
+      throw badRequest(`invalid dataset name ${JSON.stringify(name)}`, 'dataset names use letters, digits, ".", "_" and "-"');
     }
     const p = resolve(join(dir, `${name}.db`));
-    if (!p.startsWith(dir + sep)) throw new CrsyncError('bad_request', 'dataset name escapes the hub folder', { exitCode: 2 });
+    if (!p.startsWith(dir + sep)) throw badRequest('dataset name escapes the hub folder');
     return p;
   };
 
@@ -138,14 +81,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   };
 
   async function streamChanges(req: IncomingMessage, res: ServerResponse, d: ServedReplica, q: URLSearchParams): Promise<void> {
-    const site = Buffer.from(q.get('site') ?? '', 'hex');
-    if (site.length !== 16) throw new CrsyncError('bad_request', 'site must be 16 bytes in hex', { exitCode: 2 });
-    const since = { version: BigInt(q.get('since') ?? '0'), seq: BigInt(q.get('seq') ?? '-1') };
+    const site = siteParam(q, true);
+    const since = cursorParams(q);
     if (q.get('count')) {
       sendJson(res, 200, { count: d.countPending(site, since) });
       return;
     }
-    const pageSize = Math.min(Math.max(Number(q.get('pageSize') ?? DEFAULT_PAGE_SIZE) || DEFAULT_PAGE_SIZE, 1), 100_000);
+    const pageSize = pageSizeParam(q);
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
     res.writeHead(200, { 'content-type': FRAMES_MEDIA_TYPE, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
     let out: Writable = res;
@@ -155,32 +97,37 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       out = z;
     }
     const reader = d.openReader();
-    let gone = false;
-    res.on('close', () => (gone = true));
+    // A client that goes away mid-stream must not leave us waiting for a 'drain' that never comes.
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
     let changes = 0;
     let cursor = since;
     try {
       for (const page of d.pull(reader.db, site, since, pageSize)) {
-        if (gone) return;
+        if (gone.signal.aborted) return;
         changes += page.changes.length;
         cursor = page.cursor;
-        if (!out.write(encodePage(page))) await once(out, 'drain');
+        if (!out.write(encodePage(page))) await once(out, 'drain', { signal: gone.signal });
         // Between pages, let other clients' requests run.
         await yieldToLoop();
       }
       out.end(encodeEnd({ cursor, changes }));
     } catch (err) {
+      if (gone.signal.aborted) return;
       const e = toCrsyncError(err);
       log(`pull ${d.name}: ${e.message}`);
       out.end(encodeError(e.code, e.message));
     } finally {
       reader.close();
+      if (gone.signal.aborted && out !== res) out.destroy();
     }
   }
 
   async function receivePush(req: IncomingMessage, res: ServerResponse, d: ServedReplica): Promise<void> {
     const enc = String(req.headers['content-encoding'] ?? 'identity');
-    if (enc !== 'gzip' && enc !== 'identity') throw new CrsyncError('bad_request', `unsupported content-encoding ${enc}`, { exitCode: 2 });
+    if (enc !== 'gzip' && enc !== 'identity') {
+      throw new CrsyncError('unsupported_encoding', `unsupported content-encoding ${enc}`, { exitCode: 2, hint: 'send gzip or identity' });
+    }
     let source: AsyncIterable<Uint8Array> = req;
     if (enc === 'gzip') {
       const gunzip = createGunzip();
@@ -196,6 +143,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     try {
       for await (const frame of readFrames(source)) {
         if (frame.type === 'header') {
+          if (apply) throw new CrsyncError('bad_stream', 'a second header frame', { exitCode: 2 });
+          if (frame.header.site.length !== 16) throw badRequest('the header site must be 16 bytes');
           apply = d.pushApplier(frame.header.site, frame.header.seen);
           cursor = d.info(frame.header.site).received!;
         } else if (frame.type === 'page') {
@@ -218,6 +167,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     } catch (err) {
       const z = err as { code?: string };
       if (z.code === 'Z_DATA_ERROR' || z.code === 'Z_BUF_ERROR') throw new CrsyncError('bad_stream', 'request body is not valid gzip', { exitCode: 2 });
+      if (!(err instanceof CrsyncError) && (z.code === 'ECONNRESET' || req.destroyed)) {
+        throw new CrsyncError('truncated_stream', `the client went away mid-push (${pages} pages committed)`, { exitCode: 2 });
+      }
       throw err;
     }
     // Pages before the cut are committed (with their cursor): the client resumes after them.
@@ -226,7 +178,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://hub');
-    const parts = url.pathname.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+    const parts = pathParts(url.pathname);
     if (parts[0] === `v${PROTOCOL_VERSION}` && parts[1] === 'health' && parts.length === 2) {
       sendJson(res, 200, { ok: true, protocol: PROTOCOL_VERSION });
       return;
@@ -240,8 +192,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     const write = req.method === 'POST';
     authorize(req, name, write);
     if (req.method === 'GET' && action === undefined) {
-      const site = url.searchParams.get('site');
-      sendJson(res, 200, dataset(name, false).info(site ? Buffer.from(site, 'hex') : undefined));
+      const site = siteParam(url.searchParams, false);
+      sendJson(res, 200, dataset(name, false).info(site));
     } else if (req.method === 'GET' && action === 'changes') {
       await streamChanges(req, res, dataset(name, false), url.searchParams);
     } else if (req.method === 'POST' && action === 'changes') {
@@ -251,7 +203,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       const applied = dataset(name, true).applySchema(body, 'push');
       sendJson(res, 200, { applied });
     } else {
-      throw new CrsyncError('not_found', `no such endpoint ${req.method} ${url.pathname}`);
+      throw new CrsyncError('method_not_allowed', `no such endpoint ${req.method} ${url.pathname}`, { hint: 'GET the dataset or its changes; POST changes or schema' });
     }
   }
 
@@ -260,12 +212,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     res.on('close', () => {
       inFlight--;
     });
-    if (closing) res.setHeader('connection', 'close');
-    handle(req, res).catch((err: unknown) => {
+    const work = closing
+      ? Promise.reject(new CrsyncError('shutting_down', 'the hub is shutting down', { hint: 'try again once it is back' }))
+      : handle(req, res);
+    work.catch((err: unknown) => {
       const e = toCrsyncError(err);
-      if (statusOf(e) >= 500) log(`${req.method} ${req.url}: ${e.message}`);
+      if (statusOf(e) >= 500 && e.code !== 'shutting_down') log(`${req.method} ${req.url}: ${e.message}`);
+      // A refused body is not read to its end: answer, then close the connection.
+      if (!res.headersSent && (closing || !req.complete)) res.setHeader('connection', 'close');
       sendError(res, e);
-      // Unread request bodies would keep the socket busy.
+      req.unpipe();
       req.resume();
     });
   };
@@ -277,6 +233,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   } else {
     server = createHttpServer(onRequest);
   }
+  // A push streams for as long as it has pages: no limit on a whole request (Node's default is
+  // 5 minutes), only on its headers.
+  server.requestTimeout = 0;
   server.listen(opts.port, opts.host);
   try {
     await once(server, 'listening');

@@ -10,9 +10,19 @@ export function parseHubUrl(url: string): { origin: string; dataset: string } {
   try {
     u = new URL(url);
   } catch {
-    throw new UsageError(`invalid remote URL ${url}`, 'use http(s)://host:port/<dataset>, or a path to a database file');
+    throw new UsageError(`invalid remote URL ${url.replace(/\/\/[^/@]*@/, '//…@')}`, 'use http(s)://host:port/<dataset>, or a path to a database file');
   }
-  const dataset = decodeURIComponent(u.pathname.replace(/^\/+|\/+$/g, ''));
+  if (u.username || u.password) {
+    // The URL is stored with the remote: a token in it would end up in the database file.
+    throw new UsageError(`the URL ${u.origin}/… carries credentials`, 'put the token in an environment variable (CRSYNC_TOKEN, or --token-env VAR)');
+  }
+  if (u.search || u.hash) throw new UsageError(`the URL ${u.origin}${u.pathname} has a query or fragment`, 'use http(s)://host:port/<dataset>');
+  let dataset: string;
+  try {
+    dataset = decodeURIComponent(u.pathname.replace(/^\/+|\/+$/g, ''));
+  } catch {
+    throw new UsageError(`the URL ${url} has malformed percent-encoding`, 'use http(s)://host:port/<dataset>');
+  }
   if (!DATASET.test(dataset) || dataset.includes('..')) {
     throw new UsageError(`the URL ${url} does not name a dataset`, 'use http(s)://host:port/<dataset>; names use letters, digits, ".", "_" and "-"');
   }
