@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
  * crsync's own tables live in the replica file itself (prefix crsync_), so one file is the whole
  * replica. None of them is replicated. Bump BOOKKEEPING_VERSION when a table changes shape.
  */
-export const BOOKKEEPING_VERSION = 1;
+export const BOOKKEEPING_VERSION = 2;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS crsync_meta (
@@ -24,7 +24,9 @@ CREATE TABLE IF NOT EXISTS crsync_remotes (
   push_seq INTEGER NOT NULL DEFAULT -1,
   last_pull TEXT,
   last_push TEXT,
-  added_at TEXT NOT NULL
+  added_at TEXT NOT NULL,
+  conflicts_reported INTEGER NOT NULL DEFAULT 0,
+  conflicts_pulled INTEGER NOT NULL DEFAULT 0
 );
 -- Sites that push to this replica (a hub's clients, or a peer file's writer):
 -- recv_* is how far in the peer's stream we have committed (push resumes there);
@@ -62,7 +64,8 @@ CREATE TABLE IF NOT EXISTS crsync_conflicts (
   remote TEXT,
   detected_at TEXT NOT NULL,
   resolved_at TEXT,
-  resolution TEXT
+  resolution TEXT,
+  reported_by BLOB
 );
 CREATE INDEX IF NOT EXISTS crsync_conflicts_cell ON crsync_conflicts (tbl, pk, cid);
 -- Migrations applied to the replicated schema (crsync migrate, or propagated from a remote).
@@ -81,6 +84,7 @@ export function ensureBookkeeping(db: Database.Database): void {
   if (exists && Number(getMeta(db, 'bookkeeping_version')) === BOOKKEEPING_VERSION) return;
   db.transaction(() => {
     db.exec(DDL);
+    upgradeBookkeeping(db);
     db.prepare("INSERT OR REPLACE INTO crsync_meta (key, value) VALUES ('bookkeeping_version', ?)").run(
       BOOKKEEPING_VERSION,
     );
@@ -88,6 +92,17 @@ export function ensureBookkeeping(db: Database.Database): void {
       new Date().toISOString(),
     );
   })();
+}
+
+/** Columns added after version 1: conflict delivery cursors (remotes) and who already knows (conflicts). */
+function upgradeBookkeeping(db: Database.Database): void {
+  const has = (table: string, col: string): boolean =>
+    db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, col) !== undefined;
+  if (!has('crsync_remotes', 'conflicts_reported')) {
+    db.exec('ALTER TABLE crsync_remotes ADD COLUMN conflicts_reported INTEGER NOT NULL DEFAULT 0');
+    db.exec('ALTER TABLE crsync_remotes ADD COLUMN conflicts_pulled INTEGER NOT NULL DEFAULT 0');
+  }
+  if (!has('crsync_conflicts', 'reported_by')) db.exec('ALTER TABLE crsync_conflicts ADD COLUMN reported_by BLOB');
 }
 
 /** Reads a crsync_meta value. */

@@ -96,6 +96,8 @@ export interface ApplyContext {
   knownToPeer: (dbVersion: bigint) => boolean;
   /** Record conflicts (off for a clone into an empty replica). */
   detectConflicts: boolean;
+  /** On a hub: the pushing site, which hears of the conflicts in the push response. */
+  reportedBy?: Uint8Array;
 }
 
 /** Result of applying one page. */

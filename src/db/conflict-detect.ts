@@ -213,6 +213,7 @@ export class ConflictDetector {
       const id = this.conflicts.record(
         { ...c, winner, ours: stringifySqlJson(jsonSide(c.ours)), theirs: stringifySqlJson(jsonSide(c.theirs)) },
         this.ctx.remote,
+        this.ctx.reportedBy ?? null,
       );
       if (id !== null) out.push({ ...c, id, winner });
     }

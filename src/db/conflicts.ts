@@ -23,7 +23,11 @@ export interface ConflictInput {
 export class ConflictStore {
   private readonly findSame: Database.Statement;
   private readonly findOpenRow: Database.Statement;
+  private readonly findSameRow: Database.Statement;
   private readonly insert: Database.Statement;
+  private readonly forPeerStmt: Database.Statement;
+  private readonly byRemoteStmt: Database.Statement;
+  private readonly maxIdStmt: Database.Statement;
   private readonly open: Database.Statement;
   private readonly markSuperseded: Database.Statement;
 
@@ -46,17 +50,31 @@ export class ConflictStore {
     this.findOpenRow = db.prepare(
       "SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND kind = 'delete_update' AND resolved_at IS NULL",
     );
-    this.insert = db.prepare(
-      `INSERT INTO crsync_conflicts (tbl, pk, cid, kind, ours, theirs, winner, ours_site, theirs_site, ours_col_version, theirs_col_version, remote, detected_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    this.findSameRow = db.prepare(
+      `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND kind = 'delete_update'
+       AND ((ours_site IS ? AND theirs_site IS ?) OR (ours_site IS ? AND theirs_site IS ?))`,
     );
+    this.insert = db.prepare(
+      `INSERT INTO crsync_conflicts (tbl, pk, cid, kind, ours, theirs, winner, ours_site, theirs_site, ours_col_version, theirs_col_version, remote, detected_at, reported_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const cols = 'id, tbl, pk, cid, kind, ours, theirs, winner, ours_site, theirs_site, ours_col_version, theirs_col_version';
+    this.forPeerStmt = db
+      .prepare(
+        `SELECT ${cols} FROM crsync_conflicts WHERE id > ?
+         AND ((ours_site = ? AND winner = 'theirs') OR (theirs_site = ? AND winner = 'ours'))
+         AND (reported_by IS NULL OR reported_by != ?) ORDER BY id`,
+      )
+      .safeIntegers(true);
+    this.byRemoteStmt = db.prepare(`SELECT ${cols} FROM crsync_conflicts WHERE id > ? AND remote = ? ORDER BY id`).safeIntegers(true);
+    this.maxIdStmt = db.prepare('SELECT coalesce(max(id), 0) FROM crsync_conflicts').pluck().safeIntegers(true);
   }
 
   /** Records a conflict; returns its id, or null when that pair of writes is already recorded. */
-  record(c: ConflictInput, remote: string | null): number | null {
+  record(c: ConflictInput, remote: string | null, reportedBy: Uint8Array | null = null): number | null {
     const existing =
       c.kind === 'delete_update'
-        ? this.findOpenRow.get(c.table, c.pk)
+        ? (this.findOpenRow.get(c.table, c.pk) ?? this.findSameRow.get(c.table, c.pk, c.oursSite, c.theirsSite, c.theirsSite, c.oursSite))
         : this.findSame.get(
             c.table, c.pk, c.cid, c.kind,
             c.oursSite, c.oursColVersion, c.theirsSite, c.theirsColVersion,
@@ -66,9 +84,28 @@ export class ConflictStore {
     const info = this.insert.run(
       c.table, c.pk, c.cid, c.kind, c.ours, c.theirs, c.winner,
       c.oursSite, c.theirsSite, c.oursColVersion, c.theirsColVersion,
-      remote, new Date().toISOString(),
+      remote, new Date().toISOString(), reportedBy,
     );
     return Number(info.lastInsertRowid);
+  }
+
+  /**
+   * Conflicts recorded after `afterId` in which `site` wrote the side that lost, seen from that
+   * site (its write is "ours"), leaving out those it reported or was answered with already.
+   */
+  forPeer(site: Uint8Array, afterId: bigint): { conflicts: ConflictInput[]; lastId: bigint } {
+    const rows = this.forPeerStmt.all(afterId, site, site, site) as ConflictRow[];
+    const conflicts = rows.map((r) => {
+      const c = fromRow(r);
+      return r.ours_site && Buffer.from(site).equals(r.ours_site) ? c : flipConflict(c);
+    });
+    return { conflicts, lastId: this.maxIdStmt.get() as bigint };
+  }
+
+  /** Conflicts detected through `remote` after `afterId` (to report to it), with the last id. */
+  detectedThrough(remote: string, afterId: bigint): { conflicts: ConflictInput[]; lastId: bigint } {
+    const rows = this.byRemoteStmt.all(afterId, remote) as ConflictRow[];
+    return { conflicts: rows.map(fromRow), lastId: rows.length > 0 ? rows[rows.length - 1]!.id : afterId };
   }
 
   /**
@@ -91,6 +128,37 @@ export class ConflictStore {
     const at = new Date().toISOString();
     for (const id of ids) this.markSuperseded.run(at, id);
   }
+}
+
+interface ConflictRow {
+  id: bigint;
+  tbl: string;
+  pk: Buffer;
+  cid: string | null;
+  kind: ConflictInput['kind'];
+  ours: string;
+  theirs: string;
+  winner: ConflictInput['winner'];
+  ours_site: Buffer | null;
+  theirs_site: Buffer | null;
+  ours_col_version: bigint | null;
+  theirs_col_version: bigint | null;
+}
+
+function fromRow(r: ConflictRow): ConflictInput {
+  return {
+    table: r.tbl,
+    pk: r.pk,
+    cid: r.cid,
+    kind: r.kind,
+    ours: r.ours,
+    theirs: r.theirs,
+    winner: r.winner,
+    oursSite: r.ours_site,
+    theirsSite: r.theirs_site,
+    oursColVersion: r.ours_col_version,
+    theirsColVersion: r.theirs_col_version,
+  };
 }
 
 /** Key of a cell (the row itself for cid '-1') in maps of conflicts. */

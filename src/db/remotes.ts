@@ -12,6 +12,10 @@ export interface RemoteRecord {
   push: Cursor;
   lastPull: string | null;
   lastPush: string | null;
+  /** Newest local conflict id reported to the remote (pushes carry the ones after it). */
+  conflictsReported: bigint;
+  /** Newest remote conflict id we have heard of (pulls ask for the ones after it). */
+  conflictsPulled: bigint;
 }
 
 interface RemoteRow {
@@ -25,6 +29,8 @@ interface RemoteRow {
   push_seq: bigint;
   last_pull: string | null;
   last_push: string | null;
+  conflicts_reported: bigint;
+  conflicts_pulled: bigint;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -40,6 +46,8 @@ function fromRow(r: RemoteRow): RemoteRecord {
     push: { version: r.push_version, seq: r.push_seq },
     lastPull: r.last_pull,
     lastPush: r.last_push,
+    conflictsReported: r.conflicts_reported,
+    conflictsPulled: r.conflicts_pulled,
   };
 }
 
@@ -118,6 +126,16 @@ export function touchRemote(db: Db, name: string, what: 'pull' | 'push'): void {
 /** Forgets cursors when the remote turned out to be a different replica (re-created hub). */
 export function resetCursors(db: Db, name: string, remoteSite: Uint8Array): void {
   db.prepare(
-    'UPDATE crsync_remotes SET pull_version = 0, pull_seq = -1, push_version = 0, push_seq = -1, remote_site = ? WHERE name = ?',
+    'UPDATE crsync_remotes SET pull_version = 0, pull_seq = -1, push_version = 0, push_seq = -1, conflicts_pulled = 0, conflicts_reported = 0, remote_site = ? WHERE name = ?',
   ).run(remoteSite, name);
+}
+
+/** Records the newest remote conflict id we have heard of (inside the recording transaction). */
+export function setConflictsPulled(db: Db, name: string, lastId: bigint): void {
+  db.prepare('UPDATE crsync_remotes SET conflicts_pulled = max(conflicts_pulled, ?) WHERE name = ?').run(lastId, name);
+}
+
+/** Records the newest local conflict id the remote has been told of. */
+export function setConflictsReported(db: Db, name: string, lastId: bigint): void {
+  db.prepare('UPDATE crsync_remotes SET conflicts_reported = max(conflicts_reported, ?) WHERE name = ?').run(lastId, name);
 }

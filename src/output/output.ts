@@ -94,7 +94,8 @@ export class Output {
     const finish = (end: 'done' | 'fail', t?: string): void => {
       state = { ...state, end, final: t };
       if (!spinner) return;
-      if (t) (end === 'done' ? spinner.succeed(t) : spinner.fail(t));
+      if (t && end === 'done') spinner.succeed(t);
+      else if (t) spinner.fail(t);
       else spinner.stop();
       if (this.spinner === spinner) this.spinner = undefined;
     };

@@ -53,7 +53,8 @@ export type Frame =
   | { type: 'header'; header: StreamHeader }
   | { type: 'page'; page: Page }
   | { type: 'end'; end: StreamEnd }
-  | { type: 'error'; code: string; message: string };
+  | { type: 'error'; code: string; message: string }
+  | { type: 'conflicts'; conflicts: WireConflict[]; lastId: bigint };
 
 function frame(payload: unknown): Buffer {
   const body = encoder.encode(payload);
@@ -69,6 +70,11 @@ export function encodeHeader(h: StreamHeader): Buffer {
 
 export function encodeEnd(e: StreamEnd): Buffer {
   return frame(['e', compact(e.cursor.version), compact(e.cursor.seq), e.changes]);
+}
+
+/** Conflicts for the other side to record; `lastId` is the sender's newest conflict id (pull). */
+export function encodeConflicts(conflicts: WireConflict[], lastId: bigint): Buffer {
+  return frame(['c', conflicts.map(conflictToJson), lastId]);
 }
 
 export function encodeError(code: string, message: string): Buffer {
@@ -164,6 +170,10 @@ export function decodeFrame(payload: Uint8Array): Frame {
       return { type: 'page', page: decodePage(f) };
     case 'e':
       return { type: 'end', end: { cursor: { version: int(f[1], 'cursor'), seq: int(f[2], 'cursor') }, changes: Number(int(f[3], 'change count')) } };
+    case 'c': {
+      if (!Array.isArray(f[1]) || f[1].length > MAX_CONFLICTS_PER_FRAME) throw bad('conflicts frame is not [c, conflicts[], lastId]');
+      return { type: 'conflicts', conflicts: f[1].map(validConflict), lastId: int(f[2], 'lastId') };
+    }
     case 'x':
       return { type: 'error', code: String(f[1]), message: String(f[2]) };
     default:
@@ -252,6 +262,28 @@ const big = (v: string | null): bigint | null => (v === null ? null : BigInt(v))
 
 export function conflictToJson(c: WireConflict): WireConflictJson {
   return { ...c, pk: hex(c.pk)!, oursSite: hex(c.oursSite), theirsSite: hex(c.theirsSite), oursColVersion: str(c.oursColVersion), theirsColVersion: str(c.theirsColVersion) };
+}
+
+const MAX_CONFLICTS_PER_FRAME = 100_000;
+const HEX = /^([0-9a-f]{2})*$/;
+const INT = /^-?\d{1,20}$/;
+
+/** Checks a conflict from the wire field by field before it is recorded. */
+function validConflict(v: unknown): WireConflict {
+  const c = v as WireConflictJson;
+  const hexOrNull = (x: unknown, len?: number): boolean => x === null || (typeof x === 'string' && HEX.test(x) && (len === undefined || x.length === len));
+  const intOrNull = (x: unknown): boolean => x === null || (typeof x === 'string' && INT.test(x));
+  const ok =
+    c !== null && typeof c === 'object' &&
+    typeof c.table === 'string' && typeof c.pk === 'string' && HEX.test(c.pk) && c.pk.length > 0 &&
+    (c.cid === null || typeof c.cid === 'string') &&
+    (c.kind === 'update_update' || c.kind === 'delete_update') &&
+    typeof c.ours === 'string' && typeof c.theirs === 'string' &&
+    (c.winner === 'ours' || c.winner === 'theirs') &&
+    hexOrNull(c.oursSite, 32) && hexOrNull(c.theirsSite, 32) &&
+    intOrNull(c.oursColVersion) && intOrNull(c.theirsColVersion);
+  if (!ok) throw bad('a conflict record is malformed');
+  return conflictFromJson(c);
 }
 
 export function conflictFromJson(c: WireConflictJson): WireConflict {

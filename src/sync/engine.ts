@@ -3,12 +3,12 @@ import { ChangeApplier, readPages, versionsAppliedFrom } from '../db/changes.js'
 import { ConflictStore, flipConflict } from '../db/conflicts.js';
 import { applyAdditiveSchema } from '../db/migrate-apply.js';
 import { getPeer, laterCursor, setPeerReceived } from '../db/peers.js';
-import { requireRemote, resetCursors, setPullCursor, setPushCursor, touchRemote, type RemoteRecord } from '../db/remotes.js';
+import { requireRemote, resetCursors, setPullCursor, setPushCursor, touchRemote, type RemoteRecord, setConflictsPulled, setConflictsReported } from '../db/remotes.js';
 import { diffSchemas, describeExtras, type SchemaDiff } from '../db/schema-diff.js';
 import { readReplicatedSchema } from '../db/schema.js';
 import { openStore, siteId, type Store } from '../db/store.js';
 import { cursorFromJson } from './codec.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type DatasetInfo, type Page } from './protocol.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type DatasetInfo, type Page, type WireConflict } from './protocol.js';
 import { openTransport } from './open-transport.js';
 import { withRetries, type RetryOptions } from './retry.js';
 import type { Transport } from './transport.js';
@@ -126,7 +126,16 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   });
   // A peer file may also have pushed its stream to us: resume after whichever got further.
   const since = laterCursor(remote.pull, peer.received);
-  await t.pull({ site: local, since, pageSize: pageSizeOf(opts) }, (page: Page) => {
+  const conflictStore = new ConflictStore(db);
+  // The remote passes on conflicts our writes were part of that it (or another client) found.
+  const onConflicts = (list: WireConflict[], lastId: bigint): void => {
+    db.transaction(() => {
+      for (const c of list) if (conflictStore.record(c, name) !== null) acc.conflicts++;
+      setConflictsPulled(db, name, lastId);
+    })();
+  };
+  const pullReq = { site: local, since, pageSize: pageSizeOf(opts), conflictsAfter: remote.conflictsPulled, onConflicts };
+  await t.pull(pullReq, (page: Page) => {
     const r = applier.apply(page.changes, (versions) => {
       for (const v of versions) fromPeer.add(v);
       setPullCursor(db, name, page.cursor, remoteSite);
@@ -175,10 +184,13 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   }
   try {
     const seen = laterCursor(remote.pull, getPeer(db, remoteSite).received).version;
-    const res = await t.push({ site: local, schemaHash: schema.hash, seen }, pages(), opts.signal);
     const conflicts = new ConflictStore(db);
+    // Conflicts found while pulling from this remote go back to it, so the other writer hears.
+    const found = conflicts.detectedThrough(name, remote.conflictsReported);
+    const res = await t.push({ site: local, schemaHash: schema.hash, seen, conflicts: found.conflicts }, pages(), opts.signal);
     db.transaction(() => {
       setPushCursor(db, name, cursorFromJson(res.cursor)!, remoteSite);
+      setConflictsReported(db, name, found.lastId);
       for (const c of res.conflicts) if (conflicts.record(flipConflict(c), name) !== null) acc.conflicts++;
       touchRemote(db, name, 'push');
     })();

@@ -48,6 +48,10 @@ export class FileTransport implements Transport {
         changes += page.changes.length;
         cursor = page.cursor;
       }
+      if (req.conflictsAfter !== undefined) {
+        const c = served.conflictsFor(req.site, req.conflictsAfter);
+        req.onConflicts?.(c.conflicts, c.lastId);
+      }
     } finally {
       reader.close();
     }
@@ -69,6 +73,7 @@ export class FileTransport implements Transport {
       cursor = cursorToJson(page.cursor);
       for (const c of r.conflicts) conflicts.push(toWireConflict(c, stringifySqlJson(jsonSide(c.ours)), stringifySqlJson(jsonSide(c.theirs))));
     }
+    if (req.conflicts && req.conflicts.length > 0) served.recordReported(req.site, req.conflicts);
     return { received, pages: count, cursor, conflicts };
   }
 

@@ -3,7 +3,7 @@ import { PassThrough, Readable, Transform, pipeline } from 'node:stream';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
 import { AuthError, CrsyncError, SchemaMismatchError, UnreachableError } from '../errors.js';
 import { parseHubUrl } from './url.js';
-import { conflictFromJson, encodeEnd, encodeHeader, encodePage, readFrames, type WireConflictJson } from './codec.js';
+import { conflictFromJson, encodeConflicts, encodeEnd, encodeHeader, encodePage, readFrames, type WireConflictJson } from './codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from './protocol.js';
 import type { PullRequest, PushRequest, TransferStats, Transport } from './transport.js';
 
@@ -124,7 +124,8 @@ export class HttpTransport implements Transport {
   }
 
   async pull(req: PullRequest, onPage: (page: Page) => void | Promise<void>, signal?: AbortSignal): Promise<StreamEnd> {
-    const q = `/changes?since=${req.since.version}&seq=${req.since.seq}&site=${Buffer.from(req.site).toString('hex')}&pageSize=${req.pageSize}`;
+    let q = `/changes?since=${req.since.version}&seq=${req.since.seq}&site=${Buffer.from(req.site).toString('hex')}&pageSize=${req.pageSize}`;
+    if (req.conflictsAfter !== undefined) q += `&conflictsAfter=${req.conflictsAfter}`;
     const res = await this.send('GET', q, { headers: { 'accept-encoding': 'gzip', accept: FRAMES_MEDIA_TYPE }, signal });
     const source = res.headers['content-encoding'] === 'gzip' ? createGunzip() : new PassThrough();
     // pipeline forwards a socket error to `source`, so the frame reader fails instead of hanging.
@@ -133,6 +134,7 @@ export class HttpTransport implements Transport {
       for await (const frame of readFrames(source)) {
         if (frame.type === 'page') await onPage(frame.page);
         else if (frame.type === 'end') return frame.end;
+        else if (frame.type === 'conflicts') req.onConflicts?.(frame.conflicts, frame.lastId);
         else if (frame.type === 'error') throw new CrsyncError('remote_error', `the hub failed mid-stream: ${frame.message}`, { hint: 'run the command again; it resumes from the last committed page' });
       }
     } catch (err) {
@@ -158,6 +160,7 @@ export class HttpTransport implements Transport {
         changes += page.changes.length;
         yield encodePage(page);
       }
+      if (req.conflicts && req.conflicts.length > 0) yield encodeConflicts(req.conflicts, 0n);
       yield encodeEnd({ cursor: cursor ?? { version: 0n, seq: -1n }, changes });
     }
     const gzip = createGzip({ level: 1, flush: zlibConstants.Z_NO_FLUSH });

@@ -2,10 +2,11 @@ import { CrsyncError } from '../errors.js';
 import { ChangeApplier, readPages, countChangesAfter, versionsAppliedFrom, type ApplyResult } from '../db/changes.js';
 import { getPeer, notePeerSeen, setPeerReceived } from '../db/peers.js';
 import { diffSchemas } from '../db/schema-diff.js';
-import { readReplicatedSchema } from '../db/schema.js';
+import { listReplicatedTables, readReplicatedSchema } from '../db/schema.js';
 import { applyAdditiveSchema } from '../db/migrate-apply.js';
 import { dbVersion, openStore, siteId, type Db, type Store } from '../db/store.js';
 import type { DetectedConflict } from '../db/conflict-detect.js';
+import { ConflictStore } from '../db/conflicts.js';
 import { cursorToJson } from './codec.js';
 import { PROTOCOL_VERSION, type Cursor, type DatasetInfo, type Page, type SchemaRequest, type WireConflict } from './protocol.js';
 
@@ -75,6 +76,7 @@ export class ServedReplica {
       remote: null,
       knownToPeer: (v) => v <= peerSeen || fromPeer.has(v),
       detectConflicts: true,
+      reportedBy: site,
     });
     // Bookkeeping moves only with a committed page: a refused push leaves the replica as it was.
     return (page) =>
@@ -83,6 +85,25 @@ export class ServedReplica {
         if (seen !== undefined) notePeerSeen(this.db, site, seen);
         setPeerReceived(this.db, site, page.cursor);
       });
+  }
+
+  /**
+   * Conflicts a site should hear of: recorded here after `afterId`, in which that site's write
+   * lost, that it neither reported nor was answered with. Seen from the site.
+   */
+  conflictsFor(site: Uint8Array, afterId: bigint): { conflicts: WireConflict[]; lastId: bigint } {
+    return new ConflictStore(this.db).forPeer(site, afterId);
+  }
+
+  /** Records conflicts a client found while pulling, so the other side's site hears of them. */
+  recordReported(site: Uint8Array, conflicts: WireConflict[]): number {
+    const store = new ConflictStore(this.db);
+    const tables = new Set(listReplicatedTables(this.db));
+    let added = 0;
+    this.db.transaction(() => {
+      for (const c of conflicts) if (tables.has(c.table) && store.record(c, null, site) !== null) added++;
+    })();
+    return added;
   }
 
   /**

@@ -75,6 +75,11 @@ export function cursorParams(q: URLSearchParams): Cursor {
   return { version: intParam(q, 'since', 0n, 0n), seq: intParam(q, 'seq', -1n, -1n) };
 }
 
+/** The `conflictsAfter` parameter of a pull: the newest hub conflict id the client has heard of. */
+export function conflictsAfterParam(q: URLSearchParams): bigint | undefined {
+  return q.get('conflictsAfter') === null ? undefined : intParam(q, 'conflictsAfter', 0n, 0n);
+}
+
 /** The `pageSize` parameter (1..MAX_PAGE_SIZE). */
 export function pageSizeParam(q: URLSearchParams): number {
   const n = intParam(q, 'pageSize', BigInt(DEFAULT_PAGE_SIZE), 1n);

@@ -11,10 +11,10 @@ import { CrsyncError, UsageError, toCrsyncError } from '../errors.js';
 import { openStore } from '../db/store.js';
 import { stringifySqlJson } from '../values.js';
 import { jsonSide } from '../db/conflict-detect.js';
-import { conflictToJson, cursorToJson, encodeEnd, encodeError, encodePage, readFrames } from './codec.js';
+import { conflictToJson, cursorToJson, encodeConflicts, encodeEnd, encodeError, encodePage, readFrames } from './codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION } from './protocol.js';
 import {
-  DATASET_NAME, badRequest, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, statusOf, validSchemaRequest,
+  DATASET_NAME, badRequest, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, statusOf, validSchemaRequest,
 } from './server-request.js';
 import { ServedReplica, toWireConflict } from './served.js';
 import { findGrant, loadTokens, type TokenTable } from './tokens.js';
@@ -88,6 +88,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       return;
     }
     const pageSize = pageSizeParam(q);
+    const conflictsAfter = conflictsAfterParam(q);
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
     res.writeHead(200, { 'content-type': FRAMES_MEDIA_TYPE, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
     let out: Writable = res;
@@ -110,6 +111,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
         if (!out.write(encodePage(page))) await once(out, 'drain', { signal: gone.signal });
         // Between pages, let other clients' requests run.
         await yieldToLoop();
+      }
+      // Conflicts this client's writes were part of, recorded here since it last asked.
+      if (conflictsAfter !== undefined) {
+        const c = d.conflictsFor(site, conflictsAfter);
+        if (c.conflicts.length > 0 || c.lastId > conflictsAfter) out.write(encodeConflicts(c.conflicts, c.lastId));
       }
       out.end(encodeEnd({ cursor, changes }));
     } catch (err) {
@@ -136,6 +142,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       source = gunzip;
     }
     let apply: ReturnType<ServedReplica['pushApplier']> | undefined;
+    let reporter: Uint8Array | undefined;
     let received = 0;
     let pages = 0;
     const conflicts: ReturnType<typeof conflictToJson>[] = [];
@@ -146,6 +153,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
           if (apply) throw new CrsyncError('bad_stream', 'a second header frame', { exitCode: 2 });
           if (frame.header.site.length !== 16) throw badRequest('the header site must be 16 bytes');
           apply = d.pushApplier(frame.header.site, frame.header.seen);
+          reporter = frame.header.site;
           cursor = d.info(frame.header.site).received!;
         } else if (frame.type === 'page') {
           if (!apply) throw new CrsyncError('bad_stream', 'a page came before the header', { exitCode: 2 });
@@ -157,6 +165,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
             conflicts.push(conflictToJson(toWireConflict(c, stringifySqlJson(jsonSide(c.ours)), stringifySqlJson(jsonSide(c.theirs)))));
           }
           await yieldToLoop();
+        } else if (frame.type === 'conflicts') {
+          if (!reporter) throw new CrsyncError('bad_stream', 'conflicts came before the header', { exitCode: 2 });
+          d.recordReported(reporter, frame.conflicts);
         } else if (frame.type === 'end') {
           sendJson(res, 200, { received, pages, cursor, conflicts });
           return;

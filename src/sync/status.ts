@@ -1,4 +1,9 @@
 import { countChangesAfter, versionsAppliedFrom } from '../db/changes.js';
+import { getPeer, laterCursor } from '../db/peers.js';
+import type { Cursor } from './protocol.js';
+
+/** A peer that pulled our stream up to a version has all of that version. */
+const MAX_SEQ = 9223372036854775807n;
 import { countOpenConflicts } from '../db/conflict-list.js';
 import { listRemotes, requireRemote, type RemoteRecord } from '../db/remotes.js';
 import { replicatedTableInfo, type TableInfo } from '../db/replica.js';
@@ -55,6 +60,8 @@ export interface StatusResult {
 
 interface LocalRemote {
   remote: RemoteRecord;
+  /** Where a pull from this remote would start. */
+  pulledFrom: Cursor;
   status: RemoteStatus;
 }
 
@@ -76,9 +83,14 @@ export async function replicaStatus(opts: StatusOptions): Promise<StatusResult> 
       const filter = remote.remoteSite
         ? { excludeSite: remote.remoteSite, excludeVersions: versionsAppliedFrom(db, remote.remoteSite) }
         : {};
-      const pending = countChangesAfter(db, remote.push, filter);
+      // As sync does: what a peer file pulled from us, or pushed to us, counts as exchanged too.
+      const peer = remote.remoteSite ? getPeer(db, remote.remoteSite) : undefined;
+      const pushedTo = peer ? laterCursor(remote.push, { version: peer.seen, seq: MAX_SEQ }) : remote.push;
+      const pulledFrom = peer ? laterCursor(remote.pull, peer.received) : remote.pull;
+      const pending = countChangesAfter(db, pushedTo, filter);
       return {
         remote,
+        pulledFrom,
         status: {
           name: remote.name,
           url: remote.url,
@@ -119,7 +131,7 @@ export async function replicaStatus(opts: StatusOptions): Promise<StatusResult> 
 async function askRemote(l: LocalRemote, local: Buffer, opts: StatusOptions): Promise<void> {
   const t = openTransport(l.remote.url, opts.env, l.remote.tokenEnv);
   try {
-    const count = await t.countPending({ site: local, since: l.remote.pull, pageSize: DEFAULT_PAGE_SIZE }, opts.timeoutMs ?? STATUS_TIMEOUT_MS);
+    const count = await t.countPending({ site: local, since: l.pulledFrom, pageSize: DEFAULT_PAGE_SIZE }, opts.timeoutMs ?? STATUS_TIMEOUT_MS);
     l.status.reachable = true;
     l.status.unpulled = count;
   } catch (err) {

@@ -1,10 +1,14 @@
-import type { Cursor, DatasetInfo, Page, PushResponse, SchemaRequest, StreamEnd } from './protocol.js';
+import type { Cursor, DatasetInfo, Page, PushResponse, SchemaRequest, StreamEnd, WireConflict } from './protocol.js';
 
 /** One pull request: who asks, from where, and how big the pages may be. */
 export interface PullRequest {
   site: Uint8Array;
   since: Cursor;
   pageSize: number;
+  /** Ask for the conflicts recorded on the remote after this id that involve our writes. */
+  conflictsAfter?: bigint;
+  /** Receives those conflicts (seen from us) and the remote's newest conflict id. */
+  onConflicts?: (conflicts: WireConflict[], lastId: bigint) => void;
 }
 
 /** The header of one push. */
@@ -13,6 +17,8 @@ export interface PushRequest {
   schemaHash: string;
   /** How far the pusher has pulled the receiver's stream. */
   seen: bigint;
+  /** Conflicts the pusher found while pulling, for the remote to pass on to the other side. */
+  conflicts?: WireConflict[];
 }
 
 /** Statistics a transport keeps of what crossed the wire. */

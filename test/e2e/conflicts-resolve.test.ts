@@ -21,7 +21,7 @@ describe('crsync resolve through a hub', () => {
     await sync(b);
     await sync(a);
     const [onA, onB] = await Promise.all([conflicts(a), conflicts(b)]);
-    // b met every pair on its pull; a hears only of the cells where its edit lost.
+    // b met every pair on its pull (and reported them with its push); a hears of those it lost.
     expect(onA.map((c) => [c.pk.id, c.winner])).toEqual([[2, 'theirs'], [3, 'theirs']]);
     const open = onB.sort((x, y) => Number(x.pk.id) - Number(y.pk.id));
     expect(open.map((c) => [c.pk.id, c.ours, c.theirs, c.winner])).toEqual([
@@ -32,7 +32,8 @@ describe('crsync resolve through a hub', () => {
     ]);
     const id = (row: number): string => String(open.find((c) => c.pk.id === row)!.id);
     const before = { a: conflictRows(a), b: conflictRows(b), hub: conflictRows(hubFile) };
-    expect(before.hub).toHaveLength(2); // the cells b pushed: rows 2 and 3
+    // Rows 2 and 3 found while merging b's push; rows 1 and 4 reported by b.
+    expect(before.hub).toHaveLength(4);
 
     const resolve = async (args: string[]): Promise<ResolveJson> => {
       const r = await crsyncJson<ResolveJson>(['-d', b, 'resolve', ...args]);
@@ -60,7 +61,8 @@ describe('crsync resolve through a hub', () => {
     // No new conflict anywhere; the written resolutions closed the other copies (superseded).
     expect(conflictRows(a).map((c) => c.resolution)).toEqual(['superseded', 'superseded']);
     expect(conflictRows(b)).toHaveLength(before.b.length);
-    expect(conflictRows(hubFile).map((c) => c.resolution)).toEqual(['superseded', 'superseded']);
+    // The hub's copies of the written resolutions are superseded; row 4 was kept without a write.
+    expect(conflictRows(hubFile).map((c) => c.resolution)).toEqual(['superseded', 'superseded', 'superseded', null]);
     const [openA, allB] = await Promise.all([conflicts(a), conflicts(b, true)]);
     expect(openA).toEqual([]);
     expect(Object.fromEntries(allB.map((c) => [c.pk.id, c.resolution]))).toEqual({ 1: 'ours', 2: 'theirs', 3: 'value', 4: 'theirs' });

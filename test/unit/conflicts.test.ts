@@ -47,8 +47,9 @@ describe('conflicts, resolve and log on real files', () => {
       [{ owner: 'ann', n: 1n }, 'score', 2.5, 3.0],
     ]);
     expect(list.every((c) => c.remote === 'origin' && !c.resolved)).toBe(true);
-    // a recorded the same pairs while applying b's push (b won the blob: 0x0c > 0x0a0b).
-    expect(withStore(p.a, {}, (s) => listConflicts(s.db)).map((c) => c.column)).toEqual(['body']);
+    // a recorded the blob pair while applying b's push (b won it: 0x0c > 0x0a0b), and b reported
+    // the score pair it found on pull (b's 2.5 lost there, so it was never pushed).
+    expect(withStore(p.a, {}, (s) => listConflicts(s.db)).map((c) => c.column)).toEqual(['body', 'score']);
 
     const score = list.find((c) => c.column === 'score')!;
     const body = list.find((c) => c.column === 'body')!;
