@@ -125,6 +125,9 @@ export class ChangeApplier {
     private readonly db: Db,
     private readonly ctx: ApplyContext,
   ) {
+    // Merges fire cr-sqlite's triggers, so SQLite keeps statement journals: in memory they cost
+    // far less than temp files. (Reader connections keep file-backed temp space for big sorts.)
+    db.pragma('temp_store = MEMORY');
     this.insert = db.prepare(
       'INSERT INTO crsql_changes ("table", pk, cid, val, col_version, db_version, site_id, cl, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
