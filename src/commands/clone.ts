@@ -28,7 +28,7 @@ export function registerClone(program: Command): void {
             [
               `Cloned ${c.bold(x.url)} into ${c.bold(x.db)}`,
               `site id ${c.cyan(x.siteId)}; tables: ${x.tables.join(', ') || 'none'}`,
-              `${formatCount(x.received)} changes, ${formatBytes(x.bytes)} in ${formatMs(x.ms)}`,
+              `${formatCount(x.received)} change${x.received === 1 ? '' : 's'}, ${formatBytes(x.bytes)} in ${formatMs(x.ms)}`,
             ].join('\n'),
           );
         } catch (err) {

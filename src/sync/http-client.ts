@@ -1,11 +1,14 @@
 import { Agent, request, errors as undiciErrors } from 'undici';
 import { PassThrough, Readable, Transform, pipeline } from 'node:stream';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
-import { AuthError, CrsyncError, SchemaMismatchError, UnreachableError } from '../errors.js';
+import { AuthError, CrsyncError, ExitCode, SchemaMismatchError, UnreachableError } from '../errors.js';
 import { parseHubUrl } from './url.js';
 import { conflictFromJson, encodeConflicts, encodeEnd, encodeHeader, encodePage, readFrames, type WireConflictJson } from './codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from './protocol.js';
 import type { PullRequest, PushRequest, TransferStats, Transport } from './transport.js';
+
+/** OpenSSL and Node codes of a certificate that cannot be verified. */
+const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/;
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
 
@@ -13,6 +16,14 @@ function networkError(err: unknown, origin: string): CrsyncError | undefined {
   if (err instanceof CrsyncError) return err;
   const e = err as { code?: string; cause?: { code?: string }; name?: string; message?: string };
   const code = e.code ?? e.cause?.code;
+  if (typeof code === 'string' && TLS_CODE.test(code)) {
+    // Not transient: retrying cannot make the certificate trusted.
+    return new CrsyncError('tls_error', `cannot verify the TLS certificate of ${origin}: ${e.message ?? code}`, {
+      exitCode: ExitCode.unreachable,
+      hint: 'if the hub uses its own certificate, trust it with NODE_EXTRA_CA_CERTS=<cert.pem>',
+      cause: err,
+    });
+  }
   if (
     // A DOMException (TimeoutError, AbortError) carries a numeric code.
     (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR'))) ||
