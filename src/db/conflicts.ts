@@ -1,20 +1,12 @@
 import type Database from 'better-sqlite3';
 import type { Db } from './store.js';
+import type { WireConflict } from '../sync/protocol.js';
 
-/** A conflict to record, from this replica's point of view (values already in crsync JSON text). */
-export interface ConflictInput {
-  table: string;
-  pk: Uint8Array;
-  cid: string | null;
-  kind: 'update_update' | 'delete_update';
-  ours: string;
-  theirs: string;
-  winner: 'ours' | 'theirs';
-  oursSite: Uint8Array | null;
-  theirsSite: Uint8Array | null;
-  oursColVersion: bigint | null;
-  theirsColVersion: bigint | null;
-}
+/**
+ * A conflict to record, from this replica's point of view (values already in crsync JSON text).
+ * The same shape travels on the wire (push responses, conflict frames).
+ */
+export type ConflictInput = WireConflict;
 
 /**
  * Writes conflicts to crsync_conflicts once each: the same pair of writes met again (the hub
