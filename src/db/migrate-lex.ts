@@ -1,4 +1,4 @@
-/** Lexing and splitting the SQL of a migration (quotes, comments and trigger bodies respected). */
+/** Lexing and splitting SQL text (quotes, comments and trigger bodies respected), for `sql` and `migrate`. */
 
 /** A lexical token; `value` is the unquoted name of an identifier, the text otherwise. */
 export interface Token {

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { CrsyncError } from '../errors.js';
 import type { SqlValue } from '../values.js';
 import type { Db } from './store.js';
+import { splitMigration } from './migrate-lex.js';
 
 /** Rows of the last statement that returned rows. */
 export interface SqlRows {
@@ -18,53 +19,9 @@ export interface SqlResult {
   result: SqlRows | null;
 }
 
-/**
- * Splits SQL text at top-level semicolons (outside quotes and comments). A piece that SQLite
- * finds incomplete (a trigger body) is joined with the next one when it is prepared.
- */
+/** Splits SQL text into statements (quotes, comments and trigger bodies respected). */
 export function splitStatements(sql: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  let i = 0;
-  const n = sql.length;
-  while (i < n) {
-    const ch = sql[i]!;
-    if (ch === "'" || ch === '"' || ch === '`' || ch === '[') {
-      const close = ch === '[' ? ']' : ch;
-      i++;
-      while (i < n) {
-        if (sql[i] === close) {
-          if (close !== ']' && sql[i + 1] === close) {
-            i += 2;
-            continue;
-          }
-          break;
-        }
-        i++;
-      }
-      i++;
-    } else if (ch === '-' && sql[i + 1] === '-') {
-      while (i < n && sql[i] !== '\n') i++;
-    } else if (ch === '/' && sql[i + 1] === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      i = end < 0 ? n : end + 2;
-    } else if (ch === ';') {
-      out.push(sql.slice(start, i + 1));
-      start = i + 1;
-      i++;
-    } else {
-      i++;
-    }
-  }
-  out.push(sql.slice(start));
-  return out.filter((s) => !isBlank(s));
-}
-
-function isBlank(s: string): boolean {
-  return s
-    .replace(/--[^\n]*/g, '')
-    .replace(/\/\*[\s\S]*?\*\//g, '')
-    .replace(/[\s;]/g, '') === '';
+  return splitMigration(sql).map((p) => p.sql);
 }
 
 const TXN_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
@@ -73,21 +30,13 @@ const TXN_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
 function runEach(db: Db, pieces: string[], onRows: (stmt: Database.Statement) => void): { statements: number; changes: number } {
   let statements = 0;
   let changes = 0;
-  let pending = '';
-  for (let p = 0; p < pieces.length; p++) {
-    const text = pending + pieces[p]!;
+  for (const text of pieces) {
     let stmt: Database.Statement;
     try {
       stmt = db.prepare(text);
     } catch (err) {
-      const msg = (err as Error).message;
-      if (/incomplete input/i.test(msg) && p < pieces.length - 1) {
-        pending = text;
-        continue;
-      }
       throw sqlError(err, text, statements);
     }
-    pending = '';
     statements++;
     try {
       if (stmt.reader) onRows(stmt);

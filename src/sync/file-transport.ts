@@ -64,7 +64,7 @@ export class FileTransport implements Transport {
     const conflicts: PushResponse['conflicts'] = [];
     let received = 0;
     let count = 0;
-    let cursor = served.info(req.site).received!;
+    let cursor = served.received(req.site);
     for await (const page of pages) {
       signal?.throwIfAborted();
       const r = apply(page);

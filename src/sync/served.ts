@@ -37,8 +37,13 @@ export class ServedReplica {
       dbVersion: dbVersion(this.db).toString(),
       schema: readReplicatedSchema(this.db),
     };
-    if (site) info.received = cursorToJson(getPeer(this.db, site).received);
+    if (site) info.received = this.received(site);
     return info;
+  }
+
+  /** How far this replica has committed a site's pushes (where its next push resumes). */
+  received(site: Uint8Array): { version: string; seq: string } {
+    return cursorToJson(getPeer(this.db, site).received);
   }
 
   /** A separate connection for one long read (a pull stream), so writes can go on meanwhile. */

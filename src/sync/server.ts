@@ -154,7 +154,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
           if (frame.header.site.length !== 16) throw badRequest('the header site must be 16 bytes');
           apply = d.pushApplier(frame.header.site, frame.header.seen);
           reporter = frame.header.site;
-          cursor = d.info(frame.header.site).received!;
+          cursor = d.received(frame.header.site);
         } else if (frame.type === 'page') {
           if (!apply) throw new CrsyncError('bad_stream', 'a page came before the header', { exitCode: 2 });
           const r = apply(frame.page);

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect } from 'vitest';
+import { expect } from 'vitest';
 import type { MigrateResult } from '../../src/db/migrate.js';
-import { crsyncJson, startHub, tempDir, type Hub } from '../helpers.js';
-import { ok, SYNC_ENV } from './sync-helpers.js';
+import { crsyncJson, type Hub } from '../helpers.js';
+import { ok, sandbox, SYNC_ENV } from './sync-helpers.js';
 
 /** What `crsync migrate --json` prints. */
 export type MigrateJson = MigrateResult;
@@ -18,43 +18,28 @@ export interface HubPair {
   url: string;
 }
 
-async function hubWithTwoReplicas(tmp: ReturnType<typeof tempDir>): Promise<HubPair> {
-  const hub = await startHub(tmp.path('hub'));
-  const [a, b] = [tmp.path('a.db'), tmp.path('b.db')];
-  // A's first migration creates and tracks t, so every side starts at schema version 1.
-  await ok(['-d', a, 'init']);
-  await migrated(
-    a,
-    "CREATE TABLE t (id INTEGER PRIMARY KEY NOT NULL, name TEXT, qty INTEGER, price REAL, data BLOB); INSERT INTO t VALUES (1, 'one', 1, 1.5, x'01'), (2, 'two', 2, NULL, NULL)",
-    ['--track', 't'],
-  );
-  const url = `${hub.url}/shop`;
-  await ok(['-d', a, 'remote', 'add', 'origin', url]);
-  await ok(['-d', a, 'push']);
-  await ok(['clone', url, b]);
-  return { hub, a, b, url, hubDb: join(tmp.path('hub'), 'shop.db') };
-}
-
 /**
- * Registers a temp dir per test and the cleanup of the hubs it starts; `setup()` makes a hub pair.
+ * Registers a sandbox per test (its hubs stopped, its folder removed); `setup()` makes a hub pair.
  * Call at the top of a test file.
  */
 export function hubPairFixture(prefix: string): { setup(): Promise<HubPair> } {
-  let tmp: ReturnType<typeof tempDir>;
-  let hubs: Hub[] = [];
-  beforeEach(() => {
-    tmp = tempDir(prefix);
-    hubs = [];
-  });
-  afterEach(async () => {
-    for (const h of hubs) await h.stop();
-    tmp.cleanup();
-  });
+  const box = sandbox(prefix);
   return {
     async setup() {
-      const pair = await hubWithTwoReplicas(tmp);
-      hubs.push(pair.hub);
-      return pair;
+      const hub = await box.hub();
+      const [a, b] = [box.path('a.db'), box.path('b.db')];
+      // A's first migration creates and tracks t, so every side starts at schema version 1.
+      await ok(['-d', a, 'init']);
+      await migrated(
+        a,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY NOT NULL, name TEXT, qty INTEGER, price REAL, data BLOB); INSERT INTO t VALUES (1, 'one', 1, 1.5, x'01'), (2, 'two', 2, NULL, NULL)",
+        ['--track', 't'],
+      );
+      const url = `${hub.url}/shop`;
+      await ok(['-d', a, 'remote', 'add', 'origin', url]);
+      await ok(['-d', a, 'push']);
+      await ok(['clone', url, b]);
+      return { hub, a, b, url, hubDb: join(box.path('hub'), 'shop.db') };
     },
   };
 }
