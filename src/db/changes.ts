@@ -1,84 +1,12 @@
 import type Database from 'better-sqlite3';
 import { CrsyncError, ExitCode } from '../errors.js';
-import { isAfter, type Change, type Cursor, type Page } from '../sync/protocol.js';
+import type { Change } from '../sync/protocol.js';
 import { quoteIdent, type Db } from './store.js';
 import { listReplicatedTables, tableColumns } from './schema.js';
 import { ConflictDetector, type DetectedConflict } from './conflict-detect.js';
 import { packedPkProblem } from './packed-pk.js';
 
-const READ_SQL =
-  'SELECT "table", pk, cid, val, col_version, db_version, site_id, cl, seq FROM crsql_changes ' +
-  'WHERE db_version >= ? ORDER BY db_version, seq';
-
-/** What to leave out of a change stream sent to a peer: what it wrote, and what it delivered. */
-export interface StreamFilter {
-  /** The receiving peer's site: its own writes are never echoed back. */
-  excludeSite?: Uint8Array;
-  /** Local db_versions that the receiving peer delivered (crsync_applied). */
-  excludeVersions?: Set<bigint>;
-}
-
-/** Local db_versions holding changes delivered by a peer site. */
-export function versionsAppliedFrom(db: Db, peerSite: Uint8Array): Set<bigint> {
-  const rows = db
-    .prepare('SELECT db_version FROM crsync_applied WHERE peer_site = ?')
-    .pluck()
-    .safeIntegers(true)
-    .all(peerSite) as bigint[];
-  return new Set(rows);
-}
-
-/**
- * Streams the changes after `since` in pages of at most `pageSize`, in (db_version, seq) order.
- * Iterates one statement: the connection must not be used for anything else until it is done.
- * Every page's cursor is the position of its last change, also when filtered changes follow.
- * A long run of filtered changes yields short (even empty) pages, so the reader never goes long
- * without yielding and a cut transfer resumes past what it already scanned.
- */
-export function* readPages(db: Db, since: Cursor, pageSize: number, filter: StreamFilter = {}): Generator<Page> {
-  const stmt = db.prepare(READ_SQL).raw(true).safeIntegers(true);
-  const exSite = filter.excludeSite ? Buffer.from(filter.excludeSite) : undefined;
-  const exVersions = filter.excludeVersions;
-  const scanLimit = Math.max(pageSize * 4, 1000);
-  let changes: Change[] = [];
-  let cursor: Cursor = since;
-  let yielded: Cursor = since;
-  let scanned = 0;
-  for (const row of stmt.iterate(since.version) as Iterable<Change>) {
-    const version = row[5];
-    const seq = row[8];
-    if (!isAfter(since, version, seq)) continue;
-    cursor = { version, seq };
-    scanned++;
-    if (!(exSite && exSite.equals(row[6])) && !(exVersions && exVersions.has(version))) changes.push(row);
-    if (changes.length >= pageSize || scanned >= scanLimit) {
-      yield { changes, cursor };
-      yielded = cursor;
-      changes = [];
-      scanned = 0;
-    }
-  }
-  if (changes.length > 0 || cursor !== yielded) yield { changes, cursor };
-}
-
-/** Number of changes after a cursor that a stream with this filter would carry. */
-export function countChangesAfter(db: Db, since: Cursor, filter: StreamFilter = {}): { total: number; byTable: Record<string, number> } {
-  const stmt = db
-    .prepare('SELECT "table", db_version, seq, site_id FROM crsql_changes WHERE db_version >= ?')
-    .raw(true)
-    .safeIntegers(true);
-  const exSite = filter.excludeSite ? Buffer.from(filter.excludeSite) : undefined;
-  const byTable: Record<string, number> = {};
-  let total = 0;
-  for (const [table, version, seq, site] of stmt.iterate(since.version) as Iterable<[string, bigint, bigint, Buffer]>) {
-    if (!isAfter(since, version, seq)) continue;
-    if (exSite && exSite.equals(site)) continue;
-    if (filter.excludeVersions?.has(version)) continue;
-    byTable[table] = (byTable[table] ?? 0) + 1;
-    total++;
-  }
-  return { total, byTable };
-}
+export { countChangesAfter, readPages, versionsAppliedFrom, END_OF_VERSION, type StreamFilter } from './change-stream.js';
 
 function badChange(c: Change, why: string): CrsyncError {
   return new CrsyncError('bad_change', `a change to ${c[0]}.${c[2]} cannot be merged: ${why}`, {
