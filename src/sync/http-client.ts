@@ -1,4 +1,3 @@
-import { Agent, request, errors as undiciErrors } from 'undici';
 import { PassThrough, Readable, Transform, pipeline } from 'node:stream';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
 import { AuthError, CrsyncError, ExitCode, SchemaMismatchError, UnreachableError } from '../errors.js';
@@ -6,6 +5,7 @@ import { parseHubUrl } from './url.js';
 import { conflictFromJson, encodeConflicts, encodeEnd, encodeHeader, encodePage, readFrames, type WireConflictJson } from './codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from './protocol.js';
 import type { PullRequest, PushRequest, TransferStats, Transport } from './transport.js';
+import { HttpAgent, type HttpResponse } from './http-agent.js';
 
 /** OpenSSL and Node codes of a certificate that cannot be verified. */
 const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/;
@@ -14,7 +14,7 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND
 
 function networkError(err: unknown, origin: string): CrsyncError | undefined {
   if (err instanceof CrsyncError) return err;
-  const e = err as { code?: string; cause?: { code?: string }; name?: string; message?: string };
+  const e = err as { code?: string; cause?: { code?: string; name?: string }; name?: string; message?: string };
   const code = e.code ?? e.cause?.code;
   if (typeof code === 'string' && TLS_CODE.test(code)) {
     // Not transient: retrying cannot make the certificate trusted.
@@ -26,11 +26,12 @@ function networkError(err: unknown, origin: string): CrsyncError | undefined {
   }
   if (
     // A DOMException (TimeoutError, AbortError) carries a numeric code.
-    (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR'))) ||
-    err instanceof undiciErrors.SocketError ||
-    e.name === 'TimeoutError'
+    (typeof code === 'string' && NETWORK_CODES.has(code)) ||
+    e.name === 'TimeoutError' ||
+    e.cause?.name === 'TimeoutError'
   ) {
-    return new UnreachableError(`cannot reach ${origin}: ${typeof code === 'string' ? code : e.message}`, 'check that the hub runs and the URL is right; local work is unaffected and can sync later', err);
+    const timedOut = e.name === 'TimeoutError' || e.cause?.name === 'TimeoutError' || code === 'ETIMEDOUT';
+    return new UnreachableError(`cannot reach ${origin}: ${timedOut ? 'timeout' : typeof code === 'string' ? code : e.message}`, 'check that the hub runs and the URL is right; local work is unaffected and can sync later', err);
   }
   return undefined;
 }
@@ -45,10 +46,10 @@ function counter(onBytes: (n: number) => void): Transform {
   });
 }
 
-/** The HTTP transport to a `crsync serve` hub (undici: pooled keep-alive connections, timeouts). */
+/** The HTTP transport to a `crsync serve` hub (keep-alive connections, timeouts). */
 export class HttpTransport implements Transport {
   readonly stats: TransferStats = { bytesSent: 0, bytesReceived: 0 };
-  private readonly agent: Agent;
+  private readonly agent: HttpAgent;
   private readonly origin: string;
   private readonly base: string;
 
@@ -59,7 +60,7 @@ export class HttpTransport implements Transport {
     const { origin, dataset } = parseHubUrl(url);
     this.origin = origin;
     this.base = `${origin}/v${PROTOCOL_VERSION}/datasets/${encodeURIComponent(dataset)}`;
-    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 4, connect: { timeout: 10_000 }, headersTimeout: 60_000, bodyTimeout: 120_000 });
+    this.agent = new HttpAgent(origin);
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -71,23 +72,21 @@ export class HttpTransport implements Transport {
   private async send(
     method: 'GET' | 'POST',
     path: string,
-    opts: { body?: Readable | string; headers?: Record<string, string>; signal?: AbortSignal; headersTimeout?: number } = {},
-  ): Promise<Awaited<ReturnType<typeof request>>> {
-    let res: Awaited<ReturnType<typeof request>>;
+    opts: { body?: Readable | string; headers?: Record<string, string>; signal?: AbortSignal; idleTimeout?: number } = {},
+  ): Promise<HttpResponse> {
+    let res: HttpResponse;
     try {
-      res = await request(this.base + path, {
-        method,
-        dispatcher: this.agent,
+      res = await this.agent.request(method, this.base + path, {
         headers: this.headers(opts.headers),
         body: opts.body,
         signal: opts.signal,
-        headersTimeout: opts.headersTimeout,
+        idleTimeout: opts.idleTimeout,
       });
     } catch (err) {
       throw networkError(err, this.origin) ?? err;
     }
     if (res.statusCode >= 400) {
-      const text = await res.body.text().catch(() => '');
+      const text = await res.text().catch(() => '');
       throw this.httpError(res.statusCode, text);
     }
     return res;
@@ -111,10 +110,10 @@ export class HttpTransport implements Transport {
   }
 
   /** Reads a JSON answer; anything else means the URL is not a crsync hub. */
-  private async json<T>(res: Awaited<ReturnType<typeof request>>): Promise<T> {
+  private async json<T>(res: HttpResponse): Promise<T> {
     let text: string;
     try {
-      text = await res.body.text();
+      text = await res.text();
     } catch (err) {
       throw networkError(err, this.origin) ?? err;
     }
@@ -183,7 +182,7 @@ export class HttpTransport implements Transport {
       signal,
       // The hub answers a push at its end; reading a long run of changes the hub already has
       // sends nothing for a while, so allow more than a plain request.
-      headersTimeout: 300_000,
+      idleTimeout: 300_000,
     });
     const json = await this.json<Omit<PushResponse, 'conflicts'> & { conflicts: WireConflictJson[] }>(res);
     return { ...json, conflicts: json.conflicts.map(conflictFromJson) };
@@ -201,6 +200,6 @@ export class HttpTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    this.agent.close();
   }
 }

@@ -1,0 +1,89 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { pipeline, type Readable } from 'node:stream';
+
+/**
+ * HTTP requests on Node's own client: keep-alive connections to one origin, a connect timeout,
+ * an idle timeout, abort signals, and streamed request bodies.
+ *
+ * Node's client (llhttp compiled into the binary) costs a few milliseconds to load; a full
+ * HTTP client library costs tens, plus a WebAssembly parser on the first request. A CLI run is
+ * one short process per command, so that start-up is most of a no-op sync.
+ */
+
+/** An answer whose headers have arrived; its body streams from `body`. */
+export interface HttpResponse {
+  statusCode: number;
+  headers: http.IncomingHttpHeaders;
+  body: http.IncomingMessage;
+  /** Reads the whole body as UTF-8 text. */
+  text(): Promise<string>;
+}
+
+export interface HttpRequestOptions {
+  headers: Record<string, string>;
+  body?: Readable | string;
+  signal?: AbortSignal;
+  /** Milliseconds without a byte either way before the request fails (default 120 s). */
+  idleTimeout?: number;
+}
+
+const CONNECT_TIMEOUT_MS = 10_000;
+const IDLE_TIMEOUT_MS = 120_000;
+
+function timeoutError(what: string, ms: number): Error {
+  return Object.assign(new Error(`${what} timed out after ${ms} ms`), { code: 'ETIMEDOUT' });
+}
+
+function readText(body: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    body.on('data', (c: Buffer) => chunks.push(c));
+    body.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    body.once('error', reject);
+    body.once('aborted', () => reject(Object.assign(new Error('the answer was cut off'), { code: 'ECONNRESET' })));
+  });
+}
+
+export class HttpAgent {
+  private readonly agent: http.Agent;
+  private readonly secure: boolean;
+
+  constructor(origin: string) {
+    this.secure = origin.startsWith('https:');
+    const opts = { keepAlive: true, maxSockets: 4 };
+    this.agent = this.secure ? new https.Agent(opts) : new http.Agent(opts);
+  }
+
+  request(method: string, url: string, opts: HttpRequestOptions): Promise<HttpResponse> {
+    return new Promise((resolve, reject) => {
+      let bodyError: Error | undefined;
+      const mod = this.secure ? https : http;
+      const req = mod.request(url, { method, agent: this.agent, headers: opts.headers, signal: opts.signal });
+      const idle = opts.idleTimeout ?? IDLE_TIMEOUT_MS;
+      req.setTimeout(idle, () => req.destroy(timeoutError('the request', idle)));
+      req.once('socket', (socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(() => req.destroy(timeoutError('connecting', CONNECT_TIMEOUT_MS)), CONNECT_TIMEOUT_MS);
+        socket.once(this.secure ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
+      req.on('error', (err) => reject(bodyError ?? err));
+      req.once('response', (res) => {
+        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res, text: () => readText(res) });
+      });
+      if (opts.body === undefined) req.end();
+      else if (typeof opts.body === 'string') req.end(opts.body);
+      else {
+        const body = opts.body;
+        // A failure producing the body (say, reading the database) is the error to report.
+        body.on('error', (err) => (bodyError ??= err));
+        pipeline(body, req, () => {});
+      }
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
