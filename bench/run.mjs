@@ -1,95 +1,101 @@
 #!/usr/bin/env node
-// crsync benchmark: prints figures, asserts nothing. Sizes via env:
-//   BENCH_ROWS (default 250000 rows x 4 columns = 1,000,000 changes)
-// Measures: seeding, push to a hub on loopback, clone from it, an incremental pull,
-// bytes on the wire, peak RSS of client and hub, and (bench/migrate.mjs, when present)
-// adding a column to a replicated table against the same ALTER on a plain table.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+// crsync benchmark: measures crsync against the limits of cr-sqlite itself. Prints figures and a
+// table of medians and ratios; asserts nothing. Each ratio's two sides run alternately in the
+// same session, so machine noise falls on both.
+//
+//   npm run bench -- [--n 1000000] [--runs 3] [--only pull,push,...] [--json [file]]
+//
+// --n       changes in the synthetic dataset (rows x 4 columns; default 1,000,000)
+// --runs    runs per case (medians are reported; default 3)
+// --only    a comma-separated subset of: push,pull,wire,clone,small,memory,import,migrate
+// --json    print the figures as one JSON document on stdout instead of the table (or to a file)
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fmtInt } from './lib.mjs';
+import { memoryCase, pullCase, pushCase } from './cases-sync.mjs';
+import { cloneCase, importCase, migrateCase, smallSyncCase } from './cases-local.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'bin', 'crsync.js');
-const ext = join(root, 'native', 'crsqlite.so');
-const rows = Number(process.env.BENCH_ROWS ?? 250_000);
+const { values } = parseArgs({
+  options: { n: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string' }, json: { type: 'string' } },
+  allowPositionals: false,
+  strict: true,
+  args: process.argv.slice(2).flatMap((a, i, all) => (a === '--json' && (i === all.length - 1 || all[i + 1].startsWith('--')) ? ['--json', '-'] : [a])),
+});
+const n = Math.round(Number(values.n ?? 1_000_000) / 4) * 4;
+const runs = Number(values.runs ?? 3);
+if (!(n >= 4000) || !(runs >= 1)) {
+  console.error('bench: --n must be at least 4000 and --runs at least 1');
+  process.exit(2);
+}
+const all = ['push', 'pull', 'wire', 'clone', 'small', 'memory', 'import', 'migrate'];
+const only = new Set(values.only ? values.only.split(',') : all);
+const jsonOut = values.json;
+const log = (s) => process.stderr.write(`${s}\n`);
 const dir = mkdtempSync(join(tmpdir(), 'crsync-bench-'));
-const figures = {};
-const fmt = (n) => Math.round(n).toLocaleString('en-US');
+const ctx = { dir, n, runs, log, state: {} };
+const figures = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, n, runs, cases: {} };
+const f = figures.cases;
 
-function crsync(...args) {
-  return execFileSync('node', [cli, ...args], { encoding: 'utf8' });
-}
-function worker(...args) {
-  return JSON.parse(execFileSync('node', [join(root, 'bench', 'worker.mjs'), ...args], { encoding: 'utf8' }));
-}
-function peakRssMB(pid) {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-async function startHub(hubDir) {
-  const proc = spawn('node', [cli, 'serve', '--dir', hubDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((res) => createInterface({ input: proc.stdout }).once('line', res));
-  return { proc, url: url.trim() };
+async function step(name, fn) {
+  log(`${name}...`);
+  const t = performance.now();
+  const r = await fn();
+  log(`${name} done in ${Math.round((performance.now() - t) / 1000)} s`);
+  return r;
 }
 
 try {
-  // 1. Seed replica A with `rows` rows in one replicated table.
-  const a = join(dir, 'a.db');
-  crsync('-d', a, 'init');
-  crsync('-d', a, 'sql', 'CREATE TABLE items (id INTEGER PRIMARY KEY NOT NULL, name TEXT, qty INTEGER, price REAL, note TEXT)');
-  crsync('-d', a, 'track', 'items');
-  let t = performance.now();
-  const db = new Database(a);
-  db.loadExtension(ext);
-  const ins = db.prepare('INSERT INTO items VALUES (?, ?, ?, ?, ?)');
-  const batch = db.transaction((from, to) => {
-    for (let i = from; i < to; i++) ins.run(i, `item ${i}`, i % 1000, i / 7, i % 3 === 0 ? null : 'note ' + (i % 97));
-  });
-  for (let i = 0; i < rows; i += 10_000) batch(i, Math.min(rows, i + 10_000));
-  db.prepare('SELECT crsql_finalize()').run();
-  db.close();
-  const changes = rows * 4;
-  figures.seed = { rows, changes, ms: performance.now() - t, dbMB: statSync(a).size / 2 ** 20 };
-  console.log(`seed: ${fmt(rows)} rows, ${fmt(changes)} changes in ${fmt(figures.seed.ms)} ms`);
-
-  // 2. Push everything to a fresh hub.
-  const hub = await startHub(join(dir, 'hub'));
-  crsync('-d', a, 'remote', 'add', 'origin', `${hub.url}/bench`);
-  const push = worker('push', a);
-  figures.push = { changes: push.result.sent, ms: push.ms, perSec: (push.result.sent * 1000) / push.ms, wireMB: push.result.bytes / 2 ** 20, clientRssMB: push.maxRssMB };
-  console.log(`push: ${fmt(push.result.sent)} changes in ${fmt(push.ms)} ms = ${fmt(figures.push.perSec)} changes/s, ${figures.push.wireMB.toFixed(1)} MiB on the wire, client peak RSS ${figures.push.clientRssMB.toFixed(0)} MiB`);
-
-  // 3. Clone it into a new replica (pull of everything).
-  const b = join(dir, 'b.db');
-  const clone = worker('clone', `${hub.url}/bench`, b);
-  figures.clone = { changes: clone.result.received, ms: clone.ms, perSec: (clone.result.received * 1000) / clone.ms, wireMB: clone.result.bytes / 2 ** 20, clientRssMB: clone.maxRssMB };
-  console.log(`clone: ${fmt(clone.result.received)} changes in ${fmt(clone.ms)} ms = ${fmt(figures.clone.perSec)} changes/s, ${figures.clone.wireMB.toFixed(1)} MiB on the wire, client peak RSS ${figures.clone.clientRssMB.toFixed(0)} MiB`);
-
-  // 4. A small incremental sync: 1% of rows updated on A, pushed, pulled by B.
-  const edits = Math.max(1, Math.floor(rows / 100));
-  crsync('-d', a, 'sql', `UPDATE items SET qty = qty + 1 WHERE id % 100 = 0`);
-  const push2 = worker('push', a);
-  const pull2 = worker('pull', b);
-  figures.incremental = { rowsEdited: edits, pushMs: push2.ms, pullMs: pull2.ms, pulled: pull2.result.received };
-  console.log(`incremental: ${fmt(edits)} rows edited; push ${fmt(push2.ms)} ms, pull ${fmt(pull2.ms)} ms (${fmt(pull2.result.received)} changes)`);
-
-  figures.hubRssMB = peakRssMB(hub.proc.pid);
-  console.log(`hub peak RSS: ${figures.hubRssMB.toFixed(0)} MiB`);
-  hub.proc.kill('SIGTERM');
-  await new Promise((r) => hub.proc.once('exit', r));
-
-  // 5. Schema migration timing, when the migrate benchmark exists.
-  const migrate = join(root, 'bench', 'migrate.mjs');
-  if (existsSync(migrate)) {
-    const m = await import(migrate);
-    if (typeof m.run === 'function') figures.migrate = await m.run();
+  // push seeds replica A and the hub dataset that pull, wire, small and memory use.
+  const needsA = ['push', 'pull', 'wire', 'small', 'memory'].some((c) => only.has(c));
+  if (needsA) f.push = await step('push', () => pushCase(ctx));
+  if (['pull', 'wire', 'memory'].some((c) => only.has(c))) {
+    const { pull, wire } = await step('pull', () => pullCase(ctx));
+    f.pull = pull;
+    f.wire = wire;
   }
-  console.log(JSON.stringify(figures, null, 2));
+  if (only.has('small')) f.small = await step('no-op and small sync', () => smallSyncCase(ctx));
+  if (only.has('memory')) f.memory = await step('memory', () => memoryCase(ctx, f.pull));
+  if (only.has('clone')) f.clone = await step('clone', () => cloneCase(ctx));
+  if (only.has('import')) f.import = await step('import', () => importCase(ctx));
+  if (only.has('migrate')) f.migrate = await step('migrate', () => migrateCase());
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** The table: one line per figure, with its yardstick, ratio and target where the issue sets one. */
+function table() {
+  const lines = [];
+  const row = (what, crsync, yardstick, ratio, target, met) => lines.push([what, crsync, yardstick, ratio, target, met === undefined ? '' : met ? 'yes' : 'NO']);
+  const r2 = (x) => (x === undefined ? '-' : x.toFixed(2));
+  if (f.pull) row(`pull ${fmtInt(f.pull.changes)} changes (changes/s)`, fmtInt(f.pull.crsync.changesPerSec), fmtInt(f.pull.baseline.changesPerSec), r2(f.pull.ratio), '>= 1.0', f.pull.ratio >= 1);
+  if (f.push) row(`push ${fmtInt(f.push.changes)} changes (changes/s)`, fmtInt(f.push.crsync.changesPerSec), fmtInt(f.push.baseline.changesPerSec), r2(f.push.ratio), '>= 1.0', f.push.ratio >= 1);
+  if (f.clone) {
+    row(`clone ${fmtInt(f.clone.rows)} cities (ms)`, fmtInt(f.clone.cloneMs), `${fmtInt(f.clone.plainInsertMs)} plain insert`, r2(f.clone.vsPlainInsert), '', undefined);
+    row(`clone vs file copy (ms)`, fmtInt(f.clone.cloneMs), `${f.clone.fileCopyMs.toFixed(1)} file copy`, fmtInt(f.clone.vsFileCopy), '', undefined);
+  }
+  if (f.wire) row(`wire bytes per change`, f.wire.bytesPerChange.toFixed(2), `${f.wire.jsonBytesPerChange.toFixed(1)} JSON`, r2(f.wire.ratio), '<= 0.12', f.wire.ratio <= 0.12);
+  if (f.small) {
+    row('no-op sync (ms, whole process)', fmtInt(f.small.noopSyncMs), `${fmtInt(f.small.nodeStartMs)} node start`, r2(f.small.noopRatio), '<= 3', f.small.noopRatio <= 3);
+    row('1,000-row sync (ms, whole process)', fmtInt(f.small.smallSyncMs), `${fmtInt(f.small.nodeStartMs)} node start`, r2(f.small.smallRatio), '<= 5', f.small.smallRatio <= 5);
+  }
+  if (f.memory) {
+    row(`client peak RSS, N -> 4N (MiB)`, fmtInt(f.memory.n4.clientPeakRssMiB), fmtInt(f.memory.n.clientPeakRssMiB), r2(f.memory.clientGrowth), '<= 1.2', f.memory.clientGrowth <= 1.2);
+    row(`hub peak RSS, N -> 4N (MiB)`, fmtInt(f.memory.n4.hubPeakRssMiB), fmtInt(f.memory.n.hubPeakRssMiB), r2(f.memory.hubGrowth), '<= 1.2', f.memory.hubGrowth <= 1.2);
+  }
+  if (f.import) row(`import ${fmtInt(f.import.rows)} rows (rows/s)`, fmtInt(f.import.importRowsPerSec), fmtInt(f.import.insertRowsPerSec), r2(f.import.ratio), '>= 0.8', f.import.ratio >= 0.8);
+  if (f.migrate) row(`add column, ${fmtInt(f.migrate.rows)} rows (ms)`, fmtInt(f.migrate.replicatedMs), `${f.migrate.plainMs} plain`, fmtInt(f.migrate.replicatedMs / f.migrate.plainMs), '', undefined);
+  const head = ['case', 'crsync', 'yardstick', 'ratio', 'target', 'met'];
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (l) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
+}
+
+const json = JSON.stringify(figures, (_k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 100) / 100 : v), 2);
+if (jsonOut === '-') process.stdout.write(json + '\n');
+else {
+  if (jsonOut) writeFileSync(jsonOut, json + '\n');
+  console.log(`\ncrsync benchmark: N = ${fmtInt(n)} changes, ${runs} runs per case, medians; Node ${process.version}, ${figures.cpus} cores\n`);
+  console.log(table());
 }

@@ -1,17 +1,17 @@
-// Runs one crsync operation in a fresh process and prints its figures as JSON, including the
-// process's peak RSS (the memory bound is part of what the benchmark checks).
+// Runs one crsync operation in-process in a fresh Node process and prints its figures as one
+// JSON line: time inside the process (start-up excluded, as for the baselines) and peak RSS.
+//   node bench/worker.mjs push <db> <remote> | pull <db> <remote> | clone <url> <db>
 import { pullChanges, pushChanges } from '../dist/sync/engine.js';
 import { cloneReplica } from '../dist/sync/clone.js';
 
-const [op, ...args] = process.argv.slice(2);
+const [op, a, b] = process.argv.slice(2);
 const env = { ...process.env, CRSYNC_RETRIES: '1' };
 const started = performance.now();
 let result;
-if (op === 'push') result = await pushChanges({ dbPath: args[0], remote: 'origin', env });
-else if (op === 'pull') result = await pullChanges({ dbPath: args[0], remote: 'origin', env });
-else if (op === 'clone') result = await cloneReplica(args[0], args[1], { env });
+if (op === 'push') result = await pushChanges({ dbPath: a, remote: b ?? 'origin', env });
+else if (op === 'pull') result = await pullChanges({ dbPath: a, remote: b ?? 'origin', env });
+else if (op === 'clone') result = await cloneReplica(a, b, { env });
 else throw new Error(`unknown op ${op}`);
 const ms = performance.now() - started;
-process.stdout.write(
-  JSON.stringify({ op, ms, maxRssMB: process.resourceUsage().maxRSS / 1024, result }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n',
-);
+const changes = op === 'push' ? result.sent : result.received;
+process.stdout.write(JSON.stringify({ op, ms, changes, bytes: result.bytes, maxRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n');

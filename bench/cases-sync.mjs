@@ -1,0 +1,131 @@
+// Benchmark cases over HTTP: push, pull, wire size, memory. Each returns plain figures.
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ITEMS_SQL, crsync, emptyReplica, median, nodeJson, seedItems, startHub } from './lib.mjs';
+
+const perSec = (changes, ms) => (changes * 1000) / ms;
+
+function summary(runs) {
+  const ms = median(runs.map((r) => r.ms));
+  return { medianMs: ms, changesPerSec: perSec(runs[0].changes, ms), runsMs: runs.map((r) => Math.round(r.ms)) };
+}
+
+/**
+ * Case 2, push: replica A (N changes) pushes everything to a new dataset, R times, each next to
+ * the baseline (the same changes streamed from A into a fresh database in one process).
+ * Leaves A in sync with the last dataset (remote `origin`), which the other cases use.
+ */
+export async function pushCase(ctx) {
+  const { dir, n, runs, log } = ctx;
+  const rows = n / 4;
+  const a = join(dir, 'a.db');
+  seedItems(a, rows);
+  const hubDir = join(dir, 'hub');
+  const hub = await startHub(hubDir);
+  const crs = [];
+  const base = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const name = i === runs - 1 ? 'origin' : `push${i}`;
+      crsync('-d', a, 'remote', 'add', name, `${hub.url}/items${i}`);
+      crs.push(nodeJson('worker.mjs', 'push', a, name));
+      log(`  push run ${i + 1}: ${Math.round(crs[i].ms)} ms`);
+      const dst = join(dir, `push-base${i}.db`);
+      emptyReplica(dst, ITEMS_SQL, ['items']);
+      base.push(nodeJson('baseline.mjs', 'copy', a, dst));
+      log(`  baseline run ${i + 1}: ${Math.round(base[i].ms)} ms`);
+      rmSync(dst, { force: true });
+      // Earlier datasets are not needed again: keep the disk small.
+      if (i < runs - 1) rmSync(join(hubDir, `items${i}.db`), { force: true });
+    }
+  } finally {
+    await hub.stop();
+  }
+  const c = summary(crs);
+  const b = summary(base);
+  ctx.state = { a, hubDir, port: hub.port, dataset: `items${runs - 1}` };
+  return { changes: crs[0].changes, crsync: c, baseline: b, ratio: c.changesPerSec / b.changesPerSec, clientPeakRssMiB: Math.max(...crs.map((r) => r.maxRssMiB)) };
+}
+
+/** One pull of a whole dataset into a fresh replica; returns the worker's figures and the hub's peak RSS. */
+async function pullFresh(ctx, hubDir, dataset, target) {
+  const hub = await startHub(hubDir);
+  try {
+    crsync('-d', target, 'init');
+    crsync('-d', target, 'remote', 'add', 'origin', `${hub.url}/${dataset}`);
+    const r = nodeJson('worker.mjs', 'pull', target, 'origin');
+    return { ...r, hubPeakRssMiB: hub.peakRssMiB() };
+  } finally {
+    await hub.stop();
+  }
+}
+
+/**
+ * Case 1, pull: a fresh replica pulls the hub's N changes, R times, each next to the baseline
+ * (the hub's file streamed into a fresh database in one process). A new hub process per run,
+ * so its peak RSS is that of one pull. Also case 4 (wire size) from the same transfers.
+ */
+export async function pullCase(ctx) {
+  const { dir, runs, log } = ctx;
+  const { hubDir, dataset } = ctx.state;
+  const crs = [];
+  const base = [];
+  for (let i = 0; i < runs; i++) {
+    const target = join(dir, `pull${i}.db`);
+    crs.push(await pullFresh(ctx, hubDir, dataset, target));
+    log(`  pull run ${i + 1}: ${Math.round(crs[i].ms)} ms, client ${Math.round(crs[i].maxRssMiB)} MiB, hub ${Math.round(crs[i].hubPeakRssMiB)} MiB`);
+    rmSync(target, { force: true });
+    const dst = join(dir, `pull-base${i}.db`);
+    emptyReplica(dst, ITEMS_SQL, ['items']);
+    base.push(nodeJson('baseline.mjs', 'copy', join(hubDir, `${dataset}.db`), dst));
+    log(`  baseline run ${i + 1}: ${Math.round(base[i].ms)} ms`);
+    rmSync(dst, { force: true });
+  }
+  const c = summary(crs);
+  const b = summary(base);
+  const json = nodeJson('baseline.mjs', 'json-size', join(hubDir, `${dataset}.db`));
+  const wireBytes = median(crs.map((r) => r.bytes));
+  const pull = {
+    changes: crs[0].changes,
+    crsync: c,
+    baseline: b,
+    ratio: c.changesPerSec / b.changesPerSec,
+    clientPeakRssMiB: median(crs.map((r) => r.maxRssMiB)),
+    hubPeakRssMiB: median(crs.map((r) => r.hubPeakRssMiB)),
+  };
+  const wire = {
+    changes: crs[0].changes,
+    wireBytes,
+    jsonBytes: json.bytes,
+    bytesPerChange: wireBytes / crs[0].changes,
+    jsonBytesPerChange: json.bytes / json.changes,
+    ratio: wireBytes / json.bytes,
+  };
+  return { pull, wire };
+}
+
+/**
+ * Case 6, memory: peak RSS of client and hub while a fresh replica pulls N changes (from case 1)
+ * and 4N changes (a dataset seeded for this case). Flat means the 4N figures stay within 20%.
+ */
+export async function memoryCase(ctx, pull) {
+  const { dir, n, log } = ctx;
+  const hubDir = join(dir, 'hub4');
+  mkdirSync(hubDir, { recursive: true });
+  const big = join(dir, 'big.db');
+  log(`  seeding ${(4 * n).toLocaleString('en-US')} changes`);
+  seedItems(big, n);
+  copyFileSync(big, join(hubDir, 'big.db'));
+  rmSync(big, { force: true });
+  const target = join(dir, 'pull4n.db');
+  const r = await pullFresh(ctx, hubDir, 'big', target);
+  log(`  pull of 4N: ${Math.round(r.ms)} ms, client ${Math.round(r.maxRssMiB)} MiB, hub ${Math.round(r.hubPeakRssMiB)} MiB`);
+  rmSync(target, { force: true });
+  rmSync(hubDir, { recursive: true, force: true });
+  return {
+    n: { changes: pull.changes, clientPeakRssMiB: pull.clientPeakRssMiB, hubPeakRssMiB: pull.hubPeakRssMiB },
+    n4: { changes: r.changes, ms: r.ms, clientPeakRssMiB: r.maxRssMiB, hubPeakRssMiB: r.hubPeakRssMiB },
+    clientGrowth: r.maxRssMiB / pull.clientPeakRssMiB,
+    hubGrowth: r.hubPeakRssMiB / pull.hubPeakRssMiB,
+  };
+}

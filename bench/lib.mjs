@@ -1,0 +1,117 @@
+// Shared parts of the benchmark: processes, timing, seeding. Prints nothing itself.
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const cli = join(root, 'bin', 'crsync.js');
+export const ext = join(root, 'native', 'crsqlite.so');
+
+/** The table every synthetic case uses: 4 replicated columns, so one row is 4 changes. */
+export const ITEMS_SQL = 'CREATE TABLE items (id INTEGER PRIMARY KEY NOT NULL, name TEXT, qty INTEGER, price REAL, note TEXT)';
+
+/** Row i of the synthetic dataset (the same rows for crsync and for every baseline). */
+export function itemRow(i) {
+  return [i, `item ${i}`, i % 1000, i / 7 + 0.5, i % 3 === 0 ? null : `note ${i % 97}`];
+}
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Opens a database the way crsync's own writers do: extension loaded, WAL, NORMAL sync. */
+export function openDb(path) {
+  const db = new Database(path);
+  db.loadExtension(ext);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('temp_store = MEMORY');
+  return db;
+}
+
+export function closeDb(db) {
+  db.prepare('SELECT crsql_finalize()').run();
+  db.close();
+}
+
+/** Runs the CLI and returns stdout (throws on a non-zero exit). */
+export function crsync(...args) {
+  return execFileSync('node', [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CRSYNC_RETRIES: '1' } });
+}
+
+/** Runs a bench script in a fresh Node process; it prints one JSON line (its figures). */
+export function nodeJson(script, ...args) {
+  const out = execFileSync('node', ['--max-old-space-size=4096', join(root, 'bench', script), ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+    env: { ...process.env, CRSYNC_RETRIES: '1' },
+  });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+/** Wall time of a whole process, from spawn to exit (what a user waits for). */
+export function wallMs(cmd, args, env = process.env) {
+  const t = performance.now();
+  execFileSync(cmd, args, { stdio: 'ignore', env });
+  return performance.now() - t;
+}
+
+/** Peak resident memory of a running process (Linux: VmHWM), in MiB. */
+export function peakRssMiB(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Starts `crsync serve` on a loopback port (a free one unless given); resolves with its URL and a stop function. */
+export async function startHub(hubDir, port = 0) {
+  const proc = spawn('node', [cli, 'serve', '--dir', hubDir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const url = await new Promise((res, rej) => {
+    proc.once('exit', (code) => rej(new Error(`hub exited (${code}) before it listened`)));
+    createInterface({ input: proc.stdout }).once('line', (l) => res(l.trim()));
+  });
+  proc.removeAllListeners('exit');
+  return {
+    url,
+    port: Number(new URL(url).port),
+    pid: proc.pid,
+    peakRssMiB: () => peakRssMiB(proc.pid),
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+    },
+  };
+}
+
+/** Creates a crsync replica with `items` replicated and `rows` rows in it (batches of 10k). */
+export function seedItems(path, rows, from = 0) {
+  if (from === 0) {
+    crsync('-d', path, 'init');
+    crsync('-d', path, 'sql', ITEMS_SQL);
+    crsync('-d', path, 'track', 'items');
+  }
+  const db = openDb(path);
+  const ins = db.prepare('INSERT INTO items VALUES (?, ?, ?, ?, ?)');
+  const batch = db.transaction((a, b) => {
+    for (let i = a; i < b; i++) ins.run(...itemRow(i));
+  });
+  for (let i = from; i < from + rows; i += 10_000) batch(i, Math.min(from + rows, i + 10_000));
+  closeDb(db);
+}
+
+/** A replica with crsync's bookkeeping and the replicated schema, and no rows. */
+export function emptyReplica(path, schemaSql, tables) {
+  crsync('-d', path, 'init');
+  crsync('-d', path, 'sql', schemaSql);
+  crsync('-d', path, 'track', ...tables);
+}
+
+export const fmtInt = (n) => (n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
