@@ -1,14 +1,21 @@
 import { existsSync } from 'node:fs';
-import { describe, expect, it, onTestFailed } from 'vitest';
+import { execa } from 'execa';
+import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import { addRemote, removeRemote } from '../../src/db/remotes.js';
 import { withStore } from '../../src/db/store.js';
 import { ROUNDS, SEED, expectIntact, killDelay, expectPrefix, killAfter, receivedCursor, rng, seedSource, siteOf, spawnCli, withPlainDb } from './crash-helpers.js';
 import { ok, sandbox, waitFor } from './sync-helpers.js';
+import { CLI, startHub, type Hub } from '../helpers.js';
 
 const tmp = sandbox('crsync-crash-push-');
 /** 16 transactions of 600 rows: 19,200 changes, about 190 pages of 100. */
 const [TX, ROWS, PAGE] = [16, 600, '100'];
 const ALL = { version: 1n << 62n, seq: 0n };
+/** Hubs started outside the sandbox (on a fixed port), stopped after each test. */
+const hubs: Hub[] = [];
+afterEach(async () => {
+  for (const h of hubs.splice(0)) await h.stop();
+});
 
 function addRemoteTo(db: string, name: string, url: string): void {
   withStore(db, {}, (s) => addRemote(s.db, name, url));
@@ -85,5 +92,24 @@ describe('SIGKILL during a push', () => {
       expectPrefix(a, hubFile, ALL, why);
       await h2.stop();
     }
+  });
+
+  it('the hub killed and back on the same port while the push retries: one command finishes, counting each change once', async () => {
+    const h = await tmp.hub();
+    const a = tmp.path('a.db');
+    seedSource(a, TX, ROWS);
+    const hubFile = tmp.path('hub/shop.db');
+    addRemoteTo(a, 'origin', `${h.url}/shop`);
+    const push = execa('node', [CLI, '-d', a, 'push', '--page-size', PAGE, '--json'], { env: { NO_COLOR: '1', CRSYNC_RETRIES: '8', CRSYNC_RETRY_DELAY_MS: '200' }, reject: false });
+    await waitFor(() => existsSync(hubFile) && receivedCursor(hubFile, siteOf(a)).version > 0n);
+    h.proc.kill('SIGKILL');
+    await h.proc;
+    const port = new URL(h.url).port;
+    await startHub(tmp.path('hub'), ['--port', port]).then((h2) => hubs.push(h2));
+    const r = await push;
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    // The pages committed before the kill were sent too.
+    expect(JSON.parse(String(r.stdout))).toMatchObject({ sent: TX * ROWS * 2 });
+    expectPrefix(a, hubFile, ALL, 'after the retried push');
   });
 });
