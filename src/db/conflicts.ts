@@ -25,7 +25,8 @@ export class ConflictStore {
   private readonly markSuperseded: Database.Statement;
 
   constructor(db: Db) {
-    this.anyOpenStmt = db.prepare('SELECT EXISTS (SELECT 1 FROM crsync_conflicts WHERE resolved_at IS NULL)').pluck();
+    // Newest first: on a hub older conflicts get superseded, the recent ones are the open ones.
+    this.anyOpenStmt = db.prepare('SELECT 1 FROM crsync_conflicts WHERE resolved_at IS NULL ORDER BY id DESC LIMIT 1').pluck();
     // By the cell index: the cost follows the changes applied, not how many conflicts stay open.
     this.openForCellStmt = db
       .prepare(
@@ -105,7 +106,7 @@ export class ConflictStore {
 
   /** True when some conflict is open (else no write can supersede one). */
   anyOpen(): boolean {
-    return this.anyOpenStmt.get() === 1;
+    return this.anyOpenStmt.get() !== undefined;
   }
 
   /**
