@@ -9,6 +9,9 @@ import { SYNC_ENV } from './sync-helpers.js';
 /** Kill rounds per command: a few in `npm test`, many with CRSYNC_CRASH_ROUNDS=<n>. */
 export const ROUNDS = Math.max(1, Number(process.env.CRSYNC_CRASH_ROUNDS) || 2);
 
+/** Test timeout for a test that repeats ROUNDS kill rounds. */
+export const TIMEOUT = 40_000 + ROUNDS * 20_000;
+
 /** The seed of this run (CRSYNC_CRASH_SEED replays one); tests print it when they fail. */
 export const SEED = Number(process.env.CRSYNC_CRASH_SEED) || Math.floor(Math.random() * 2 ** 31);
 
@@ -97,35 +100,45 @@ function hasTable(db: Database.Database, name: string): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
 }
 
-/** Cells (id/column/col_version) of t in a file's clock, with their place in its stream. */
-function clockCells(file: string): { cell: string; version: bigint; seq: bigint }[] {
-  return withPlainDb(file, (db) =>
-    !hasTable(db, 't__crsql_clock') ? [] : (
-      db
-        .prepare('SELECT p.id, c.col_name, c.col_version, c.db_version, c.seq FROM t__crsql_clock c JOIN t__crsql_pks p ON p.__crsql_key = c.key')
-        .raw(true)
-        .all() as [bigint, string, bigint, bigint, bigint][]
-    ).map(([id, col, cv, version, seq]) => ({ cell: `${id}/${col}/${cv}`, version, seq })),
-  );
+/** Cells (id/column/col_version) of t in a database's clock, with their place in its stream. */
+function clockCells(db: Database.Database): { cell: string; version: bigint; seq: bigint }[] {
+  if (!hasTable(db, 't__crsql_clock')) return [];
+  return (
+    db
+      .prepare('SELECT p.id, c.col_name, c.col_version, c.db_version, c.seq FROM t__crsql_clock c JOIN t__crsql_pks p ON p.__crsql_key = c.key')
+      .raw(true)
+      .all() as [bigint, string, bigint, bigint, bigint][]
+  ).map(([id, col, cv, version, seq]) => ({ cell: `${id}/${col}/${cv}`, version, seq }));
 }
 
 const upTo = (c: Cursor) => (x: { version: bigint; seq: bigint }): boolean => x.version < c.version || (x.version === c.version && x.seq <= c.seq);
 
+/** Reads a cursor from a database (see pullCursorOf, receivedCursorOf). */
+export type CursorReader = (db: Database.Database) => Cursor;
+
 /**
- * No half-applied page: the replica holds exactly the source's changes up to `cursor` (a position
- * in the source's stream, as the replica's bookkeeping says), with the source's values, and the
- * rows of whole source transactions before the cursor are complete.
+ * No half-applied page: the replica holds exactly the source's changes up to its cursor (a
+ * position in the source's stream, as the replica's bookkeeping says), with the source's values.
+ * Cursor and data are read in one snapshot: a hub may still be committing pages it had buffered
+ * when the pusher died. Returns the cursor.
  */
-export function expectPrefix(source: string, replica: string, cursor: Cursor, why: string): void {
-  const want = clockCells(source).filter(upTo(cursor)).map((x) => x.cell).sort();
-  const have = clockCells(replica).map((x) => x.cell).sort();
-  expect(have.length, `${why}: changes in the replica vs the source up to ${cursor.version}/${cursor.seq}`).toBe(want.length);
+export function expectPrefix(source: string, replica: string, cursor: Cursor | CursorReader, why: string): Cursor {
+  const snap = withPlainDb(replica, (db) =>
+    db.transaction(() => ({
+      at: typeof cursor === 'function' ? cursor(db) : cursor,
+      cells: clockCells(db),
+      rows: (!hasTable(db, 't') ? [] : db.prepare('SELECT id, name, qty FROM t').all()) as { id: bigint; name: string | null; qty: bigint | null }[],
+    }))(),
+  );
+  const want = withPlainDb(source, clockCells).filter(upTo(snap.at)).map((x) => x.cell).sort();
+  const have = snap.cells.map((x) => x.cell).sort();
+  expect(have.length, `${why}: changes in the replica vs the source up to ${snap.at.version}/${snap.at.seq}`).toBe(want.length);
   expect(have, why).toEqual(want);
-  const rows = withPlainDb(replica, (db) => (!hasTable(db, 't') ? [] : db.prepare('SELECT id, name, qty FROM t').all()) as { id: bigint; name: string | null; qty: bigint | null }[]);
-  for (const r of rows) {
+  for (const r of snap.rows) {
     if (r.name !== null) expect(r.name, why).toBe(`row ${r.id}`);
     if (r.qty !== null) expect(r.qty, why).toBe(r.id * 7n);
   }
+  return snap.at;
 }
 
 /** A row count of t. */
@@ -133,20 +146,17 @@ export function countRows(file: string): number {
   return Number(withPlainDb(file, (db) => db.prepare('SELECT count(*) FROM t').pluck().get() as bigint));
 }
 
-/** The replica's pull cursor for a remote (a position in the remote's stream). */
-export function pullCursor(file: string, remote = 'origin'): Cursor {
-  return withPlainDb(file, (db) => {
-    const r = db.prepare('SELECT pull_version AS version, pull_seq AS seq FROM crsync_remotes WHERE name = ?').get(remote) as Cursor;
-    return r;
-  });
-}
+/** The pull cursor for a remote (a position in the remote's stream). */
+export const pullCursorOf = (remote = 'origin'): CursorReader => (db) =>
+  db.prepare('SELECT pull_version AS version, pull_seq AS seq FROM crsync_remotes WHERE name = ?').get(remote) as Cursor;
 
 /** How far a replica has committed a peer's pushes (a position in the pusher's stream). */
+export const receivedCursorOf = (site: Buffer): CursorReader => (db) =>
+  (db.prepare('SELECT recv_version AS version, recv_seq AS seq FROM crsync_peers WHERE site_id = ?').get(site) as Cursor | undefined) ?? { version: 0n, seq: -1n };
+
+/** receivedCursorOf, read from a file. */
 export function receivedCursor(file: string, site: Buffer): Cursor {
-  return withPlainDb(file, (db) => {
-    const r = db.prepare('SELECT recv_version AS version, recv_seq AS seq FROM crsync_peers WHERE site_id = ?').get(site) as Cursor | undefined;
-    return r ?? { version: 0n, seq: -1n };
-  });
+  return withPlainDb(file, receivedCursorOf(site));
 }
 
 /** A replica's site id. */

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { describe, expect, it, onTestFailed } from 'vitest';
 import { initReplica, trackTables } from '../../src/db/replica.js';
 import { withStore } from '../../src/db/store.js';
-import { ROUNDS, SEED, countRows, expectIntact, killAfter, rng, spawnCli, withPlainDb } from './crash-helpers.js';
+import { ROUNDS, SEED, TIMEOUT, countRows, expectIntact, killAfter, rng, spawnCli, withPlainDb } from './crash-helpers.js';
 import { ok, sandbox } from './sync-helpers.js';
 
 const tmp = sandbox('crsync-crash-import-');
@@ -32,7 +32,7 @@ function expectPrefixOfFile(file: string, why: string): number {
 }
 
 describe('SIGKILL during an import', () => {
-  it('all or nothing by default: after a kill the table is empty or complete, and a rerun imports it all', async () => {
+  it('all or nothing by default: after a kill the table is empty or complete, and a rerun imports it all', { timeout: TIMEOUT }, async () => {
     onTestFailed(() => console.error(`crash-import seed: CRSYNC_CRASH_SEED=${SEED}`));
     const rand = rng(SEED + 3);
     const csv = tmp.path('items.csv');
@@ -55,7 +55,7 @@ describe('SIGKILL during an import', () => {
     }
   });
 
-  it('--skip-bad commits every --batch rows: a kill keeps whole batches; rerunning completes, counting what is there as skipped', async () => {
+  it('--skip-bad commits every --batch rows: a kill keeps whole batches; rerunning completes, counting what is there as skipped', { timeout: TIMEOUT }, async () => {
     onTestFailed(() => console.error(`crash-import seed: CRSYNC_CRASH_SEED=${SEED}`));
     const rand = rng(SEED + 4);
     const csv = tmp.path('items.csv');

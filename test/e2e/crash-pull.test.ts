@@ -3,7 +3,7 @@ import { describe, expect, it, onTestFailed } from 'vitest';
 import { addRemote } from '../../src/db/remotes.js';
 import { initReplica } from '../../src/db/replica.js';
 import { withStore } from '../../src/db/store.js';
-import { ROUNDS, SEED, expectIntact, killDelay, expectPrefix, killAfter, pullCursor, rng, seedSource, spawnCli, withPlainDb } from './crash-helpers.js';
+import { ROUNDS, SEED, TIMEOUT, expectIntact, killDelay, expectPrefix, killAfter, pullCursorOf, rng, seedSource, spawnCli, withPlainDb } from './crash-helpers.js';
 import { ok, sandbox, waitFor } from './sync-helpers.js';
 
 const tmp = sandbox('crsync-crash-pull-');
@@ -26,7 +26,7 @@ function hasOrigin(file: string): boolean {
 }
 
 describe('SIGKILL during a pull or a clone', () => {
-  it('killed at random points: the replica holds exactly the pages up to its pull cursor; rerunning finishes', async () => {
+  it('killed at random points: the replica holds exactly the pages up to its pull cursor; rerunning finishes', { timeout: TIMEOUT }, async () => {
     onTestFailed(() => console.error(`crash-pull seed: CRSYNC_CRASH_SEED=${SEED}`));
     const rand = rng(SEED + 2);
     const h = await tmp.hub();
@@ -47,7 +47,7 @@ describe('SIGKILL during a pull or a clone', () => {
       const cloneEnd = await killAfter(clone, killDelay(rand, late));
       if (existsSync(c)) {
         expectIntact(c);
-        if (hasOrigin(c)) expectPrefix(hubFile, c, pullCursor(c), `${why} clone`);
+        if (hasOrigin(c)) expectPrefix(hubFile, c, pullCursorOf(), `${why} clone`);
       }
       if (cloneEnd.killed && appliedPages(c) > 0) cut++;
       const resumed = await ok(['clone', `${h.url}/shop`, c, '--page-size', PAGE]);
@@ -62,7 +62,7 @@ describe('SIGKILL during a pull or a clone', () => {
       if (late) await waitFor(() => appliedPages(b) > 0);
       const pullEnd = await killAfter(pull, killDelay(rand, late));
       expectIntact(b);
-      expectPrefix(hubFile, b, pullCursor(b), `${why} pull`);
+      expectPrefix(hubFile, b, pullCursorOf(), `${why} pull`);
       if (pullEnd.killed && appliedPages(b) > 0) cut++;
       await ok(['-d', b, 'pull', '--page-size', PAGE]);
       expectPrefix(hubFile, b, ALL, `${why} pull rerun`);

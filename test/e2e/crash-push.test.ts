@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import { addRemote, removeRemote } from '../../src/db/remotes.js';
 import { withStore } from '../../src/db/store.js';
-import { ROUNDS, SEED, expectIntact, killDelay, expectPrefix, killAfter, receivedCursor, rng, seedSource, siteOf, spawnCli, withPlainDb } from './crash-helpers.js';
+import { ROUNDS, SEED, TIMEOUT, expectIntact, killDelay, expectPrefix, killAfter, receivedCursor, receivedCursorOf, rng, seedSource, siteOf, spawnCli, withPlainDb } from './crash-helpers.js';
 import { ok, sandbox, waitFor } from './sync-helpers.js';
 import { CLI, startHub, type Hub } from '../helpers.js';
 
@@ -25,13 +25,11 @@ function addRemoteTo(db: string, name: string, url: string): void {
 function expectHubPrefix(a: string, hubFile: string, why: string): bigint {
   if (!existsSync(hubFile)) return 0n;
   expectIntact(hubFile);
-  const cursor = receivedCursor(hubFile, siteOf(a));
-  if (cursor.version > 0n) expectPrefix(a, hubFile, cursor, why);
-  return cursor.version;
+  return expectPrefix(a, hubFile, receivedCursorOf(siteOf(a)), why).version;
 }
 
 describe('SIGKILL during a push', () => {
-  it('the pushing CLI killed at random points: the hub holds whole pages up to its cursor; a rerun finishes', async () => {
+  it('the pushing CLI killed at random points: the hub holds whole pages up to its cursor; a rerun finishes', { timeout: TIMEOUT }, async () => {
     onTestFailed(() => console.error(`crash-push seed: CRSYNC_CRASH_SEED=${SEED}`));
     const rand = rng(SEED);
     const h = await tmp.hub();
@@ -58,7 +56,7 @@ describe('SIGKILL during a push', () => {
     console.log(`crash-push: ${cut} of ${ROUNDS} kills landed mid-stream (seed ${SEED})`);
   });
 
-  it('the hub killed while it applies a push: its file is intact, holds whole pages; the push resumes on restart', async () => {
+  it('the hub killed while it applies a push: its file is intact, holds whole pages; the push resumes on restart', { timeout: TIMEOUT }, async () => {
     onTestFailed(() => console.error(`crash-hub seed: CRSYNC_CRASH_SEED=${SEED}`));
     const rand = rng(SEED + 1);
     const a = tmp.path('a.db');

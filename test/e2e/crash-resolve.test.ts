@@ -3,7 +3,7 @@ import { addRemote } from '../../src/db/remotes.js';
 import { withStore } from '../../src/db/store.js';
 import { cloneReplica } from '../../src/sync/clone.js';
 import { pullChanges, pushChanges } from '../../src/sync/engine.js';
-import { ROUNDS, SEED, expectIntact, killAfter, rng, seedSource, spawnCli, withPlainDb } from './crash-helpers.js';
+import { ROUNDS, SEED, TIMEOUT, expectIntact, killAfter, rng, seedSource, spawnCli, withPlainDb } from './crash-helpers.js';
 import { ok, sandbox } from './sync-helpers.js';
 
 const tmp = sandbox('crsync-crash-resolve-');
@@ -23,7 +23,7 @@ function state(file: string): { open: number; resolved: number; theirs: number }
 }
 
 describe('SIGKILL during resolve', () => {
-  it('resolve is one transaction: after a kill all conflicts are open and no row changed, or all are settled; a rerun finishes', async () => {
+  it('resolve is one transaction: after a kill all conflicts are open and no row changed, or all are settled; a rerun finishes', { timeout: TIMEOUT }, async () => {
     onTestFailed(() => console.error(`crash-resolve seed: CRSYNC_CRASH_SEED=${SEED}`));
     const rand = rng(SEED + 5);
     const h = await tmp.hub();
