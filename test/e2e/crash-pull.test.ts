@@ -13,7 +13,10 @@ const ALL = { version: 1n << 62n, seq: 0n };
 /** Pages committed so far by a replica (one crsync_applied row each). */
 function appliedPages(file: string): number {
   if (!existsSync(file)) return 0;
-  return Number(withPlainDb(file, (db) => db.prepare('SELECT count(*) FROM crsync_applied').pluck().get() as bigint));
+  // A clone killed during its set-up may leave a file without crsync's tables yet.
+  return withPlainDb(file, (db) =>
+    db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'crsync_applied'").get() === undefined ? 0 : Number(db.prepare('SELECT count(*) FROM crsync_applied').pluck().get() as bigint),
+  );
 }
 
 /** True when the file is a replica with an origin remote (a clone got past its set-up). */
