@@ -4,7 +4,7 @@ import { sqlValuesEqual, stringifySqlJson, toJsonValue, type SqlValue } from '..
 import { primaryKeyColumns, tableColumns } from './schema.js';
 import { quoteIdent, siteId, type Db } from './store.js';
 import type { ApplyContext } from './changes.js';
-import { ConflictStore, cellKey } from './conflicts.js';
+import { ConflictStore } from './conflicts.js';
 
 /** A conflict found while merging, from the receiving replica's point of view. */
 export interface DetectedConflict {
@@ -114,12 +114,11 @@ export class ConflictDetector {
    * (a resolution made on another replica, or a later edit). Runs inside the merge transaction.
    */
   private supersede(changes: Change[]): void {
-    const open = this.conflicts.openByCell();
-    if (open.size === 0) return;
+    if (!this.conflicts.anyOpen()) return;
     const ids = new Set<bigint>();
     for (const c of changes) {
       const version = c[2] === '-1' ? c[7] : c[4];
-      for (const e of open.get(cellKey(c[0], c[1], c[2])) ?? []) if (version > e.version) ids.add(e.id);
+      for (const e of this.conflicts.openForCell(c[0], c[1], c[2])) if (version > e.version) ids.add(e.id);
     }
     this.conflicts.supersede(ids);
   }

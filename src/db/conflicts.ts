@@ -20,14 +20,18 @@ export class ConflictStore {
   private readonly forPeerStmt: Database.Statement;
   private readonly byRemoteStmt: Database.Statement;
   private readonly maxIdStmt: Database.Statement;
-  private readonly open: Database.Statement;
+  private readonly anyOpenStmt: Database.Statement;
+  private readonly openForCellStmt: Database.Statement;
   private readonly markSuperseded: Database.Statement;
 
   constructor(db: Db) {
-    this.open = db
+    // Newest first: on a hub older conflicts get superseded, the recent ones are the open ones.
+    this.anyOpenStmt = db.prepare('SELECT 1 FROM crsync_conflicts WHERE resolved_at IS NULL ORDER BY id DESC LIMIT 1').pluck();
+    // By the cell index: the cost follows the changes applied, not how many conflicts stay open.
+    this.openForCellStmt = db
       .prepare(
-        `SELECT id, tbl, pk, cid, max(coalesce(ours_col_version, 0), coalesce(theirs_col_version, 0)) AS cv
-         FROM crsync_conflicts WHERE resolved_at IS NULL`,
+        `SELECT id, max(coalesce(ours_col_version, 0), coalesce(theirs_col_version, 0)) AS cv
+         FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS ? AND resolved_at IS NULL`,
       )
       .raw(true)
       .safeIntegers(true);
@@ -100,19 +104,18 @@ export class ConflictStore {
     return { conflicts: rows.map(fromRow), lastId: rows.length > 0 ? rows[rows.length - 1]!.id : afterId };
   }
 
+  /** True when some conflict is open (else no write can supersede one). */
+  anyOpen(): boolean {
+    return this.anyOpenStmt.get() !== undefined;
+  }
+
   /**
-   * Open conflicts by cell key (see cellKey), each with the higher version of its two writes
-   * (col_version, or causal length for delete_update).
+   * Open conflicts of one cell (cid '-1': the row, i.e. delete_update), each with the higher
+   * version of its two writes (col_version, or causal length for delete_update).
    */
-  openByCell(): Map<string, { id: bigint; version: bigint }[]> {
-    const out = new Map<string, { id: bigint; version: bigint }[]>();
-    for (const [id, tbl, pk, cid, cv] of this.open.all() as [bigint, string, Buffer, string | null, bigint][]) {
-      const key = cellKey(tbl, pk, cid ?? '-1');
-      const list = out.get(key);
-      if (list) list.push({ id, version: cv });
-      else out.set(key, [{ id, version: cv }]);
-    }
-    return out;
+  openForCell(table: string, pk: Uint8Array, cid: string): { id: bigint; version: bigint }[] {
+    const rows = this.openForCellStmt.all(table, pk, cid === '-1' ? null : cid) as [bigint, bigint][];
+    return rows.map(([id, version]) => ({ id, version }));
   }
 
   /** Marks open conflicts resolved because a later write decided their cell. */
@@ -151,11 +154,6 @@ function fromRow(r: ConflictRow): ConflictInput {
     oursColVersion: r.ours_col_version,
     theirsColVersion: r.theirs_col_version,
   };
-}
-
-/** Key of a cell (the row itself for cid '-1') in maps of conflicts. */
-export function cellKey(table: string, pk: Uint8Array, cid: string): string {
-  return table + '\0' + Buffer.from(pk).toString('hex') + '\0' + cid;
 }
 
 /** The same conflict seen from the other side (a hub's record, as the pushing client keeps it). */

@@ -1,7 +1,7 @@
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { CrsyncError } from '../errors.js';
-import { addRemote } from '../db/remotes.js';
+import { cloneTarget, finishClone, startClone } from '../db/clone-state.js';
 import { openStore, siteId } from '../db/store.js';
 import { initReplica } from '../db/replica.js';
 import { listReplicatedTables } from '../db/schema.js';
@@ -27,23 +27,28 @@ export function defaultCloneFile(url: string): string {
 
 /**
  * A new replica of a remote: its own fresh site id (never a copy's), the remote's replicated
- * schema, all its data, and `origin` set to the URL. An interrupted clone resumes with `pull`.
+ * schema, all its data, and `origin` set to the URL. An interrupted clone resumes with `pull`,
+ * or by running the same clone again.
  */
 export async function cloneReplica(url: string, file: string | undefined, opts: Omit<SyncOptions, 'dbPath' | 'remote'>): Promise<CloneResult> {
   const dbPath = resolve(file ?? defaultCloneFile(url));
-  if (existsSync(dbPath) && statSync(dbPath).size > 0) {
+  const remoteUrl = isHttpUrl(url) ? url : filePathOf(url);
+  // Running the same clone again after it was cut short (even killed) resumes it.
+  const target = existsSync(dbPath) ? cloneTarget(dbPath, remoteUrl) : 'unused';
+  if (target === 'other') {
     throw new CrsyncError('file_exists', `${dbPath} already exists`, {
       exitCode: 2,
       hint: 'clone into a new file name, or pull into the existing replica',
     });
   }
-  const remoteUrl = isHttpUrl(url) ? url : filePathOf(url);
-  initReplica(dbPath);
-  const store = openStore(dbPath);
-  try {
-    addRemote(store.db, 'origin', remoteUrl, 'CRSYNC_TOKEN');
-  } finally {
-    store.close();
+  if (target === 'unused') {
+    initReplica(dbPath);
+    const store = openStore(dbPath);
+    try {
+      startClone(store.db, remoteUrl);
+    } finally {
+      store.close();
+    }
   }
   let result;
   try {
@@ -62,6 +67,7 @@ export async function cloneReplica(url: string, file: string | undefined, opts: 
   }
   const s = openStore(dbPath);
   try {
+    finishClone(s.db);
     const tables = listReplicatedTables(s.db);
     return {
       db: dbPath,

@@ -8,7 +8,7 @@ import { diffSchemas, describeExtras, type SchemaDiff } from '../db/schema-diff.
 import { readReplicatedSchema } from '../db/schema.js';
 import { openStore, siteId, type Store } from '../db/store.js';
 import { cursorFromJson } from './codec.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type DatasetInfo, type Page, type WireConflict } from './protocol.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, isAfter, type Cursor, type DatasetInfo, type Page, type WireConflict } from './protocol.js';
 import { openTransport } from './open-transport.js';
 import { withRetries, type RetryOptions } from './retry.js';
 import type { Transport } from './transport.js';
@@ -148,7 +148,16 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   touchRemote(db, name, 'pull');
 }
 
-async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: { sent: number; conflicts: number; created: boolean; schema: string[] }): Promise<void> {
+/** A push's running totals; `unacked` are the pages of an attempt the remote has not answered. */
+interface PushAcc {
+  sent: number;
+  conflicts: number;
+  created: boolean;
+  schema: string[];
+  unacked: { cursor: Cursor; changes: number }[];
+}
+
+async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PushAcc): Promise<void> {
   const db = store.db;
   const local = siteId(db);
   const schema = readReplicatedSchema(db);
@@ -171,6 +180,9 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   }
   const remote = requireRemote(db, name);
   const start = cursorFromJson(info.received) ?? remote.push;
+  // An earlier attempt of this push that was cut got these pages committed: they were sent.
+  for (const p of acc.unacked) if (!isAfter(start, p.cursor.version, p.cursor.seq)) acc.sent += p.changes;
+  acc.unacked = [];
   const filter = { excludeSite: remoteSite, excludeVersions: versionsAppliedFrom(db, remoteSite) };
   const reader = openStore(store.path, {});
   const pageSize = pageSizeOf(opts);
@@ -178,6 +190,7 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   async function* pages(): AsyncGenerator<Page> {
     for (const page of readPages(reader.db, start, pageSize, filter)) {
       sent += page.changes.length;
+      acc.unacked.push({ cursor: page.cursor, changes: page.changes.length });
       opts.onProgress?.({ phase: 'push', changes: acc.sent + sent, bytes: t.stats.bytesSent });
       yield page;
     }
@@ -195,6 +208,7 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
       touchRemote(db, name, 'push');
     })();
     acc.sent += res.received;
+    acc.unacked = [];
   } finally {
     reader.close();
   }
@@ -228,7 +242,7 @@ export async function pullChanges(opts: SyncOptions): Promise<PullResult> {
 
 /** Pushes what the remote has not acknowledged; resumes from what the remote committed. */
 export async function pushChanges(opts: SyncOptions): Promise<PushResult> {
-  const acc = { sent: 0, conflicts: 0, created: false, schema: [] as string[] };
+  const acc: PushAcc = { sent: 0, conflicts: 0, created: false, schema: [], unacked: [] };
   const r = await runWithRemote(opts, (store, name, t) =>
     withRetries(() => pushOnce(store, name, t, opts, acc), { ...opts.retry, signal: opts.signal }),
   );
@@ -238,7 +252,7 @@ export async function pushChanges(opts: SyncOptions): Promise<PushResult> {
 /** Pull, then push. */
 export async function syncChanges(opts: SyncOptions): Promise<SyncResult> {
   const pullAcc = { received: 0, conflicts: 0, schema: [] as string[] };
-  const pushAcc = { sent: 0, conflicts: 0, created: false, schema: [] as string[] };
+  const pushAcc: PushAcc = { sent: 0, conflicts: 0, created: false, schema: [], unacked: [] };
   const r = await runWithRemote(opts, async (store, name, t) => {
     await withRetries(() => pullOnce(store, name, t, opts, pullAcc), { ...opts.retry, signal: opts.signal });
     await withRetries(() => pushOnce(store, name, t, opts, pushAcc), { ...opts.retry, signal: opts.signal });

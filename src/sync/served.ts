@@ -16,6 +16,8 @@ import { PROTOCOL_VERSION, type Cursor, type DatasetInfo, type Page, type Schema
  */
 export class ServedReplica {
   readonly site: Buffer;
+  /** Prepared once per dataset: a hub asks it on every pull and every push that reports conflicts. */
+  private conflictStore: ConflictStore | undefined;
 
   constructor(
     readonly store: Store,
@@ -92,17 +94,22 @@ export class ServedReplica {
       });
   }
 
+  private conflicts(): ConflictStore {
+    this.conflictStore ??= new ConflictStore(this.db);
+    return this.conflictStore;
+  }
+
   /**
    * Conflicts a site should hear of: recorded here after `afterId`, in which that site's write
    * lost, that it neither reported nor was answered with. Seen from the site.
    */
   conflictsFor(site: Uint8Array, afterId: bigint): { conflicts: WireConflict[]; lastId: bigint } {
-    return new ConflictStore(this.db).forPeer(site, afterId);
+    return this.conflicts().forPeer(site, afterId);
   }
 
   /** Records conflicts a client found while pulling, so the other side's site hears of them. */
   recordReported(site: Uint8Array, conflicts: WireConflict[]): number {
-    const store = new ConflictStore(this.db);
+    const store = this.conflicts();
     const tables = new Set(listReplicatedTables(this.db));
     let added = 0;
     this.db.transaction(() => {

@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+// crsync load benchmark (`npm run bench:load`): one `crsync serve` hub on loopback and N clients
+// (worker threads, each its own replica file, the real engine and HTTP transport) making small
+// edits and pushing or pulling in a loop for a bounded time; then a final sync round and a check
+// that every replica and the hub hold the same rows. Exits 1 on any error or divergence.
+//   --clients <n>   (LOAD_CLIENTS, default 30; 20-50 is the range it is meant for)
+//   --seconds <s>   (LOAD_SECONDS, default 30)
+//   --json          print the figures as one JSON document on stdout (the text goes to stderr)
+// Prints operations/s, changes/s, latency p50/p95/p99/max per operation, the latency of the
+// hub's health endpoint under load (is it responsive), and the hub's peak RSS.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { initReplica, trackTables } from '../dist/db/replica.js';
+import { addRemote } from '../dist/db/remotes.js';
+import { withStore } from '../dist/db/store.js';
+import { pushChanges } from '../dist/sync/engine.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'bin', 'crsync.js');
+const { values: flags } = parseArgs({
+  options: { clients: { type: 'string' }, seconds: { type: 'string' }, json: { type: 'boolean', default: false } },
+});
+const clients = Number(flags.clients ?? process.env.LOAD_CLIENTS ?? 30);
+const seconds = Number(flags.seconds ?? process.env.LOAD_SECONDS ?? 30);
+if (!Number.isInteger(clients) || clients < 1 || !(seconds > 0)) {
+  console.error('usage: node bench/load.mjs [--clients 1..] [--seconds s] [--json]');
+  process.exit(2);
+}
+const say = (line) => (flags.json ? process.stderr : process.stdout).write(line + '\n');
+const SHARED = 50;
+const dir = mkdtempSync(join(tmpdir(), 'crsync-load-'));
+
+function percentiles(list) {
+  const s = [...list].sort((a, b) => a - b);
+  const at = (p) => (s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : 0);
+  const r = (x) => Math.round(x * 10) / 10;
+  return { count: s.length, p50: r(at(50)), p95: r(at(95)), p99: r(at(99)), max: r(s.at(-1) ?? 0) };
+}
+
+/** The rows of items as one hash: equal hashes, equal data. */
+function digest(file) {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.prepare('SELECT id, owner, n, note FROM items ORDER BY id').raw(true).safeIntegers(true).all();
+    return { rows: rows.length, hash: createHash('sha1').update(rows.map((r) => r.join('|')).join('\n')).digest('hex') };
+  } finally {
+    db.close();
+  }
+}
+
+const peakRssMB = (pid) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+
+// LOAD_HUB_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=prof", to profile the hub under load.
+const hubNodeArgs = (process.env.LOAD_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const hub = spawn('node', [...hubNodeArgs, cli, 'serve', '--dir', join(dir, 'hub'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+let failed;
+try {
+  const url = (await new Promise((res) => createInterface({ input: hub.stdout }).once('line', res))).trim();
+  const seed = join(dir, 'seed.db');
+  initReplica(seed);
+  withStore(seed, {}, (s) => {
+    s.db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY NOT NULL, owner INTEGER, n INTEGER, note TEXT)');
+    trackTables(s, ['items']);
+    s.db.exec(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${SHARED}) INSERT INTO items SELECT i, -1, 0, 'shared' FROM s`);
+    addRemote(s.db, 'origin', `${url}/load`);
+  });
+  await pushChanges({ dbPath: seed, remote: 'origin', env: {} });
+
+  const workers = [];
+  const ready = [];
+  for (let index = 0; index < clients; index++) {
+    const w = new Worker(join(root, 'bench', 'load-client.mjs'), { workerData: { root, url: `${url}/load`, dir, index, shared: SHARED } });
+    workers.push(w);
+    ready.push(new Promise((res, rej) => {
+      w.once('message', (m) => (m.error ? rej(new Error(`client ${index} clone: ${m.error}`)) : res(m.dbPath)));
+      w.once('error', rej);
+    }));
+  }
+  const files = await Promise.all(ready);
+  say(`${clients} clients cloned ${url}/load; running for ${seconds} s`);
+
+  // The hub's health endpoint, polled while the clients work: does it stay responsive?
+  const health = [];
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      const t = performance.now();
+      try {
+        const r = await fetch(`${url}/v1/health`, { signal: AbortSignal.timeout(10_000) });
+        await r.text();
+        health.push(performance.now() - t);
+      } catch {
+        health.push(10_000);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+
+  const started = performance.now();
+  const deadline = Date.now() + seconds * 1000;
+  const done = await Promise.all(workers.map((w) => new Promise((res) => {
+    w.once('message', res);
+    w.postMessage({ type: 'run', deadline });
+  })));
+  const elapsed = (performance.now() - started) / 1000;
+  polling = false;
+  await poller;
+
+  // Converge: everyone pushes what it has, then (the hub holding everything) everyone pulls.
+  const finalErrors = [];
+  const ask = (w, type) => new Promise((res) => {
+    w.once('message', (m) => res(finalErrors.push(...m.errors)));
+    w.postMessage({ type });
+  });
+  await Promise.all(workers.map((w) => ask(w, 'push')));
+  await Promise.all(workers.map((w) => ask(w, 'pull')));
+  await Promise.all(workers.map((w) => w.terminate()));
+
+  const hubDigest = digest(join(dir, 'hub', 'load.db'));
+  const diverged = files.filter((f) => digest(f).hash !== hubDigest.hash).length;
+  const all = (k) => done.flatMap((d) => d.lat[k]);
+  const sum = (k) => done.reduce((n, d) => n + d.totals[k], 0);
+  const errors = [...done.flatMap((d) => d.errors), ...finalErrors];
+  const ops = all('push').length + all('pull').length;
+  const figures = {
+    clients,
+    seconds: Math.round(elapsed * 10) / 10,
+    operations: ops,
+    opsPerSec: Math.round(ops / elapsed),
+    // Each push or pull is two HTTP requests: dataset info, then the change stream.
+    requestsPerSec: Math.round((2 * ops) / elapsed),
+    changesPerSec: Math.round((sum('sent') + sum('received')) / elapsed),
+    edits: sum('edits'),
+    sent: sum('sent'),
+    received: sum('received'),
+    conflicts: sum('conflicts'),
+    latencyMs: { push: percentiles(all('push')), pull: percentiles(all('pull')), health: percentiles(health) },
+    hubPeakRssMB: Math.round(peakRssMB(hub.pid)),
+    rows: hubDigest.rows,
+    converged: diverged === 0,
+    diverged,
+    errors: errors.length,
+    errorSamples: errors.slice(0, 5),
+  };
+  failed = !figures.converged || errors.length > 0;
+
+  const l = figures.latencyMs;
+  const line = (name, p) => `  ${name.padEnd(6)} n=${p.count}  p50 ${p.p50} ms  p95 ${p.p95} ms  p99 ${p.p99} ms  max ${p.max} ms`;
+  say(`${figures.operations} operations in ${figures.seconds} s: ${figures.opsPerSec} ops/s (${figures.requestsPerSec} requests/s), ${figures.changesPerSec} changes/s`);
+  say(`${figures.edits} edits, ${figures.sent} changes sent, ${figures.received} received, ${figures.conflicts} conflicts recorded`);
+  say('latency:');
+  say(line('push', l.push));
+  say(line('pull', l.pull));
+  say(line('health', l.health));
+  say(`hub peak RSS ${figures.hubPeakRssMB} MiB; ${figures.rows} rows; ${figures.converged ? 'converged' : `${diverged} replicas DIVERGED`}; ${errors.length} errors`);
+  for (const e of figures.errorSamples) say(`  error: ${e.op} ${e.code}: ${e.message}`);
+  if (flags.json) process.stdout.write(JSON.stringify(figures, null, 2) + '\n');
+} catch (err) {
+  console.error(`load benchmark failed: ${err.stack ?? err}`);
+  failed = true;
+} finally {
+  hub.kill('SIGTERM');
+  await new Promise((r) => hub.once('exit', r));
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);

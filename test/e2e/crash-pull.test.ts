@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import { addRemote } from '../../src/db/remotes.js';
+import { initReplica } from '../../src/db/replica.js';
+import { withStore } from '../../src/db/store.js';
+import { ROUNDS, SEED, TIMEOUT, expectIntact, killDelay, expectPrefix, killAfter, pullCursorOf, rng, seedSource, spawnCli, withPlainDb } from './crash-helpers.js';
+import { ok, sandbox, waitFor } from './sync-helpers.js';
+
+const tmp = sandbox('crsync-crash-pull-');
+const [TX, ROWS, PAGE] = [16, 600, '100'];
+const ALL = { version: 1n << 62n, seq: 0n };
+
+/** Pages committed so far by a replica (one crsync_applied row each). */
+function appliedPages(file: string): number {
+  if (!existsSync(file)) return 0;
+  // A clone killed during its set-up may leave a file without crsync's tables yet.
+  return withPlainDb(file, (db) =>
+    db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'crsync_applied'").get() === undefined ? 0 : Number(db.prepare('SELECT count(*) FROM crsync_applied').pluck().get() as bigint),
+  );
+}
+
+/** True when the file is a replica with an origin remote (a clone got past its set-up). */
+function hasOrigin(file: string): boolean {
+  if (!existsSync(file)) return false;
+  return withPlainDb(file, (db) => {
+    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'crsync_remotes'").get();
+    return table !== undefined && db.prepare("SELECT 1 FROM crsync_remotes WHERE name = 'origin'").get() !== undefined;
+  });
+}
+
+describe('SIGKILL during a pull or a clone', () => {
+  it('killed at random points: the replica holds exactly the pages up to its pull cursor; rerunning finishes', { timeout: TIMEOUT }, async () => {
+    onTestFailed(() => console.error(`crash-pull seed: CRSYNC_CRASH_SEED=${SEED}`));
+    const rand = rng(SEED + 2);
+    const h = await tmp.hub();
+    const a = tmp.path('a.db');
+    const hubFile = tmp.path('hub/shop.db');
+    seedSource(a, TX, ROWS);
+    withStore(a, {}, (s) => addRemote(s.db, 'origin', `${h.url}/shop`));
+    await ok(['-d', a, 'push']);
+    let cut = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const why = `seed ${SEED} round ${round}`;
+      const late = round % 2 === 1;
+
+      // clone: a new replica, killed; rerunning the clone (or the pull its hint names) finishes.
+      const c = tmp.path(`c${round}.db`);
+      const clone = spawnCli(['clone', `${h.url}/shop`, c, '--page-size', PAGE]);
+      if (late) await waitFor(() => appliedPages(c) > 0);
+      const cloneEnd = await killAfter(clone, killDelay(rand, late));
+      if (existsSync(c)) {
+        expectIntact(c);
+        if (hasOrigin(c)) expectPrefix(hubFile, c, pullCursorOf(), `${why} clone`);
+      }
+      if (cloneEnd.killed && appliedPages(c) > 0) cut++;
+      const resumed = await ok(['clone', `${h.url}/shop`, c, '--page-size', PAGE]);
+      expect(resumed, why).toHaveProperty('received');
+      expectPrefix(hubFile, c, ALL, `${why} clone rerun`);
+
+      // pull into an existing empty replica, killed mid-stream.
+      const b = tmp.path(`b${round}.db`);
+      initReplica(b);
+      withStore(b, {}, (s) => addRemote(s.db, 'origin', `${h.url}/shop`));
+      const pull = spawnCli(['-d', b, 'pull', '--page-size', PAGE]);
+      if (late) await waitFor(() => appliedPages(b) > 0);
+      const pullEnd = await killAfter(pull, killDelay(rand, late));
+      expectIntact(b);
+      expectPrefix(hubFile, b, pullCursorOf(), `${why} pull`);
+      if (pullEnd.killed && appliedPages(b) > 0) cut++;
+      await ok(['-d', b, 'pull', '--page-size', PAGE]);
+      expectPrefix(hubFile, b, ALL, `${why} pull rerun`);
+      expect(await ok(['-d', b, 'sync'])).toMatchObject({ sent: 0, received: 0 });
+    }
+    console.log(`crash-pull: ${cut} of ${2 * ROUNDS} kills landed mid-stream (seed ${SEED})`);
+  });
+});
