@@ -65,7 +65,7 @@ export class ServedReplica {
    * A position in our stream beyond its end is not one we gave out (or we were restored from an
    * older copy): taking it would skip our next writes for that client and hide its conflicts.
    */
-  private checkNotAhead(version: bigint, what: string): void {
+  checkNotAhead(version: bigint, what: string): void {
     const ours = dbVersion(this.db);
     if (version > ours) {
       throw new CrsyncError('cursor_ahead', `${what}=${version} is beyond the end of dataset ${this.name} (version ${ours})`, {

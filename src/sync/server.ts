@@ -110,6 +110,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     // A client may ask for more than this hub allows: it gets smaller pages, not an error.
     const pageSize = Math.min(pageSizeParam(q), limits.maxPageSize);
     const conflictsAfter = conflictsAfterParam(q);
+    // Checked again by pull(), but here while an error can still be a JSON answer.
+    d.checkNotAhead(since.version, 'since');
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
     res.writeHead(200, { 'content-type': FRAMES_MEDIA_TYPE, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
     let out: Writable = res;
