@@ -45,10 +45,10 @@ export interface RunningHub {
 
 /** Starts a hub serving one cr-sqlite database per dataset from `dir`. */
 export async function startServer(opts: ServeOptions): Promise<RunningHub> {
+  const limits = resolveLimits(opts.limits);
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
   const tokens: TokenTable | null = opts.tokensFile ? loadTokens(opts.tokensFile) : null;
-  const limits = resolveLimits(opts.limits);
   const datasets = new Map<string, ServedReplica>();
   const log = opts.log ?? (() => {});
   let inFlight = 0;

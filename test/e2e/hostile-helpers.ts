@@ -56,15 +56,17 @@ export function pushBody(site: Buffer, changes: Change[], seen = 0n): Buffer {
 
 /**
  * Everything of a hub dataset a refused request must leave alone: rows, clocks, cursors, merged
- * versions and conflicts (read with plain SQLite, read-only).
+ * versions and conflicts (read with plain SQLite, read-only). Expects a table t.
  */
 export function snapshot(file: string): Record<string, unknown[]> {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const out: Record<string, unknown[]> = {};
-    for (const t of ['t', 't__crsql_clock', 'crsync_peers', 'crsync_applied', 'crsync_conflicts']) {
+    for (const t of ['t', 't__crsql_clock', 'crsync_applied', 'crsync_conflicts']) {
       out[t] = db.prepare(`select * from "${t}" order by 1, 2`).all();
     }
+    // Cursors, but not when a peer was last seen (a real client's pull moves that meanwhile).
+    out.crsync_peers = db.prepare('select site_id, recv_version, recv_seq, seen_version from crsync_peers order by 1').all();
     return out;
   } finally {
     db.close();
