@@ -72,9 +72,11 @@ describe('slow clients are cut off; busy hubs say so; limits are configurable', 
       for (const s of held) s.destroy();
       await new Promise((r) => setTimeout(r, 100));
       const b = tmp.path('b.db');
-      await makeReplica(b);
+      await makeReplica(b, 'create table t (id integer primary key not null, name text, qty integer)');
+      await sql(b, bulkInsert(1000));
       await ok(['-d', b, 'remote', 'add', 'origin', `${env.url}/fresh`]);
-      await ok(['-d', b, 'push']);
+      // 2000 changes: the client keeps its pages within the hub's 777 (it asked for 5000).
+      expect((await ok(['-d', b, 'push'])).sent).toBe(2000);
       const info = await call(`${env.url}/v1/datasets/fresh`);
       expect(info.json.limits).toMatchObject({ maxPageSize: 777 });
     } finally {
