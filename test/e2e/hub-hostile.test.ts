@@ -79,6 +79,8 @@ describe('hostile requests to a hub get a 4xx JSON error and change nothing', ()
       ['a value over --max-value', push(pushBody(site, [nameChange(site, 'x'.repeat(64 * 1024 + 1))])), 413, 'value_too_large'],
       ['a blob over --max-value', push(pushBody(site, [nameChange(site, randomBytes(65 * 1024))])), 413, 'value_too_large'],
       ['a primary key over --max-value', push(pushBody(site, [nameChange(site, 'x', Buffer.concat([PK1, randomBytes(65 * 1024)]))])), 413, 'value_too_large'],
+      ['a clock near 2^63 (would leave every replica unable to write)', push(pushBody(site, [['t', PK1, 'name', 'x', 2n ** 63n - 1n, 2n ** 63n - 1n, site, 1n, 0n]])), 400, 'bad_change'],
+      ['a db_version over 2^53', push(pushBody(site, [['t', PK1, 'name', 'x', 1n, 2n ** 53n, site, 1n, 0n]])), 400, 'bad_change'],
       ['a primary key with trailing bytes', push(pushBody(site, [nameChange(site, 'x', Buffer.concat([PK1, Buffer.from([7])]))])), 400, 'bad_change'],
       ['a REAL that is not 8 bytes', push(Buffer.concat([header, rawFrame(['p', ['t'], [site], [[0, PK1, 'name', new ExtData(1, new Uint8Array(3)), 1, 1, 0, 1, 0]], 1, 0])])), 400, 'bad_stream'],
       ['push that claims to have seen the future', push(pushBody(site, [nameChange(site)], future)), 400, 'cursor_ahead'],
