@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { action } from './common.js';
+import { addLimitOptions, limitsFrom } from './serve-limits.js';
 
 export function registerServe(program: Command): void {
-  program
+  const cmd = program
     .command('serve')
     .description('run a hub: one cr-sqlite database per dataset in --dir, at http://host:port/<dataset>')
     .requiredOption('--dir <folder>', 'folder holding the datasets')
@@ -13,9 +14,10 @@ export function registerServe(program: Command): void {
     .option('--tls-cert <file>', 'TLS certificate (PEM)')
     .option('--tls-key <file>', 'TLS private key (PEM)')
     .action(
-      action(async (ctx, opts: { dir: string; host: string; port: string; tokens?: string; tlsCert?: string; tlsKey?: string }) => {
+      action(async (ctx, opts: { dir: string; host: string; port: string; tokens?: string; tlsCert?: string; tlsKey?: string } & Record<string, unknown>) => {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${opts.port}`);
+        const limits = limitsFrom(opts, ctx.env);
         const { startServer } = await import('../sync/server.js');
         const hub = await startServer({
           dir: opts.dir,
@@ -24,6 +26,7 @@ export function registerServe(program: Command): void {
           tokensFile: opts.tokens,
           tlsCert: opts.tlsCert,
           tlsKey: opts.tlsKey,
+          limits,
           log: (line) => ctx.out.warn(line),
         });
         // The first stdout line is the URL: tests and scripts read it.
@@ -40,4 +43,6 @@ export function registerServe(program: Command): void {
         await hub.close();
       }),
     );
+  // Declared after the action, so these come last in --help.
+  addLimitOptions(cmd);
 }

@@ -1,7 +1,8 @@
 import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
 import { CrsyncError } from '../errors.js';
 import type { SqlValue } from '../values.js';
-import { MAX_FRAME_BYTES, MAX_PAGE_SIZE, type Change, type Cursor, type Page, type StreamEnd, type StreamHeader, type WireConflict } from './protocol.js';
+import { PROTOCOL_FRAME_LIMITS, type FrameLimits } from './limits.js';
+import { type Change, type Cursor, type Page, type StreamEnd, type StreamHeader, type WireConflict } from './protocol.js';
 
 /*
  * Wire encoding (docs/protocol.md): a stream is a sequence of frames, each a 4-byte big-endian
@@ -136,25 +137,43 @@ function value(v: unknown): SqlValue {
   throw bad('a value has an unsupported type');
 }
 
-function decodePage(f: unknown[]): Page {
+/** Bytes of a TEXT or BLOB (0 for other types); counts UTF-8 only when the string could be too long. */
+function sizeOf(v: unknown, max: number): number {
+  if (v instanceof Uint8Array) return v.byteLength;
+  if (typeof v === 'string') return v.length * 3 > max ? Buffer.byteLength(v) : v.length;
+  return 0;
+}
+
+function valueTooLarge(table: string, cid: string, what: string, size: number, max: number): CrsyncError {
+  return new CrsyncError('value_too_large', `${what} of ${table}.${cid} has ${size} bytes, over the limit of ${max}`, {
+    hint: 'the receiver refuses values this large (crsync serve --max-value)',
+  });
+}
+
+function decodePage(f: unknown[], limits: FrameLimits): Page {
   const [, tables, sites, rows, cv, cs] = f;
   if (!Array.isArray(tables) || !Array.isArray(sites) || !Array.isArray(rows)) throw bad('page is not [p, tables, sites, rows, ...]');
-  if (rows.length > MAX_PAGE_SIZE) {
-    throw new CrsyncError('page_too_large', `a page of ${rows.length} changes exceeds the limit of ${MAX_PAGE_SIZE}`, { hint: 'lower the page size of the sender' });
+  if (rows.length > limits.maxPageSize) {
+    throw new CrsyncError('page_too_large', `a page of ${rows.length} changes exceeds the limit of ${limits.maxPageSize}`, { hint: 'lower the page size of the sender (--page-size)' });
   }
+  const max = limits.maxValueBytes;
   const changes: Change[] = rows.map((r: unknown) => {
     if (!Array.isArray(r) || r.length !== 9) throw bad('a change row does not have 9 fields');
     const table = typeof r[0] === 'number' ? tables[r[0]] : undefined;
     const site = typeof r[6] === 'number' ? sites[r[6]] : undefined;
     if (typeof table !== 'string') throw bad('a change names an unknown table index');
     if (typeof r[2] !== 'string') throw bad('a change has a non-text column id');
-    return [table, bin(r[1], 'pk'), r[2], value(r[3]), int(r[4], 'col_version'), int(r[5], 'db_version'), bin(site, 'site id'), int(r[7], 'cl'), int(r[8], 'seq')];
+    const pk = bin(r[1], 'pk');
+    if (pk.byteLength > max) throw valueTooLarge(table, r[2], 'the primary key', pk.byteLength, max);
+    const size = sizeOf(r[3], max);
+    if (size > max) throw valueTooLarge(table, r[2], 'a value', size, max);
+    return [table, pk, r[2], value(r[3]), int(r[4], 'col_version'), int(r[5], 'db_version'), bin(site, 'site id'), int(r[7], 'cl'), int(r[8], 'seq')];
   });
   return { changes, cursor: { version: int(cv, 'cursor version'), seq: int(cs, 'cursor seq') } };
 }
 
 /** Decodes one frame payload (without its length prefix). */
-export function decodeFrame(payload: Uint8Array): Frame {
+export function decodeFrame(payload: Uint8Array, limits: FrameLimits = PROTOCOL_FRAME_LIMITS): Frame {
   let f: unknown;
   try {
     f = decoder.decode(payload);
@@ -167,7 +186,7 @@ export function decodeFrame(payload: Uint8Array): Frame {
       if (typeof f[2] !== 'string') throw bad('header has no schema hash');
       return { type: 'header', header: { site: bin(f[1], 'site'), schemaHash: f[2], seen: f[3] == null ? undefined : int(f[3], 'seen') } };
     case 'p':
-      return { type: 'page', page: decodePage(f) };
+      return { type: 'page', page: decodePage(f, limits) };
     case 'e':
       return { type: 'end', end: { cursor: { version: int(f[1], 'cursor'), seq: int(f[2], 'cursor') }, changes: Number(int(f[3], 'change count')) } };
     case 'c': {
@@ -185,7 +204,8 @@ export function decodeFrame(payload: Uint8Array): Frame {
  * Reads frames from a byte stream. Ends cleanly only at a frame boundary; a stream cut inside
  * a frame throws `truncated_stream` (everything before it was whole and may be kept).
  */
-export async function* readFrames(source: AsyncIterable<Uint8Array>, maxFrame = MAX_FRAME_BYTES): AsyncGenerator<Frame> {
+export async function* readFrames(source: AsyncIterable<Uint8Array>, limits: FrameLimits = PROTOCOL_FRAME_LIMITS): AsyncGenerator<Frame> {
+  const maxFrame = limits.maxFrameBytes;
   // Chunks are joined only once a whole frame has arrived, so large frames cost one copy.
   let chunks: Buffer[] = [];
   let total = 0;
@@ -218,7 +238,7 @@ export async function* readFrames(source: AsyncIterable<Uint8Array>, maxFrame = 
         const payload = take(need);
         need = 4;
         inFrame = false;
-        yield decodeFrame(payload);
+        yield decodeFrame(payload, limits);
       }
     }
   }

@@ -185,7 +185,8 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   acc.unacked = [];
   const filter = { excludeSite: remoteSite, excludeVersions: versionsAppliedFrom(db, remoteSite) };
   const reader = openStore(store.path, {});
-  const pageSize = pageSizeOf(opts);
+  // Pages within what the hub accepts (it says so in its info).
+  const pageSize = Math.min(pageSizeOf(opts), info.limits?.maxPageSize ?? MAX_PAGE_SIZE);
   let sent = 0;
   async function* pages(): AsyncGenerator<Page> {
     for (const page of readPages(reader.db, start, pageSize, filter)) {

@@ -173,7 +173,9 @@ export class HttpTransport implements Transport {
       if (req.conflicts && req.conflicts.length > 0) yield encodeConflicts(req.conflicts, 0n);
       yield encodeEnd({ cursor: cursor ?? { version: 0n, seq: -1n }, changes });
     }
-    const gzip = createGzip({ level: 1, flush: zlibConstants.Z_NO_FLUSH });
+    // Each frame is flushed as it is written: the hub sees steady progress (its idle and rate limits),
+    // even while a long run of excluded changes yields only small empty pages.
+    const gzip = createGzip({ level: 1, flush: zlibConstants.Z_SYNC_FLUSH });
     const body = new PassThrough();
     pipeline(Readable.from(frames()), gzip, counter((n) => (this.stats.bytesSent += n)), body, () => {});
     const res = await this.send('POST', '/changes', {

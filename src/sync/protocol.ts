@@ -92,6 +92,8 @@ export interface DatasetInfo {
   schema: ReplicatedSchema;
   /** With ?site=<hex>: how far the hub has committed that site's pushes (resume point). */
   received?: { version: string; seq: string };
+  /** A hub's limits on what it accepts (a sender keeps its pages within them). */
+  limits?: { maxBodyBytes: number; maxFrameBytes: number; maxPageSize: number; maxValueBytes: number };
 }
 
 /** Response of a push. */

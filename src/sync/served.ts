@@ -58,12 +58,28 @@ export class ServedReplica {
    * delivered are left out. Asking from `since` tells us the site has everything before it.
    */
   pull(reader: Db, site: Uint8Array, since: Cursor, pageSize: number): Generator<Page> {
+    this.checkNotAhead(since.version, 'since');
     notePeerSeen(this.db, site, since.version);
     return readPages(reader, since, pageSize, { excludeSite: site, excludeVersions: versionsAppliedFrom(this.db, site) });
   }
 
+  /**
+   * A position in our stream beyond its end is not one we gave out (or we were restored from an
+   * older copy): taking it would skip our next writes for that client and hide its conflicts.
+   */
+  checkNotAhead(version: bigint, what: string): void {
+    const ours = dbVersion(this.db);
+    if (version > ours) {
+      throw new CrsyncError('cursor_ahead', `${what}=${version} is beyond the end of dataset ${this.name} (version ${ours})`, {
+        hint: 'the replica remembers a later version than this dataset has: it was restored from an older copy or the cursor is forged; clone it again',
+        details: { dbVersion: ours.toString() },
+      });
+    }
+  }
+
   /** How many changes a pull from `since` would carry. */
   countPending(site: Uint8Array, since: Cursor): number {
+    this.checkNotAhead(since.version, 'since');
     return countChangesAfter(this.db, since, { excludeSite: site, excludeVersions: versionsAppliedFrom(this.db, site) }).total;
   }
 
@@ -75,6 +91,7 @@ export class ServedReplica {
         hint: 'a copied database file shares its site id; use `crsync clone` to make a new replica',
       });
     }
+    if (seen !== undefined) this.checkNotAhead(seen, 'seen');
     const known = getPeer(this.db, site).seen;
     const peerSeen = seen !== undefined && seen > known ? seen : known;
     const fromPeer = versionsAppliedFrom(this.db, site);

@@ -19,13 +19,15 @@ export function badRequest(message: string, hint?: string): CrsyncError {
 export function statusOf(err: CrsyncError): number {
   if (err.code === 'dataset_not_found' || err.code === 'not_found') return 404;
   if (err.code === 'method_not_allowed') return 405;
-  if (err.code === 'frame_too_large' || err.code === 'page_too_large' || err.code === 'body_too_large') return 413;
-  if (err.code === 'unsupported_encoding') return 415;
+  if (err.code === 'frame_too_large' || err.code === 'page_too_large' || err.code === 'body_too_large' || err.code === 'value_too_large') return 413;
+  if (err.code === 'unsupported_encoding' || err.code === 'unsupported_media_type') return 415;
+  if (err.code === 'request_timeout') return 408;
+  if (err.code === 'busy') return 503;
   if (err.code === 'unauthenticated') return 401;
   if (err.code === 'shutting_down') return 503;
   if (err.exitCode === 4) return 403;
   if (err.exitCode === 5) return 409;
-  if (err.exitCode === 2 || ['bad_stream', 'truncated_stream', 'bad_request', 'bad_change', 'same_site'].includes(err.code)) return 400;
+  if (err.exitCode === 2 || ['bad_stream', 'truncated_stream', 'bad_request', 'bad_change', 'same_site', 'cursor_ahead'].includes(err.code)) return 400;
   return 500;
 }
 
@@ -87,14 +89,19 @@ export function pageSizeParam(q: URLSearchParams): number {
   return Number(n);
 }
 
-export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_JSON_BODY) throw new CrsyncError('body_too_large', `request body over ${MAX_JSON_BODY} bytes`);
-    chunks.push(chunk);
+/** Reads a whole JSON body (its size and pace are checked by guardedBody). */
+/** Refuses a body declared as something else (a missing Content-Type is taken as `expected`). */
+export function checkContentType(req: IncomingMessage, expected: string): void {
+  const type = req.headers['content-type'];
+  if (type === undefined) return;
+  if (type.split(';')[0]!.trim().toLowerCase() !== expected) {
+    throw new CrsyncError('unsupported_media_type', `this endpoint takes ${expected}, not ${type}`, { exitCode: 2, hint: 'see docs/protocol.md for the body of each endpoint' });
   }
+}
+
+export async function readJsonBody(body: AsyncIterable<Buffer>): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk);
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {

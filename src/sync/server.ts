@@ -4,7 +4,7 @@ import { readFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { once } from 'node:events';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { createGzip, createGunzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { CrsyncError, UsageError, toCrsyncError } from '../errors.js';
@@ -14,8 +14,11 @@ import { jsonSide } from '../db/conflict-detect.js';
 import { conflictToJson, cursorToJson, encodeConflicts, encodeEnd, encodeError, encodePage, readFrames } from './codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION } from './protocol.js';
 import {
-  DATASET_NAME, badRequest, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, statusOf, validSchemaRequest,
+  DATASET_NAME, MAX_JSON_BODY, badRequest, checkContentType, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, statusOf, validSchemaRequest,
 } from './server-request.js';
+import { bodyStream, guardedBody } from './server-body.js';
+import { BUSY_RETRY_AFTER_S, busyError, limitConnections } from './server-connections.js';
+import { resolveLimits, type ServerLimits } from './limits.js';
 import { ServedReplica, toWireConflict } from './served.js';
 import { findGrant, loadTokens, type TokenTable } from './tokens.js';
 
@@ -27,6 +30,8 @@ export interface ServeOptions {
   tokensFile?: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** Body, frame, page and value sizes, timeouts and connections (defaults: DEFAULT_SERVER_LIMITS). */
+  limits?: Partial<ServerLimits>;
   /** Where the hub logs request failures (stderr). */
   log?: (line: string) => void;
 }
@@ -40,6 +45,7 @@ export interface RunningHub {
 
 /** Starts a hub serving one cr-sqlite database per dataset from `dir`. */
 export async function startServer(opts: ServeOptions): Promise<RunningHub> {
+  const limits = resolveLimits(opts.limits);
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
   const tokens: TokenTable | null = opts.tokensFile ? loadTokens(opts.tokensFile) : null;
@@ -69,6 +75,20 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     return d;
   };
 
+  /** What a client may size its pushes by. */
+  const advertised = { maxBodyBytes: limits.maxBodyBytes, maxFrameBytes: limits.maxFrameBytes, maxPageSize: limits.maxPageSize, maxValueBytes: limits.maxValueBytes };
+
+  /** Waits until a pull's answer can take more; a client that stops reading is cut off. */
+  const drained = async (out: Writable, gone: AbortSignal): Promise<void> => {
+    const signal = AbortSignal.any([gone, AbortSignal.timeout(limits.idleTimeoutMs)]);
+    try {
+      await once(out, 'drain', { signal });
+    } catch (err) {
+      if (gone.aborted) throw err;
+      throw new CrsyncError('request_timeout', `the client read nothing for ${limits.idleTimeoutMs} ms`);
+    }
+  };
+
   const authorize = (req: IncomingMessage, name: string, write: boolean): void => {
     if (!tokens) return;
     const header = req.headers.authorization ?? '';
@@ -87,8 +107,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       sendJson(res, 200, { count: d.countPending(site, since) });
       return;
     }
-    const pageSize = pageSizeParam(q);
+    // A client may ask for more than this hub allows: it gets smaller pages, not an error.
+    const pageSize = Math.min(pageSizeParam(q), limits.maxPageSize);
     const conflictsAfter = conflictsAfterParam(q);
+    // Checked again by pull(), but here while an error can still be a JSON answer.
+    d.checkNotAhead(since.version, 'since');
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
     res.writeHead(200, { 'content-type': FRAMES_MEDIA_TYPE, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
     let out: Writable = res;
@@ -108,7 +131,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
         if (gone.signal.aborted) return;
         changes += page.changes.length;
         cursor = page.cursor;
-        if (!out.write(encodePage(page))) await once(out, 'drain', { signal: gone.signal });
+        if (!out.write(encodePage(page))) await drained(out, gone.signal);
         // Between pages, let other clients' requests run.
         await yieldToLoop();
       }
@@ -122,6 +145,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       if (gone.signal.aborted) return;
       const e = toCrsyncError(err);
       log(`pull ${d.name}: ${e.message}`);
+      if (e.code === 'request_timeout') {
+        // The client stopped reading: nothing more can reach it.
+        out.destroy();
+        res.destroy();
+        return;
+      }
       out.end(encodeError(e.code, e.message));
     } finally {
       reader.close();
@@ -134,13 +163,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     if (enc !== 'gzip' && enc !== 'identity') {
       throw new CrsyncError('unsupported_encoding', `unsupported content-encoding ${enc}`, { exitCode: 2, hint: 'send gzip or identity' });
     }
-    let source: AsyncIterable<Uint8Array> = req;
-    if (enc === 'gzip') {
-      const gunzip = createGunzip();
-      req.pipe(gunzip);
-      req.on('error', (e) => gunzip.destroy(e));
-      source = gunzip;
-    }
+    checkContentType(req, FRAMES_MEDIA_TYPE);
+    const source = guardedBody(bodyStream(req, enc), { ...limits, maxBytes: limits.maxBodyBytes, framed: true });
     let apply: ReturnType<ServedReplica['pushApplier']> | undefined;
     let reporter: Uint8Array | undefined;
     let received = 0;
@@ -148,7 +172,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     const conflicts: ReturnType<typeof conflictToJson>[] = [];
     let cursor = { version: '0', seq: '-1' };
     try {
-      for await (const frame of readFrames(source)) {
+      for await (const frame of readFrames(source, limits)) {
         if (frame.type === 'header') {
           if (apply) throw new CrsyncError('bad_stream', 'a second header frame', { exitCode: 2 });
           if (frame.header.site.length !== 16) throw badRequest('the header site must be 16 bytes');
@@ -202,15 +226,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     datasetPath(name);
     const write = req.method === 'POST';
     authorize(req, name, write);
+    if (!write && (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined)) {
+      throw badRequest(`a ${req.method} request takes no body`);
+    }
     if (req.method === 'GET' && action === undefined) {
       const site = siteParam(url.searchParams, false);
-      sendJson(res, 200, dataset(name, false).info(site));
+      sendJson(res, 200, { ...dataset(name, false).info(site), limits: advertised });
     } else if (req.method === 'GET' && action === 'changes') {
       await streamChanges(req, res, dataset(name, false), url.searchParams);
     } else if (req.method === 'POST' && action === 'changes') {
       await receivePush(req, res, dataset(name, false));
     } else if (req.method === 'POST' && action === 'schema') {
-      const body = validSchemaRequest(await readJsonBody(req));
+      checkContentType(req, 'application/json');
+      const body = validSchemaRequest(await readJsonBody(guardedBody(bodyStream(req, 'identity'), { ...limits, maxBytes: MAX_JSON_BODY, framed: false })));
       const applied = dataset(name, true).applySchema(body, 'push');
       sendJson(res, 200, { applied });
     } else {
@@ -223,12 +251,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     res.on('close', () => {
       inFlight--;
     });
-    const work = closing
-      ? Promise.reject(new CrsyncError('shutting_down', 'the hub is shutting down', { hint: 'try again once it is back' }))
-      : handle(req, res);
+    let work: Promise<void>;
+    if (closing) work = Promise.reject(new CrsyncError('shutting_down', 'the hub is shutting down', { hint: 'try again once it is back' }));
+    else if (isOverLimit(req.socket)) {
+      res.setHeader('retry-after', String(BUSY_RETRY_AFTER_S));
+      res.setHeader('connection', 'close');
+      work = Promise.reject(busyError(limits.maxConnections));
+    } else work = handle(req, res);
     work.catch((err: unknown) => {
       const e = toCrsyncError(err);
-      if (statusOf(e) >= 500 && e.code !== 'shutting_down') log(`${req.method} ${req.url}: ${e.message}`);
+      if (statusOf(e) >= 500 && e.code !== 'shutting_down' && e.code !== 'busy') log(`${req.method} ${req.url}: ${e.message}`);
       // A refused body is not read to its end: answer, then close the connection.
       if (!res.headersSent && (closing || !req.complete)) res.setHeader('connection', 'close');
       sendError(res, e);
@@ -237,16 +269,18 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     });
   };
 
+  // Node checks the headers timeout this often (its default, 30 s, is too coarse for short timeouts).
+  const serverOptions = { connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))) };
   let server: Server;
   if (opts.tlsCert || opts.tlsKey) {
     if (!opts.tlsCert || !opts.tlsKey) throw new UsageError('--tls-cert and --tls-key go together');
-    server = createHttpsServer({ cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) }, onRequest);
+    server = createHttpsServer({ ...serverOptions, cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) }, onRequest);
   } else {
-    server = createHttpServer(onRequest);
+    server = createHttpServer(serverOptions, onRequest);
   }
   // A push streams for as long as it has pages: no limit on a whole request (Node's default is
-  // 5 minutes), only on its headers.
-  server.requestTimeout = 0;
+  // 5 minutes), only on its headers, on silences and on trickling (guardedBody).
+  const isOverLimit = limitConnections(server, limits, Boolean(opts.tlsCert));
   server.listen(opts.port, opts.host);
   try {
     await once(server, 'listening');

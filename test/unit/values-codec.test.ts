@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeEnd, encodeHeader, encodePage, readFrames } from '../../src/sync/codec.js';
+import { PROTOCOL_FRAME_LIMITS } from '../../src/sync/limits.js';
 import type { Change } from '../../src/sync/protocol.js';
 import { parseSqlJson, stringifySqlJson, sqlValuesEqual, fromJsonValue, formatReal } from '../../src/values.js';
 import { parseCsvField, csvRecord } from '../../src/csv.js';
@@ -57,7 +58,7 @@ describe('frame codec', () => {
       yield big;
     }
     await expect(async () => {
-      for await (const _ of readFrames(one(), 1024)) void _;
+      for await (const _ of readFrames(one(), { ...PROTOCOL_FRAME_LIMITS, maxFrameBytes: 1024 })) void _;
     }).rejects.toThrowError(/exceeds the limit/);
   });
 });

@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { startHub } from '../helpers.js';
+import { call, codec, pushHead, rawExchange, snapshot } from './hostile-helpers.js';
+import { bulkInsert, makeReplica, ok, run, sandbox, sql } from './sync-helpers.js';
+
+// Slow clients are cut off with a JSON 408 (timeouts set small through the new options), a fast
+// long push is not, connections over the limit get 503 busy, and the limits come from options or
+// CRSYNC_SERVE_* variables with clear errors for bad values.
+
+const tmp = sandbox('crsync-limits-');
+const FAST = ['--headers-timeout', '1s', '--idle-timeout', '1s', '--min-rate', '1KiB'];
+
+/** A hub with dataset `shop` (200 rows) pushed by a.db; returns the hub and the dataset file. */
+async function hubWithShop(extra: string[] = FAST) {
+  const h = await tmp.hub('hub', extra);
+  const a = tmp.path('a.db');
+  await makeReplica(a, 'create table t (id integer primary key not null, name text, qty integer)');
+  await sql(a, bulkInsert(200));
+  await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/shop`]);
+  await ok(['-d', a, 'push']);
+  return { h, a, hubFile: tmp.path('hub/shop.db') };
+}
+
+describe('slow clients are cut off; busy hubs say so; limits are configurable', () => {
+  it('trickled headers, a trickled body and a stalled body get 408 while others are served', async () => {
+    const { h, a, hubFile } = await hubWithShop();
+    const before = snapshot(hubFile);
+    const path = '/v1/datasets/shop/changes';
+    const header = codec.encodeHeader({ site: randomBytes(16), schemaHash: 'x', seen: 0n });
+    const drip = (s: Buffer | string) => [...Buffer.from(s)].map((b) => Buffer.from([b]));
+    // Headers one byte per 100 ms: cut by the headers timeout.
+    const slowHead = rawExchange(h.url, 'POST /v1/datasets/shop/changes HTTP/1.1\r\n', drip('host: hub\r\nx-slow: ' + 'a'.repeat(200)), 100);
+    // A body one byte per 100 ms (10 bytes/s against 1 KiB/s): cut by the minimum rate,
+    // though it is never silent for the idle timeout.
+    const slowBody = rawExchange(h.url, pushHead(path, 100_000), drip(header.toString('latin1') + 'x'.repeat(200)), 100);
+    // Part of a frame, then nothing: cut by the idle timeout.
+    const stalled = rawExchange(h.url, Buffer.concat([Buffer.from(pushHead(path, 100_000)), header.subarray(0, 20)]));
+    // Meanwhile a real client is served.
+    expect((await ok(['-d', a, 'pull'])).received).toBe(0);
+    for (const [what, r] of [['slow headers', await slowHead], ['slow body', await slowBody], ['stalled body', await stalled]] as const) {
+      expect({ what, status: r.status, code: r.json?.error?.code, closed: r.closed }).toEqual({ what, status: 408, code: 'request_timeout', closed: true });
+    }
+    expect(snapshot(hubFile)).toEqual(before);
+  });
+
+  it('a long push at full speed is never cut off by the small timeouts', async () => {
+    const { h, a, hubFile } = await hubWithShop();
+    await sql(a, bulkInsert(20_000, 1000));
+    const r = await ok(['-d', a, 'push', '--page-size', '500']);
+    expect(r.sent).toBe(40_000);
+    expect(snapshot(hubFile).t).toHaveLength(20_200);
+    expect((await call(`${h.url}/v1/health`)).status).toBe(200);
+  });
+
+  it('connections over --max-connections (set by env) get 503 busy with Retry-After', async () => {
+    const h = await tmp.hub('hub', []);
+    // The limits also come from CRSYNC_SERVE_* variables (the sandbox hub takes no env: start one here).
+    const env = await startHub(tmp.path('hub2'), [], { CRSYNC_SERVE_MAX_CONNECTIONS: '2', CRSYNC_SERVE_MAX_PAGE: '777' });
+    try {
+      const held: Socket[] = [];
+      for (let i = 0; i < 2; i++) {
+        const s = connect(Number(new URL(env.url).port), '127.0.0.1');
+        await once(s, 'connect');
+        held.push(s);
+      }
+      const busy = await rawExchange(env.url, 'GET /v1/health HTTP/1.1\r\nhost: hub\r\n\r\n');
+      expect({ status: busy.status, code: busy.json?.error?.code, closed: busy.closed }).toEqual({ status: 503, code: 'busy', closed: true });
+      expect(busy.text.toLowerCase()).toContain('retry-after: 1');
+      for (const s of held) s.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      const b = tmp.path('b.db');
+      await makeReplica(b, 'create table t (id integer primary key not null, name text, qty integer)');
+      await sql(b, bulkInsert(1000));
+      await ok(['-d', b, 'remote', 'add', 'origin', `${env.url}/fresh`]);
+      // 2000 changes: the client keeps its pages within the hub's 777 (it asked for 5000).
+      expect((await ok(['-d', b, 'push'])).sent).toBe(2000);
+      const info = await call(`${env.url}/v1/datasets/fresh`);
+      expect(info.json.limits).toMatchObject({ maxPageSize: 777 });
+    } finally {
+      await env.stop();
+    }
+    expect((await call(`${h.url}/v1/health`)).status).toBe(200);
+  });
+
+  it('bad limit values are usage errors (exit 2) with a hint, and no hub starts', async () => {
+    const cases: [string[], Record<string, string>, string][] = [
+      [['--idle-timeout', '30'], {}, '--idle-timeout'],
+      [['--max-body', 'lots'], {}, '--max-body'],
+      [['--max-connections', '0'], {}, '--max-connections'],
+      [['--max-value', '128MiB'], {}, '--max-value'],
+      [['--max-page', '200000'], {}, '--max-page'],
+      [[], { CRSYNC_SERVE_MIN_RATE: '-5' }, 'CRSYNC_SERVE_MIN_RATE'],
+    ];
+    for (const [args, env, name] of cases) {
+      const r = await run(['serve', '--dir', tmp.path('never'), '--port', '0', ...args, '--json'], env);
+      const err = (JSON.parse(r.stdout) as { error: { code: string; message: string; hint?: string } }).error;
+      expect({ args, exit: r.exitCode, code: err.code }).toEqual({ args, exit: 2, code: 'usage' });
+      expect(err.message).toContain(name);
+    }
+  });
+});
