@@ -142,6 +142,14 @@ export async function main(): Promise<void> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // A reader that stops early (`crsync export t | head`) closes the pipe: stop quietly, as
+  // Unix tools do, instead of crashing on EPIPE. Anything written was committed already.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    controller.abort(new CrsyncError('interrupted', 'output closed', { exitCode: ExitCode.failure }));
+    process.exit(process.exitCode ?? 0);
+  });
+  if (process.argv.includes('--debug')) process.setSourceMapsEnabled(true);
   const code = await run(process.argv, {
     env: process.env,
     stdin: process.stdin,
