@@ -24,8 +24,8 @@ export interface ScenarioStats {
 }
 
 /** The one command that reruns a seed. */
-export function reproduce(seed: number): string {
-  return `CRSYNC_SEED=${seed} npx vitest run test/property/converge.test.ts`;
+export function reproduce(seed: number, file: string): string {
+  return `CRSYNC_SEED=${seed} npx vitest run ${file}`;
 }
 
 async function runFault(world: World, hub: HubControl, r: Replica, step: Extract<Step, { kind: 'fault' }>): Promise<boolean> {
@@ -103,8 +103,8 @@ function describeStep(s: Step): string {
 }
 
 /** Runs one seed; resolves with figures, or rejects with the seed, the steps and what broke. */
-export async function runScenario(seed: number, hub: HubControl, faults?: number): Promise<ScenarioStats> {
-  const scenario: Scenario = generateScenario(seed, faults);
+export async function runScenario(seed: number, hub: HubControl, o: { faults: number; file: string }): Promise<ScenarioStats> {
+  const scenario: Scenario = generateScenario(seed, o.faults);
   const tmp = scratchDir('crsync-converge-');
   const dataset = `s${seed}`;
   const world = new World(tmp.dir, hub.url, dataset, scenario.replicas, scenario.pageSize);
@@ -143,7 +143,7 @@ export async function runScenario(seed: number, hub: HubControl, faults?: number
     const steps = scenario.steps.map((s, i) => `  ${String(i).padStart(2)} ${describeStep(s)}`).join('\n');
     throw new Error(
       `seed=${seed} failed ${where}: ${e.message}\n` +
-        `reproduce: ${reproduce(seed)}\n` +
+        `reproduce: ${reproduce(seed, o.file)}\n` +
         `scenario: ${scenario.replicas} replicas, page size ${scenario.pageSize}\n${steps}` +
         (e.stack && !(err instanceof CrsyncError) ? `\n${e.stack}` : ''),
       { cause: err },
