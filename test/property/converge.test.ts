@@ -14,5 +14,6 @@ convergeSuite({
   faults: 0.1,
   // 1, 12, 16, 19: an update wiped out by a concurrent delete and re-insert left no conflict.
   // 1191: a push aborted mid-stream failed with "connection is busy" (page reader closed mid-statement).
-  regressions: [1, 12, 16, 19, 1191],
+  // 1254: an oracle false alarm (equal concurrent values, one of them recorded as the loser).
+  regressions: [1, 12, 16, 19, 1191, 1254],
 });

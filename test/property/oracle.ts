@@ -122,9 +122,9 @@ export function hubLostSides(file: string): LostSide[] {
  * - or `overwritten`: a later write to that cell, or a delete or re-insert of that row, by a
  *   replica that had merged it (its writer included), or had merged a write of the same value
  *   to the same cell and life (equal concurrent values merge without a conflict);
- * - or `recorded`: some replica or the hub lists it as the losing side of a conflict
- *   (update_update: same cell, site, col_version and value; delete_update: same row and life,
- *   the update side lost).
+ * - or `recorded`: some replica or the hub lists it (or an equal-valued twin, as above) as the
+ *   losing side of a conflict (update_update: same cell, site, col_version and value;
+ *   delete_update: same row and life, the update side lost).
  * Anything else (an update dropped by a concurrent delete that nobody recorded, a value that
  * silently lost a merge) is a silent loss.
  */
@@ -144,12 +144,12 @@ export function accountFor(w: WriteRecord, log: WriteRecord[], final: Map<string
       twins.some((t) => !(x.replica === t.replica && x.txn === t.txn) && x.known[t.replica]! >= t.txn),
   );
   if (later) return 'overwritten';
-  const site = sites[w.replica];
   const hit = lost.some((c) => {
     if (c.table !== w.table || c.pk !== pk) return false;
     if (c.kind === 'update_update') {
       const v = fromJsonValue(c.value);
-      return c.cid === w.cid && c.site === site && c.version === w.colVersion && v !== undefined && sqlValuesEqual(v, w.val);
+      const loser = (t: WriteRecord): boolean => c.site === sites[t.replica] && c.version === t.colVersion;
+      return c.cid === w.cid && v !== undefined && sqlValuesEqual(v, w.val) && twins.some(loser);
     }
     return c.value !== null && c.version === w.cl;
   });
