@@ -160,3 +160,16 @@ export function accountFor(w: WriteRecord, log: WriteRecord[], final: Map<string
 export function describeWrite(w: WriteRecord): string {
   return `r${w.replica} txn ${w.txn} (step ${w.step}): ${w.table}[${w.pk.toString('hex')}].${w.cid} = ${typed(w.val)} (col_version ${w.colVersion}, cl ${w.cl}, knew ${w.known.join('/')})`;
 }
+
+/** Recorded update_update losers that match no committed write (a conflict record made up). */
+export function phantomLosers(lost: LostSide[], log: WriteRecord[], sites: string[]): LostSide[] {
+  return lost.filter((c) => {
+    if (c.kind !== 'update_update') return false;
+    const v = fromJsonValue(c.value);
+    return !log.some(
+      (w) =>
+        w.table === c.table && w.pk.toString('hex') === c.pk && w.cid === c.cid && sites[w.replica] === c.site &&
+        w.colVersion === c.version && v !== undefined && sqlValuesEqual(v, w.val),
+    );
+  });
+}

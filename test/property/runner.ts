@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CrsyncError } from '../../src/errors.js';
 import { scratchDir, spawnPull, type HubControl } from './faults.js';
-import { accountFor, describeWrite, typed, finalState, hubLostSides, hubRows, lostSides, rowsOf } from './oracle.js';
+import { accountFor, describeWrite, phantomLosers, typed, finalState, hubLostSides, hubRows, lostSides, rowsOf } from './oracle.js';
 import { generateScenario, type Scenario, type Step } from './scenario.js';
 import { World, type Replica } from './world.js';
 
@@ -90,6 +90,10 @@ function checkWrites(world: World, hubFile: string): number {
   if (vanished.length > 0) {
     throw new Error(`${vanished.length} committed write(s) vanished silently:\n  ${vanished.map(describeWrite).join('\n  ')}`);
   }
+  const phantoms = phantomLosers(lost, world.log, sites);
+  if (phantoms.length > 0) {
+    throw new Error(`conflict records name losing writes nobody made:\n  ${phantoms.map((c) => JSON.stringify(c, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).join('\n  ')}`);
+  }
   return lost.length;
 }
 
@@ -99,7 +103,8 @@ function describeStep(s: Step): string {
     return `r${s.replica} edit: ${ops.join('; ')}`;
   }
   if (s.kind === 'transfer') return `r${s.replica} ${s.verb} ${s.target === 'hub' ? 'hub' : `r${s.target} (file)`}`;
-  return `r${s.replica} ${s.verb} hub with fault ${s.fault} after ${s.afterBytes} bytes`;
+  const when = s.fault === 'abort' ? 'at its first page' : `after ${s.afterBytes} bytes`;
+  return `r${s.replica} ${s.verb} hub with fault ${s.fault} ${when}`;
 }
 
 /** Runs one seed; resolves with figures, or rejects with the seed, the steps and what broke. */
