@@ -34,4 +34,24 @@ describe('update versus a concurrent delete and re-insert', () => {
     expect(await conflicts(a)).toHaveLength(1);
     for (const f of [a, b, hub]) expect(rows(f)[1]).toEqual({ id: 2, name: 'reborn', qty: 20 });
   });
+
+  it('a second, different loss on the same row is recorded while the first is still open', async () => {
+    const { a, b, hub } = await replicas('reinsert-twice');
+    await sql(a, "UPDATE items SET name = 'edited' WHERE id = 3");
+    await sql(b, "DELETE FROM items WHERE id = 3; INSERT INTO items VALUES (3, 'reborn', 30)");
+    await sync(b);
+    await sync(a);
+    // Now b edits the re-inserted row while a, not having seen that, deletes it.
+    await sql(b, "UPDATE items SET name = 'b again' WHERE id = 3");
+    await sql(a, 'DELETE FROM items WHERE id = 3');
+    await sync(b);
+    expect((await sync(a)).conflicts).toBe(1);
+    const open = await conflicts(a);
+    expect(open.map((c) => [c.kind, c.ours, c.theirs, c.winner])).toEqual([
+      ['delete_update', { id: 3, name: 'edited', qty: 3 }, { name: 'reborn', qty: 30 }, 'theirs'],
+      ['delete_update', null, { name: 'b again' }, 'ours'],
+    ]);
+    await sync(b);
+    for (const f of [a, b, hub]) expect(rows(f).map((r) => (r as { id: number }).id)).toEqual([1, 2]);
+  });
 });
