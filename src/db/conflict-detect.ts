@@ -177,8 +177,9 @@ export class ConflictDetector {
     }
     // Incoming update of an older life of a row we deleted (and maybe re-inserted since),
     // without the updater having seen the delete.
-    const upd = changes.filter((c) => c[2] !== '-1' && c[7] % 2n === 1n && c[7] < localCl);
-    if (upd.length > 0 && sentinel && !sentinel.site.equals(upd[0]![6]) && unseen(sentinel)) {
+    // (Cells of that life from the deleter's own site were seen by the delete: not a loss.)
+    const upd = changes.filter((c) => c[2] !== '-1' && c[7] % 2n === 1n && c[7] < localCl && !sentinel?.site.equals(c[6]));
+    if (upd.length > 0 && sentinel && unseen(sentinel)) {
       out.push({
         conflict: { ...base, cid: null, kind: 'delete_update', ours: row, theirs: cellsAt(upd, upd[0]![7]), oursSite: sentinel.site, theirsSite: Buffer.from(upd[0]![6]), oursColVersion: localCl, theirsColVersion: upd[0]![7] },
         settle: () => (clAfter() > upd[0]![7] ? 'ours' : 'theirs'),
