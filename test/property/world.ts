@@ -84,7 +84,7 @@ export class World {
         if (o.op === 'update') {
           db.prepare(`UPDATE ${o.table} SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE ${pk} = ?`).run(...vals, o.key);
         } else {
-          const head = `INTO ${o.table} (${pk}, ${cols.join(', ')}) VALUES (${['?', ...cols].map(() => '?').join(', ')})`;
+          const head = `INTO ${o.table} (${pk}, ${cols.join(', ')}) VALUES (${new Array(cols.length + 1).fill('?').join(', ')})`;
           const sql =
             o.op === 'upsert'
               ? `INSERT ${head} ON CONFLICT(${pk}) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`).join(', ')}`
