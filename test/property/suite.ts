@@ -2,6 +2,13 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { HubControl, scratchDir } from './faults.js';
 import { runScenario, type ScenarioStats } from './runner.js';
 
+/** A whole number from the environment, or a clear error naming the variable. */
+function whole(name: string): number {
+  const text = process.env[name] ?? '';
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new Error(`${name} must be a whole number, not ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
 /** One test file's share of the convergence scenarios. */
 export interface SuiteOptions {
   /** The test file, for the reproduction command. */
@@ -25,11 +32,12 @@ export interface SuiteOptions {
  */
 export function convergeSuite(o: SuiteOptions): void {
   const env = process.env;
-  const count = env.CRSYNC_SCENARIOS ? Math.ceil(Number(env.CRSYNC_SCENARIOS) * o.share) : o.count;
-  const start = o.firstSeed + Number(env.CRSYNC_SEED_START ?? 0);
+  const count = env.CRSYNC_SCENARIOS ? Math.ceil(whole('CRSYNC_SCENARIOS') * o.share) : o.count;
+  const start = o.firstSeed + (env.CRSYNC_SEED_START ? whole('CRSYNC_SEED_START') : 0);
   const faults = env.CRSYNC_FAULTS !== undefined ? Number(env.CRSYNC_FAULTS) : o.faults;
+  if (!(faults >= 0 && faults <= 1)) throw new Error(`CRSYNC_FAULTS must be a share from 0 to 1, not ${JSON.stringify(env.CRSYNC_FAULTS)}`);
   const seeds = env.CRSYNC_SEED
-    ? [Number(env.CRSYNC_SEED)]
+    ? [whole('CRSYNC_SEED')]
     : [...o.regressions, ...Array.from({ length: count }, (_, i) => start + i).filter((s) => !o.regressions.includes(s))];
 
   const tmp = scratchDir('crsync-converge-hub-');
