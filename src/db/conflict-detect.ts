@@ -157,32 +157,34 @@ export class ConflictDetector {
     const unseen = (e: ClockEntry): boolean => !this.ctx.knownToPeer(e.dbv);
     const base = { table, pk, oursSite: null, theirsSite: null, oursColVersion: null, theirsColVersion: null };
 
-    const del = changes.find((c) => c[2] === '-1' && c[7] % 2n === 0n);
+    // The causal length after the merge decides delete_update winners (higher life wins).
+    const clAfter = (): bigint => this.readClock(s, pkVals).get('-1')?.cv ?? 1n;
+    // An incoming delete of the life we have, or a delete and re-insert (a higher odd length):
+    // either way our row's life ended without the deleter having seen our writes in it.
+    const del = changes.find((c) => c[2] === '-1' && (c[7] % 2n === 0n || row !== null) && c[7] > localCl);
     if (del && row) {
-      // Incoming delete of a row we updated without the deleter having seen it.
       const mine = [...clock.entries()].find(([name, e]) => name !== '-1' && !e.site.equals(del[6]) && unseen(e));
-      if (mine && del[7] > localCl) {
+      if (mine) {
         const live = row;
+        const reborn = del[7] % 2n === 1n ? cellsAt(changes, del[7]) : null;
         out.push({
-          conflict: { ...base, cid: null, kind: 'delete_update', ours: live, theirs: null, oursSite: mine[1].site, theirsSite: Buffer.from(del[6]), oursColVersion: localCl, theirsColVersion: del[7] },
-          settle: () => (this.readRow(s, pkVals) ? 'ours' : 'theirs'),
+          conflict: { ...base, cid: null, kind: 'delete_update', ours: live, theirs: reborn, oursSite: mine[1].site, theirsSite: Buffer.from(del[6]), oursColVersion: localCl, theirsColVersion: del[7] },
+          settle: () => (clAfter() >= del[7] ? 'theirs' : 'ours'),
         });
       }
       return;
     }
-    if (!row) {
-      // Incoming update of a row we deleted without the updater having seen the delete.
-      const upd = changes.filter((c) => c[2] !== '-1' && c[7] % 2n === 1n && c[7] < localCl);
-      if (upd.length > 0 && sentinel && localCl % 2n === 0n && !sentinel.site.equals(upd[0]![6]) && unseen(sentinel)) {
-        const theirs: Record<string, SqlValue> = {};
-        for (const c of upd) theirs[c[2]] = c[3];
-        out.push({
-          conflict: { ...base, cid: null, kind: 'delete_update', ours: null, theirs, oursSite: sentinel.site, theirsSite: Buffer.from(upd[0]![6]), oursColVersion: localCl, theirsColVersion: upd[0]![7] },
-          settle: () => (this.readRow(s, pkVals) ? 'theirs' : 'ours'),
-        });
-      }
-      return;
+    // Incoming update of an older life of a row we deleted (and maybe re-inserted since),
+    // without the updater having seen the delete.
+    // (Cells of that life from the deleter's own site were seen by the delete: not a loss.)
+    const upd = changes.filter((c) => c[2] !== '-1' && c[7] % 2n === 1n && c[7] < localCl && !sentinel?.site.equals(c[6]));
+    if (upd.length > 0 && sentinel && unseen(sentinel)) {
+      out.push({
+        conflict: { ...base, cid: null, kind: 'delete_update', ours: row, theirs: cellsAt(upd, upd[0]![7]), oursSite: sentinel.site, theirsSite: Buffer.from(upd[0]![6]), oursColVersion: localCl, theirsColVersion: upd[0]![7] },
+        settle: () => (clAfter() > upd[0]![7] ? 'ours' : 'theirs'),
+      });
     }
+    if (!row) return;
     for (const c of changes) {
       const cid = c[2];
       if (cid === '-1' || c[7] !== localCl) continue;
@@ -218,6 +220,13 @@ export class ConflictDetector {
     }
     return out;
   }
+}
+
+/** The cell values a set of changes carries for one life of a row. */
+function cellsAt(changes: Change[], cl: bigint): Record<string, SqlValue> {
+  const out: Record<string, SqlValue> = {};
+  for (const c of changes) if (c[2] !== '-1' && c[7] === cl) out[c[2]] = c[3];
+  return out;
 }
 
 /** A conflict side in crsync JSON form (exact types). */

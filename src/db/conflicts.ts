@@ -14,8 +14,7 @@ export type ConflictInput = WireConflict;
  */
 export class ConflictStore {
   private readonly findSame: Database.Statement;
-  private readonly findOpenRow: Database.Statement;
-  private readonly findSameRow: Database.Statement;
+  private readonly findSameLives: Database.Statement;
   private readonly insert: Database.Statement;
   private readonly forPeerStmt: Database.Statement;
   private readonly byRemoteStmt: Database.Statement;
@@ -43,12 +42,12 @@ export class ConflictStore {
        AND ((ours_site IS ? AND ours_col_version IS ? AND theirs_site IS ? AND theirs_col_version IS ?)
          OR (ours_site IS ? AND ours_col_version IS ? AND theirs_site IS ? AND theirs_col_version IS ?))`,
     );
-    this.findOpenRow = db.prepare(
-      "SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND kind = 'delete_update' AND resolved_at IS NULL",
-    );
-    this.findSameRow = db.prepare(
+    // A delete_update is one life of a row ended by a delete (or delete and re-insert) of a
+    // later life: the pair of causal lengths names it, whichever site each side saw it from.
+    // (Any open conflict on the row was too coarse: a later, different loss went unrecorded.)
+    this.findSameLives = db.prepare(
       `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND kind = 'delete_update'
-       AND ((ours_site IS ? AND theirs_site IS ?) OR (ours_site IS ? AND theirs_site IS ?))`,
+       AND ((ours_col_version IS ? AND theirs_col_version IS ?) OR (ours_col_version IS ? AND theirs_col_version IS ?))`,
     );
     this.insert = db.prepare(
       `INSERT INTO crsync_conflicts (tbl, pk, cid, kind, ours, theirs, winner, ours_site, theirs_site, ours_col_version, theirs_col_version, remote, detected_at, reported_by)
@@ -70,7 +69,7 @@ export class ConflictStore {
   record(c: ConflictInput, remote: string | null, reportedBy: Uint8Array | null = null): number | null {
     const existing =
       c.kind === 'delete_update'
-        ? (this.findOpenRow.get(c.table, c.pk) ?? this.findSameRow.get(c.table, c.pk, c.oursSite, c.theirsSite, c.theirsSite, c.oursSite))
+        ? this.findSameLives.get(c.table, c.pk, c.oursColVersion, c.theirsColVersion, c.theirsColVersion, c.oursColVersion)
         : this.findSame.get(
             c.table, c.pk, c.cid, c.kind,
             c.oursSite, c.oursColVersion, c.theirsSite, c.theirsColVersion,

@@ -196,12 +196,13 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
       yield page;
     }
   }
+  const source = pages();
   try {
     const seen = laterCursor(remote.pull, getPeer(db, remoteSite).received).version;
     const conflicts = new ConflictStore(db);
     // Conflicts found while pulling from this remote go back to it, so the other writer hears.
     const found = conflicts.detectedThrough(name, remote.conflictsReported);
-    const res = await t.push({ site: local, schemaHash: schema.hash, seen, conflicts: found.conflicts }, pages(), opts.signal);
+    const res = await t.push({ site: local, schemaHash: schema.hash, seen, conflicts: found.conflicts }, source, opts.signal);
     db.transaction(() => {
       setPushCursor(db, name, cursorFromJson(res.cursor)!, remoteSite);
       setConflictsReported(db, name, found.lastId);
@@ -211,6 +212,9 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
     acc.sent += res.received;
     acc.unacked = [];
   } finally {
+    // A push that failed or was aborted mid-stream may leave the page reader suspended inside
+    // its statement: end it first, or closing the reader fails ("connection is busy").
+    await source.return(undefined);
     reader.close();
   }
 }

@@ -1,0 +1,162 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CrsyncError } from '../../src/errors.js';
+import { scratchDir, spawnPull, type HubControl } from './faults.js';
+import { accountFor, describeWrite, phantomLosers, typed, finalState, hubLostSides, hubRows, lostSides, rowsOf } from './oracle.js';
+import { generateScenario, type Scenario, type Step } from './scenario.js';
+import { World, type Replica } from './world.js';
+
+/*
+ * Runs one scenario against a real hub (behind the fault proxy), then the final sync round and
+ * the oracle. Throws an Error naming the seed and what broke.
+ */
+
+/** Errors a transfer may end with when a fault hit it: the network failed, not crsync. */
+const RETRYABLE = new Set(['remote_unreachable', 'truncated_stream', 'remote_unavailable']);
+
+export interface ScenarioStats {
+  steps: number;
+  writes: number;
+  faultsFired: number;
+  failedTransfers: number;
+  conflicts: number;
+  rounds: number;
+}
+
+/** The one command that reruns a seed. */
+export function reproduce(seed: number, file: string): string {
+  return `CRSYNC_SEED=${seed} npx vitest run ${file}`;
+}
+
+async function runFault(world: World, hub: HubControl, r: Replica, step: Extract<Step, { kind: 'fault' }>): Promise<boolean> {
+  const proxy = hub.proxy!;
+  let restarting: Promise<void> | undefined;
+  if (step.fault === 'client-kill') {
+    const child = spawnPull(r.path, world.pageSize);
+    proxy.arm({ afterBytes: step.afterBytes, action: () => child.kill('SIGKILL') });
+    const res = await child;
+    const fired = !proxy.disarm();
+    // Killed, done, or (the cut reached it before the signal) a clean "unreachable" exit 3.
+    const clean = res.exitCode === 0 || (fired && (res.signal === 'SIGKILL' || res.exitCode === 3));
+    if (!clean) throw new Error(`the child pull ended with exit ${res.exitCode} (${res.signal ?? 'no signal'}):\n${res.stdout}${res.stderr}`);
+    world.learn(r, 'pull', 'hub');
+    return !fired || res.exitCode === 0;
+  }
+  const abort = new AbortController();
+  if (step.fault === 'cut') proxy.arm({ afterBytes: step.afterBytes, action: 'cut' });
+  if (step.fault === 'hub-kill') proxy.arm({ afterBytes: step.afterBytes, action: () => (restarting = hub.restart()) });
+  const onProgress = step.fault === 'abort' ? () => abort.abort() : undefined;
+  try {
+    await world.transfer(r, step.verb, 'hub', { signal: abort.signal, onProgress });
+    return true;
+  } catch (err) {
+    world.learn(r, step.verb, 'hub');
+    const aborted = step.fault === 'abort' && (err as Error).name === 'AbortError';
+    if (!aborted && !(err instanceof CrsyncError && RETRYABLE.has(err.code))) throw err;
+    return false;
+  } finally {
+    proxy.disarm();
+    await restarting;
+  }
+}
+
+/**
+ * Every replica syncs with the hub, round after round, until a round in which nobody sends
+ * anything: the hub then had everything before that round and everyone pulled it during it.
+ * A replica that keeps sending what it already sent (an echo) never settles. Returns the rounds.
+ */
+async function settle(world: World): Promise<number> {
+  for (let round = 1; round <= 5; round++) {
+    let sent = 0;
+    for (const r of world.replicas) sent += (await world.transfer(r, 'sync', 'hub')).sent;
+    if (sent === 0) return round;
+  }
+  throw new Error('the replicas still send changes after 5 full sync rounds (echo or divergence)');
+}
+
+function expectSameRows(world: World, hubFile: string, when: string): void {
+  const hub = hubRows(hubFile);
+  for (const r of world.replicas) {
+    const rows = rowsOf(r.store.db);
+    if (rows.join('\n') !== hub.join('\n')) {
+      throw new Error(`diverged ${when}: r${r.index} differs from the hub\n  r${r.index}: ${rows.join('\n      ')}\n  hub: ${hub.join('\n      ')}`);
+    }
+  }
+}
+
+function checkWrites(world: World, hubFile: string): number {
+  const final = finalState(world.replicas[0]!.store.db);
+  const lost = [hubLostSides(hubFile), ...world.replicas.map((r) => lostSides(r.store.db, `r${r.index}`))].flat();
+  const sites = world.replicas.map((r) => r.site.toString('hex'));
+  const vanished = world.log.filter((w) => accountFor(w, world.log, final, lost, sites) === null);
+  if (vanished.length > 0) {
+    throw new Error(`${vanished.length} committed write(s) vanished silently:\n  ${vanished.map(describeWrite).join('\n  ')}`);
+  }
+  const phantoms = phantomLosers(lost, world.log, sites);
+  if (phantoms.length > 0) {
+    throw new Error(`conflict records name losing writes nobody made:\n  ${phantoms.map((c) => JSON.stringify(c, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).join('\n  ')}`);
+  }
+  return lost.length;
+}
+
+function describeStep(s: Step): string {
+  if (s.kind === 'edit') {
+    const ops = s.ops.map((o) => `${o.op} ${o.table}[${typed(o.key)}]` + ('values' in o ? ` ${Object.entries(o.values).map(([c, v]) => `${c}=${typed(v)}`).join(' ')}` : ''));
+    return `r${s.replica} edit: ${ops.join('; ')}`;
+  }
+  if (s.kind === 'transfer') return `r${s.replica} ${s.verb} ${s.target === 'hub' ? 'hub' : `r${s.target} (file)`}`;
+  const when = s.fault === 'abort' ? 'at its first page' : `after ${s.afterBytes} bytes`;
+  return `r${s.replica} ${s.verb} hub with fault ${s.fault} ${when}`;
+}
+
+/** Runs one seed; resolves with figures, or rejects with the seed, the steps and what broke. */
+export async function runScenario(seed: number, hub: HubControl, o: { faults: number; file: string }): Promise<ScenarioStats> {
+  const scenario: Scenario = generateScenario(seed, o.faults);
+  const tmp = scratchDir('crsync-converge-');
+  const dataset = `s${seed}`;
+  const world = new World(tmp.dir, hub.url, dataset, scenario.replicas, scenario.pageSize);
+  const stats: ScenarioStats = { steps: scenario.steps.length, writes: 0, faultsFired: 0, failedTransfers: 0, conflicts: 0, rounds: 0 };
+  let at = -1;
+  try {
+    // Replica 0 creates the dataset, so the others can pull from the first step.
+    await world.transfer(world.replicas[0]!, 'push', 'hub');
+    const firedBefore = hub.proxy!.fired;
+    for (at = 0; at < scenario.steps.length; at++) {
+      const step = scenario.steps[at]!;
+      const r = world.replicas[step.replica]!;
+      if (step.kind === 'edit') world.edit(r, step.ops, at);
+      else if (step.kind === 'transfer') await world.transfer(r, step.verb, step.target);
+      else if (!(await runFault(world, hub, r, step))) stats.failedTransfers++;
+    }
+    at = -1;
+    stats.faultsFired = hub.proxy!.fired - firedBefore;
+    const hubFile = join(hub.dir, `${dataset}.db`);
+    if (!existsSync(hubFile)) throw new Error(`the hub has no file for dataset ${dataset}`);
+    stats.rounds = await settle(world);
+    expectSameRows(world, hubFile, 'after the final sync round');
+    // Converged replicas have nothing for each other: a direct peer sync changes no row, and
+    // the hub sends nothing more.
+    const [a, b] = [world.replicas[seed % scenario.replicas]!, world.replicas[(seed + 1) % scenario.replicas]!];
+    await world.transfer(a, 'sync', b.index);
+    expectSameRows(world, hubFile, 'after a peer sync of converged replicas');
+    const quiet = await world.transfer(b, 'sync', 'hub');
+    if (quiet.sent + quiet.received > 0) throw new Error(`r${b.index} still moves ${quiet.sent} out, ${quiet.received} in after convergence`);
+    stats.conflicts = checkWrites(world, hubFile);
+    stats.writes = world.log.length;
+    return stats;
+  } catch (err) {
+    const e = err as Error;
+    const where = at >= 0 ? `at step ${at} (${describeStep(scenario.steps[at]!)})` : 'in the final check';
+    const steps = scenario.steps.map((s, i) => `  ${String(i).padStart(2)} ${describeStep(s)}`).join('\n');
+    throw new Error(
+      `seed=${seed} failed ${where}: ${e.message}\n` +
+        `reproduce: ${reproduce(seed, o.file)}\n` +
+        `scenario: ${scenario.replicas} replicas, page size ${scenario.pageSize}\n${steps}` +
+        (e.stack && !(err instanceof CrsyncError) ? `\n${e.stack}` : ''),
+      { cause: err },
+    );
+  } finally {
+    world.close();
+    tmp.cleanup();
+  }
+}

@@ -1,0 +1,143 @@
+import { join } from 'node:path';
+import { addRemote, getRemote } from '../../src/db/remotes.js';
+import { initReplica, trackTables } from '../../src/db/replica.js';
+import { dbVersion, openStore, siteId, type Store } from '../../src/db/store.js';
+import { pullChanges, pushChanges, syncChanges, type SyncOptions } from '../../src/sync/engine.js';
+import type { SqlValue } from '../../src/values.js';
+import { SCHEMA, TABLES, type EditOp, type Target, type Verb } from './scenario.js';
+
+/*
+ * The replicas of one scenario, driven in-process: edits through a long-lived connection (as an
+ * app would hold one), transfers through the engine against the real hub (or a peer file).
+ * Every committed local write is logged with what its writer knew, for the oracle.
+ */
+
+/** One cell (or row sentinel, cid '-1') a local transaction committed, as cr-sqlite recorded it. */
+export interface WriteRecord {
+  replica: number;
+  /** The writer's transaction number (1, 2, ...). */
+  txn: number;
+  step: number;
+  table: string;
+  pk: Buffer;
+  cid: string;
+  val: SqlValue;
+  colVersion: bigint;
+  /** Causal length of the row at the write (odd: alive, even: deleted). */
+  cl: bigint;
+  /** Per replica, the newest transaction of it this writer had merged (knowledge at the write). */
+  known: number[];
+}
+
+export interface Replica {
+  index: number;
+  path: string;
+  store: Store;
+  site: Buffer;
+  txn: number;
+  known: number[];
+}
+
+/** Fast retries: every step resumes from committed state, so retrying is always safe. */
+const RETRY = { attempts: 4, baseDelayMs: 20, maxDelayMs: 200 };
+
+function merge(into: number[], from: number[]): void {
+  for (let i = 0; i < into.length; i++) into[i] = Math.max(into[i]!, from[i]!);
+}
+
+export class World {
+  readonly replicas: Replica[] = [];
+  readonly log: WriteRecord[] = [];
+  /** What the hub's dataset has merged, per replica (same meaning as Replica.known). */
+  readonly hubKnown: number[];
+
+  constructor(
+    readonly dir: string,
+    readonly hubUrl: string,
+    readonly dataset: string,
+    count: number,
+    readonly pageSize: number,
+  ) {
+    this.hubKnown = new Array<number>(count).fill(0);
+    for (let i = 0; i < count; i++) {
+      const path = join(dir, `r${i}.db`);
+      initReplica(path);
+      const store = openStore(path);
+      for (const ddl of SCHEMA) store.db.exec(ddl);
+      trackTables(store, Object.keys(TABLES));
+      addRemote(store.db, 'origin', `${hubUrl}/${dataset}`);
+      this.replicas.push({ index: i, path, store, site: siteId(store.db), txn: 0, known: new Array<number>(count).fill(0) });
+    }
+  }
+
+  /** Runs the ops as one local transaction and logs what cr-sqlite recorded for it. */
+  edit(r: Replica, ops: EditOp[], step: number): void {
+    const db = r.store.db;
+    const before = dbVersion(db);
+    db.transaction(() => {
+      for (const o of ops) {
+        const { pk } = TABLES[o.table];
+        if (o.op === 'delete' || o.op === 'reinsert') db.prepare(`DELETE FROM ${o.table} WHERE ${pk} = ?`).run(o.key);
+        if (o.op === 'delete') continue;
+        const cols = Object.keys(o.values);
+        const vals = cols.map((c) => o.values[c]!);
+        if (o.op === 'update') {
+          db.prepare(`UPDATE ${o.table} SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE ${pk} = ?`).run(...vals, o.key);
+        } else {
+          const head = `INTO ${o.table} (${pk}, ${cols.join(', ')}) VALUES (${new Array(cols.length + 1).fill('?').join(', ')})`;
+          const sql =
+            o.op === 'upsert'
+              ? `INSERT ${head} ON CONFLICT(${pk}) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`).join(', ')}`
+              : `INSERT OR IGNORE ${head}`;
+          db.prepare(sql).run(o.key, ...vals);
+        }
+      }
+    })();
+    const version = dbVersion(db);
+    if (version === before) return;
+    r.txn++;
+    r.known[r.index] = r.txn;
+    const rows = db
+      .prepare('SELECT "table", pk, cid, val, col_version, cl FROM crsql_changes WHERE db_version = ?')
+      .raw(true)
+      .safeIntegers(true)
+      .all(version) as [string, Buffer, string, SqlValue, bigint, bigint][];
+    for (const [table, pk, cid, val, colVersion, cl] of rows) {
+      this.log.push({ replica: r.index, txn: r.txn, step, table, pk, cid, val, colVersion, cl, known: [...r.known] });
+    }
+  }
+
+  /** The remote name for a target, adding a file remote for a peer on first use. */
+  remoteFor(r: Replica, target: Target): string {
+    if (target === 'hub') return 'origin';
+    const name = `peer${target}`;
+    if (!getRemote(r.store.db, name)) addRemote(r.store.db, name, this.replicas[target]!.path);
+    return name;
+  }
+
+  options(r: Replica, remote: string, extra: Partial<SyncOptions> = {}): SyncOptions {
+    return { dbPath: r.path, remote, env: {}, pageSize: this.pageSize, retry: RETRY, ...extra };
+  }
+
+  /** A push, pull or sync; returns what moved. */
+  async transfer(r: Replica, verb: Verb, target: Target, extra: Partial<SyncOptions> = {}): Promise<{ sent: number; received: number }> {
+    const opts = this.options(r, this.remoteFor(r, target), extra);
+    const res = verb === 'push' ? await pushChanges(opts) : verb === 'pull' ? await pullChanges(opts) : await syncChanges(opts);
+    this.learn(r, verb, target);
+    return { sent: res.sent, received: res.received };
+  }
+
+  /**
+   * Moves knowledge as a complete transfer does. After a failed one the oracle assumes the same
+   * (a prefix may have arrived): more knowledge only excuses more overwrites, never accuses.
+   */
+  learn(r: Replica, verb: Verb, target: Target): void {
+    const other = target === 'hub' ? this.hubKnown : this.replicas[target]!.known;
+    if (verb !== 'push') merge(r.known, other);
+    if (verb !== 'pull') merge(other, r.known);
+  }
+
+  close(): void {
+    for (const r of this.replicas) r.store.close();
+  }
+}
