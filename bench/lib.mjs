@@ -46,7 +46,7 @@ export function crsync(...args) {
 
 /** Runs a bench script in a fresh Node process; it prints one JSON line (its figures). */
 export function nodeJson(script, ...args) {
-  const out = execFileSync('node', ['--max-old-space-size=4096', join(root, 'bench', script), ...args], {
+  const out = execFileSync('node', [join(root, 'bench', script), ...args], {
     encoding: 'utf8',
     maxBuffer: 64 * 2 ** 20,
     env: { ...process.env, CRSYNC_RETRIES: '1' },
