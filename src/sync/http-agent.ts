@@ -68,7 +68,8 @@ export class HttpAgent {
         socket.once(this.secure ? 'secureConnect' : 'connect', () => clearTimeout(timer));
         socket.once('close', () => clearTimeout(timer));
       });
-      req.on('error', (err) => reject(bodyError ?? err));
+      // An abort ends with the signal's reason (the caller's own error), as fetch does.
+      req.on('error', (err) => reject(opts.signal?.aborted ? opts.signal.reason : (bodyError ?? err)));
       req.once('response', (res) => {
         resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res, text: () => readText(res) });
       });

@@ -149,6 +149,7 @@ export class HttpTransport implements Transport {
       }
     } catch (err) {
       if (err instanceof CrsyncError) throw err;
+      if (signal?.aborted) throw signal.reason;
       const z = err as { code?: string };
       if (z.code === 'Z_BUF_ERROR' || z.code === 'Z_DATA_ERROR') {
         throw new CrsyncError('truncated_stream', 'the change stream was cut off', { hint: 'run the command again; it resumes from the last committed page' });
