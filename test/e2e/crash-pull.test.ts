@@ -4,7 +4,7 @@ import { addRemote } from '../../src/db/remotes.js';
 import { initReplica } from '../../src/db/replica.js';
 import { withStore } from '../../src/db/store.js';
 import { ROUNDS, SEED, TIMEOUT, expectIntact, killDelay, expectPrefix, killAfter, pullCursorOf, rng, seedSource, spawnCli, withPlainDb } from './crash-helpers.js';
-import { ok, sandbox, waitFor } from './sync-helpers.js';
+import { ok, runJson, sandbox, waitFor } from './sync-helpers.js';
 
 const tmp = sandbox('crsync-crash-pull-');
 const [TX, ROWS, PAGE] = [16, 600, '100'];
@@ -26,6 +26,12 @@ function hasOrigin(file: string): boolean {
     const table = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'crsync_remotes'").get();
     return table !== undefined && db.prepare("SELECT 1 FROM crsync_remotes WHERE name = 'origin'").get() !== undefined;
   });
+}
+
+/** True when a clone into the file ran to its end (it no longer marks itself pending). */
+function cloneFinished(file: string): boolean {
+  if (!hasOrigin(file)) return false;
+  return withPlainDb(file, (db) => db.prepare("SELECT 1 FROM crsync_meta WHERE key = 'clone_pending'").get() === undefined);
 }
 
 describe('SIGKILL during a pull or a clone', () => {
@@ -53,8 +59,16 @@ describe('SIGKILL during a pull or a clone', () => {
         if (hasOrigin(c)) expectPrefix(hubFile, c, pullCursorOf(), `${why} clone`);
       }
       if (cloneEnd.killed && appliedPages(c) > 0) cut++;
-      const resumed = await ok(['clone', `${h.url}/shop`, c, '--page-size', PAGE]);
-      expect(resumed, why).toHaveProperty('received');
+      if (cloneFinished(c)) {
+        // The kill came after the clone had finished (or never came): a clone into the file is
+        // now refused, and a pull has nothing left to do but must still succeed.
+        const again = await runJson(['clone', `${h.url}/shop`, c, '--page-size', PAGE]);
+        expect(again.exitCode, why).toBe(2);
+        await ok(['-d', c, 'pull']);
+      } else {
+        const resumed = await ok(['clone', `${h.url}/shop`, c, '--page-size', PAGE]);
+        expect(resumed, why).toHaveProperty('received');
+      }
       expectPrefix(hubFile, c, ALL, `${why} clone rerun`);
 
       // pull into an existing empty replica, killed mid-stream.
