@@ -17,12 +17,20 @@ import { fmtInt } from './lib.mjs';
 import { memoryCase, pullCase, pushCase } from './cases-sync.mjs';
 import { cloneCase, importCase, migrateCase, smallSyncCase } from './cases-local.mjs';
 
-const { values } = parseArgs({
-  options: { n: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string' }, json: { type: 'string' } },
-  allowPositionals: false,
-  strict: true,
-  args: process.argv.slice(2).flatMap((a, i, all) => (a === '--json' && (i === all.length - 1 || all[i + 1].startsWith('--')) ? ['--json', '-'] : [a])),
-});
+function args() {
+  try {
+    return parseArgs({
+      options: { n: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string' }, json: { type: 'string' } },
+      allowPositionals: false,
+      strict: true,
+      args: process.argv.slice(2).flatMap((a, i, all) => (a === '--json' && (i === all.length - 1 || all[i + 1].startsWith('--')) ? ['--json', '-'] : [a])),
+    });
+  } catch (err) {
+    console.error(`bench: ${err.message} (see the top of bench/run.mjs for the options)`);
+    process.exit(2);
+  }
+}
+const { values } = args();
 const n = Math.round(Number(values.n ?? 1_000_000) / 4) * 4;
 const runs = Number(values.runs ?? 3);
 if (!(n >= 4000) || !(runs >= 1)) {
@@ -31,6 +39,11 @@ if (!(n >= 4000) || !(runs >= 1)) {
 }
 const all = ['push', 'pull', 'wire', 'clone', 'small', 'memory', 'import', 'migrate'];
 const only = new Set(values.only ? values.only.split(',') : all);
+const unknown = [...only].filter((c) => !all.includes(c));
+if (unknown.length > 0) {
+  console.error(`bench: unknown case ${unknown.join(', ')} (cases: ${all.join(', ')})`);
+  process.exit(2);
+}
 const jsonOut = values.json;
 const log = (s) => process.stderr.write(`${s}\n`);
 const dir = mkdtempSync(join(tmpdir(), 'crsync-bench-'));
