@@ -24,14 +24,10 @@ function networkError(err: unknown, origin: string): CrsyncError | undefined {
       cause: err,
     });
   }
-  if (
-    // A DOMException (TimeoutError, AbortError) carries a numeric code.
-    (typeof code === 'string' && NETWORK_CODES.has(code)) ||
-    e.name === 'TimeoutError' ||
-    e.cause?.name === 'TimeoutError'
-  ) {
-    const timedOut = e.name === 'TimeoutError' || e.cause?.name === 'TimeoutError' || code === 'ETIMEDOUT';
-    return new UnreachableError(`cannot reach ${origin}: ${timedOut ? 'timeout' : typeof code === 'string' ? code : e.message}`, 'check that the hub runs and the URL is right; local work is unaffected and can sync later', err);
+  // A DOMException (TimeoutError, AbortError) carries a numeric code; an aborted request wraps it.
+  const timedOut = e.name === 'TimeoutError' || e.cause?.name === 'TimeoutError' || code === 'ETIMEDOUT';
+  if (timedOut || (typeof code === 'string' && NETWORK_CODES.has(code))) {
+    return new UnreachableError(`cannot reach ${origin}: ${timedOut ? 'timeout' : code}`, 'check that the hub runs and the URL is right; local work is unaffected and can sync later', err);
   }
   return undefined;
 }
