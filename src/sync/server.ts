@@ -78,16 +78,27 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   /** What a client may size its pushes by. */
   const advertised = { maxBodyBytes: limits.maxBodyBytes, maxFrameBytes: limits.maxFrameBytes, maxPageSize: limits.maxPageSize, maxValueBytes: limits.maxValueBytes };
 
-  /** Waits until a pull's answer can take more; a client that stops reading is cut off. */
-  const drained = async (out: Writable, gone: AbortSignal): Promise<void> => {
-    const signal = AbortSignal.any([gone, AbortSignal.timeout(limits.idleTimeoutMs)]);
-    try {
-      await once(out, 'drain', { signal });
-    } catch (err) {
-      if (gone.aborted) throw err;
-      throw new CrsyncError('request_timeout', `the client read nothing for ${limits.idleTimeoutMs} ms`);
-    }
-  };
+  /**
+   * Waits until a pull's answer can take more; a client that stops reading is cut off. One timer
+   * per wait, cleared when it ends: a pull waits thousands of times, and waits that left live
+   * timers behind (AbortSignal.timeout) piled up in the old generation until a full GC.
+   */
+  const drained = (out: Writable, gone: AbortSignal): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const end = (err?: Error): void => {
+        clearTimeout(timer);
+        out.off('drain', onDrain);
+        gone.removeEventListener('abort', onGone);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = (): void => end();
+      const onGone = (): void => end(gone.reason as Error);
+      const timer = setTimeout(() => end(new CrsyncError('request_timeout', `the client read nothing for ${limits.idleTimeoutMs} ms`)), limits.idleTimeoutMs);
+      if (gone.aborted) return end(gone.reason as Error);
+      out.once('drain', onDrain);
+      gone.addEventListener('abort', onGone, { once: true });
+    });
 
   const authorize = (req: IncomingMessage, name: string, write: boolean): void => {
     if (!tokens) return;

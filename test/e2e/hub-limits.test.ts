@@ -55,6 +55,25 @@ describe('slow clients are cut off; busy hubs say so; limits are configurable', 
     expect((await call(`${h.url}/v1/health`)).status).toBe(200);
   });
 
+  it('a pull client that stops reading is cut off after the idle timeout; a shorter pause gets it all', async () => {
+    const h = await tmp.hub('hub', FAST);
+    const a = tmp.path('a.db');
+    await makeReplica(a, 'create table t (id integer primary key not null, name text, qty integer)');
+    // ~24 MB of changes: far more than loopback socket buffers hold for a client that reads nothing.
+    await sql(a, `with recursive s(i) as (select 1 union all select i + 1 from s where i < 3000)
+      insert into t (id, name, qty) select i, hex(randomblob(4000)), i from s`);
+    await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/big`]);
+    await ok(['-d', a, 'push']);
+    const path = `/v1/datasets/big/changes?since=0&seq=-1&site=${randomBytes(16).toString('hex')}&pageSize=100`;
+    const [stalled, paused] = await Promise.all([pausedPull(h.url, path, 3000), pausedPull(h.url, path, 300)]);
+    expect({ status: paused.status, complete: paused.complete }).toEqual({ status: 200, complete: true });
+    expect(paused.bytes).toBeGreaterThan(24_000_000);
+    expect({ status: stalled.status, complete: stalled.complete }).toEqual({ status: 200, complete: false });
+    expect(stalled.bytes).toBeLessThan(paused.bytes);
+    // The hub goes on serving.
+    expect((await ok(['-d', a, 'pull'])).received).toBe(0);
+  });
+
   it('connections over --max-connections (set by env) get 503 busy with Retry-After', async () => {
     const h = await tmp.hub('hub', []);
     // The limits also come from CRSYNC_SERVE_* variables (the sandbox hub takes no env: start one here).
@@ -75,7 +94,7 @@ describe('slow clients are cut off; busy hubs say so; limits are configurable', 
       await makeReplica(b, 'create table t (id integer primary key not null, name text, qty integer)');
       await sql(b, bulkInsert(1000));
       await ok(['-d', b, 'remote', 'add', 'origin', `${env.url}/fresh`]);
-      // 2000 changes: the client keeps its pages within the hub's 777 (it asked for 5000).
+      // 2000 changes: the client keeps its pages within the hub's 777 (it would send 2000).
       expect((await ok(['-d', b, 'push'])).sent).toBe(2000);
       const info = await call(`${env.url}/v1/datasets/fresh`);
       expect(info.json.limits).toMatchObject({ maxPageSize: 777 });
@@ -102,3 +121,24 @@ describe('slow clients are cut off; busy hubs say so; limits are configurable', 
     }
   });
 });
+
+/**
+ * A raw pull that reads nothing for `pauseMs`, then reads to the end: whether the stream ended
+ * with the chunked terminator (complete) or the hub cut it off, and how many bytes came.
+ */
+function pausedPull(url: string, path: string, pauseMs: number): Promise<{ status: number | undefined; complete: boolean; bytes: number }> {
+  const socket = connect(Number(new URL(url).port), '127.0.0.1');
+  socket.pause();
+  socket.write(`GET ${path} HTTP/1.1\r\nhost: hub\r\nconnection: close\r\n\r\n`);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  setTimeout(() => socket.resume(), pauseMs);
+  return new Promise((done) => {
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      const all = Buffer.concat(chunks);
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(all.subarray(0, 20).toString('latin1'))?.[1];
+      done({ status: status ? Number(status) : undefined, complete: all.subarray(-5).toString('latin1') === '0\r\n\r\n', bytes: all.length });
+    });
+  });
+}
