@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { retryFromEnv } from '../sync/retry.js';
 import { formatBytes, formatCount, formatMs } from '../output/format.js';
 import { transferProgress } from '../output/sync-render.js';
+import { DEFAULT_PAGE_SIZE } from '../sync/protocol.js';
 import { action, positiveInt } from './common.js';
 
 export function registerClone(program: Command): void {
@@ -10,7 +11,7 @@ export function registerClone(program: Command): void {
     .description('make a new replica of a remote (its own site id, origin set to the URL)')
     .argument('<url>', 'http(s)://host:port/<dataset>, or a path to a crsync database')
     .argument('[file]', 'database file to create (default: <dataset>.db)')
-    .option('--page-size <n>', 'changes per page (one transaction each)')
+    .option('--page-size <n>', `changes per page, one transaction each (default ${DEFAULT_PAGE_SIZE})`)
     .action(
       action(async (ctx, url: string, file: string | undefined, flags: { pageSize?: string }) => {
         const { progress, onProgress } = transferProgress(ctx.out, `clone ${url}`);
@@ -19,7 +20,7 @@ export function registerClone(program: Command): void {
           const r = await cloneReplica(url, file, {
             env: ctx.env,
             signal: ctx.signal,
-            pageSize: positiveInt('--page-size', flags.pageSize, 5000),
+            pageSize: positiveInt('--page-size', flags.pageSize, DEFAULT_PAGE_SIZE),
             retry: retryFromEnv(ctx.env),
             onProgress,
           });

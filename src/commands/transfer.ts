@@ -3,6 +3,7 @@ import type { CommandContext } from '../cli.js';
 import type { SyncOptions } from '../sync/engine.js';
 import { retryFromEnv } from '../sync/retry.js';
 import { renderTransfer, transferProgress } from '../output/sync-render.js';
+import { DEFAULT_PAGE_SIZE } from '../sync/protocol.js';
 import { action, positiveInt } from './common.js';
 
 interface TransferFlags {
@@ -16,7 +17,7 @@ function syncOptions(ctx: CommandContext, remote: string | undefined, flags: Tra
     remote: remote ?? 'origin',
     env: ctx.env,
     migrate: flags.migrate,
-    pageSize: positiveInt('--page-size', flags.pageSize, 5000),
+    pageSize: positiveInt('--page-size', flags.pageSize, DEFAULT_PAGE_SIZE),
     signal: ctx.signal,
     retry: retryFromEnv(ctx.env),
   };
@@ -35,7 +36,7 @@ export function registerTransfers(program: Command): void {
       .description(v.about)
       .argument('[remote]', 'remote name', 'origin')
       .option('--no-migrate', 'do not carry additive schema changes (a schema difference is then exit 5)')
-      .option('--page-size <n>', 'changes per page (one transaction each)')
+      .option('--page-size <n>', `changes per page, one transaction each (default ${DEFAULT_PAGE_SIZE})`)
       .action(
         action(async (ctx, remote: string, flags: TransferFlags) => {
           const { progress, onProgress } = transferProgress(ctx.out, `${v.name} ${remote}`);

@@ -7,8 +7,13 @@ export const PROTOCOL_VERSION = 1;
 /** Media type of a change stream (length-prefixed msgpack frames). */
 export const FRAMES_MEDIA_TYPE = 'application/vnd.crsync.frames+msgpack';
 
-/** Default number of changes in one page (one transaction on the receiving side). */
-export const DEFAULT_PAGE_SIZE = 5000;
+/**
+ * Default number of changes in one page (one transaction on the receiving side). 2000 moves 1M
+ * changes as fast as 5000 did, in either direction, and keeps a page's rows small enough to die
+ * in V8's young generation: with 5000, some pulls promoted whole pages early and the hub peaked
+ * at 131-177 MiB instead of 116.
+ */
+export const DEFAULT_PAGE_SIZE = 2000;
 
 /** Most changes in one page: a larger pull request is refused, a larger page on the wire too. */
 export const MAX_PAGE_SIZE = 100_000;
