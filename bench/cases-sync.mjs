@@ -1,5 +1,5 @@
 // Benchmark cases over HTTP: push, pull, wire size, memory. Each returns plain figures.
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ITEMS_SQL, crsync, emptyReplica, median, nodeJson, seedItems, startHub } from './lib.mjs';
 
@@ -92,6 +92,8 @@ export async function pullCase(ctx) {
     ratio: c.changesPerSec / b.changesPerSec,
     clientPeakRssMiB: median(crs.map((r) => r.maxRssMiB)),
     hubPeakRssMiB: median(crs.map((r) => r.hubPeakRssMiB)),
+    clientRunsMiB: crs.map((r) => Math.round(r.maxRssMiB)),
+    hubRunsMiB: crs.map((r) => Math.round(r.hubPeakRssMiB)),
   };
   const wire = {
     changes: crs[0].changes,
@@ -106,10 +108,11 @@ export async function pullCase(ctx) {
 
 /**
  * Case 6, memory: peak RSS of client and hub while a fresh replica pulls N changes (from case 1)
- * and 4N changes (a dataset seeded for this case). Flat means the 4N figures stay within 20%.
+ * and 4N changes (a dataset seeded for this case), each R times with a new hub per pull: medians
+ * of the same number of runs on both sides. Flat means the 4N figures stay within 20%.
  */
 export async function memoryCase(ctx, pull) {
-  const { dir, n, log } = ctx;
+  const { dir, n, runs, log } = ctx;
   const hubDir = join(dir, 'hub4');
   mkdirSync(hubDir, { recursive: true });
   const big = join(dir, 'big.db');
@@ -117,15 +120,30 @@ export async function memoryCase(ctx, pull) {
   seedItems(big, n);
   copyFileSync(big, join(hubDir, 'big.db'));
   rmSync(big, { force: true });
-  const target = join(dir, 'pull4n.db');
-  const r = await pullFresh(ctx, hubDir, 'big', target);
-  log(`  pull of 4N: ${Math.round(r.ms)} ms, client ${Math.round(r.maxRssMiB)} MiB, hub ${Math.round(r.hubPeakRssMiB)} MiB`);
-  rmSync(target, { force: true });
+  const datasetMiB = statSync(join(hubDir, 'big.db')).size / 2 ** 20;
+  const rs = [];
+  for (let i = 0; i < runs; i++) {
+    const target = join(dir, `pull4n-${i}.db`);
+    const r = await pullFresh(ctx, hubDir, 'big', target);
+    log(`  pull of 4N, run ${i + 1}: ${Math.round(r.ms)} ms, client ${Math.round(r.maxRssMiB)} MiB, hub ${Math.round(r.hubPeakRssMiB)} MiB`);
+    rmSync(target, { force: true });
+    rs.push(r);
+  }
   rmSync(hubDir, { recursive: true, force: true });
+  const client4 = median(rs.map((r) => r.maxRssMiB));
+  const hub4 = median(rs.map((r) => r.hubPeakRssMiB));
   return {
-    n: { changes: pull.changes, clientPeakRssMiB: pull.clientPeakRssMiB, hubPeakRssMiB: pull.hubPeakRssMiB },
-    n4: { changes: r.changes, ms: r.ms, clientPeakRssMiB: r.maxRssMiB, hubPeakRssMiB: r.hubPeakRssMiB },
-    clientGrowth: r.maxRssMiB / pull.clientPeakRssMiB,
-    hubGrowth: r.hubPeakRssMiB / pull.hubPeakRssMiB,
+    n: { changes: pull.changes, clientPeakRssMiB: pull.clientPeakRssMiB, hubPeakRssMiB: pull.hubPeakRssMiB, clientRunsMiB: pull.clientRunsMiB, hubRunsMiB: pull.hubRunsMiB },
+    n4: {
+      changes: rs[0].changes,
+      datasetMiB,
+      ms: median(rs.map((r) => r.ms)),
+      clientPeakRssMiB: client4,
+      hubPeakRssMiB: hub4,
+      clientRunsMiB: rs.map((r) => Math.round(r.maxRssMiB)),
+      hubRunsMiB: rs.map((r) => Math.round(r.hubPeakRssMiB)),
+    },
+    clientGrowth: client4 / pull.clientPeakRssMiB,
+    hubGrowth: hub4 / pull.hubPeakRssMiB,
   };
 }

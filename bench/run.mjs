@@ -96,6 +96,7 @@ function table() {
   if (f.memory) {
     row(`client peak RSS, N -> 4N (MiB)`, fmtInt(f.memory.n4.clientPeakRssMiB), fmtInt(f.memory.n.clientPeakRssMiB), r2(f.memory.clientGrowth), '<= 1.2', f.memory.clientGrowth <= 1.2);
     row(`hub peak RSS, N -> 4N (MiB)`, fmtInt(f.memory.n4.hubPeakRssMiB), fmtInt(f.memory.n.hubPeakRssMiB), r2(f.memory.hubGrowth), '<= 1.2', f.memory.hubGrowth <= 1.2);
+    row(`hub peak RSS at 4N vs its dataset (MiB)`, fmtInt(f.memory.n4.hubPeakRssMiB), `${fmtInt(f.memory.n4.datasetMiB)} file`, r2(f.memory.n4.hubPeakRssMiB / f.memory.n4.datasetMiB), '', undefined);
   }
   if (f.import) row(`import ${fmtInt(f.import.rows)} rows (rows/s)`, fmtInt(f.import.importRowsPerSec), fmtInt(f.import.insertRowsPerSec), r2(f.import.ratio), '>= 0.8', f.import.ratio >= 0.8);
   if (f.migrate) row(`add column, ${fmtInt(f.migrate.rows)} rows (ms)`, fmtInt(f.migrate.replicatedMs), `${f.migrate.plainMs} plain`, fmtInt(f.migrate.replicatedMs / f.migrate.plainMs), '', undefined);
