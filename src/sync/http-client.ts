@@ -83,6 +83,8 @@ export class HttpTransport implements Transport {
     }
     if (res.statusCode >= 400) {
       const text = await res.text().catch(() => '');
+      // A refused upload stops here: the rest of the body would be sent for nothing.
+      if (opts.body instanceof Readable) opts.body.destroy();
       throw this.httpError(res.statusCode, text);
     }
     return res;

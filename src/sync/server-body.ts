@@ -25,6 +25,33 @@ export function bodyStream(req: IncomingMessage, encoding: 'gzip' | 'identity'):
   return body;
 }
 
+/** How much of a refused body the hub still reads, and for how long, before it cuts the connection. */
+const LINGER_BYTES = 4 * 2 ** 20;
+const LINGER_MS = 2000;
+
+/**
+ * Reads and drops the rest of a refused request's body (it was answered already), so the
+ * connection closes cleanly: closing a socket with unread data in it makes the kernel send a
+ * reset, which can reach the client before it has read the answer, and the client would see a
+ * network error instead of (say) 403 forbidden. A body that goes on past LINGER_BYTES or
+ * LINGER_MS (or the idle timeout, if shorter) is cut off; one that ends keeps the connection.
+ */
+export function drainRefused(req: IncomingMessage, idleTimeoutMs: number): void {
+  let seen = 0;
+  const cut = (): void => {
+    clearTimeout(timer);
+    req.socket.destroy();
+  };
+  const timer = setTimeout(cut, Math.min(LINGER_MS, idleTimeoutMs));
+  req.on('data', (c: Buffer) => {
+    seen += c.length;
+    if (seen > LINGER_BYTES) cut();
+  });
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
+}
+
 function stalled(message: string): CrsyncError {
   return new CrsyncError('request_timeout', message, {
     exitCode: 2,

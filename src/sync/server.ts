@@ -16,7 +16,7 @@ import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION } from './protocol.js';
 import {
   DATASET_NAME, MAX_JSON_BODY, badRequest, checkContentType, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, statusOf, validSchemaRequest,
 } from './server-request.js';
-import { bodyStream, guardedBody } from './server-body.js';
+import { bodyStream, drainRefused, guardedBody } from './server-body.js';
 import { BUSY_RETRY_AFTER_S, busyError, limitConnections } from './server-connections.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
 import { ServedReplica, toWireConflict } from './served.js';
@@ -272,11 +272,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     work.catch((err: unknown) => {
       const e = toCrsyncError(err);
       if (statusOf(e) >= 500 && e.code !== 'shutting_down' && e.code !== 'busy') log(`${req.method} ${req.url}: ${e.message}`);
-      // A refused body is not read to its end: answer, then close the connection.
-      if (!res.headersSent && (closing || !req.complete)) res.setHeader('connection', 'close');
-      sendError(res, e);
       req.unpipe();
-      req.resume();
+      // A body still coming after a refusal is read and dropped (a bounded amount) once the answer
+      // is out, so the client gets the answer, not a reset. Too slow, too busy or shutting down:
+      // answer and close.
+      const linger = !res.headersSent && !req.complete && !closing && e.code !== 'busy' && e.code !== 'request_timeout';
+      if (!res.headersSent && !linger && (closing || !req.complete)) res.setHeader('connection', 'close');
+      sendError(res, e);
+      if (linger) drainRefused(req, limits.idleTimeoutMs);
+      else req.resume();
     });
   };
 

@@ -74,6 +74,31 @@ describe('slow clients are cut off; busy hubs say so; limits are configurable', 
     expect((await ok(['-d', a, 'pull'])).received).toBe(0);
   });
 
+  it('a refused body is read to its end, so the answer arrives and the connection stays usable; an endless one is cut', async () => {
+    const { h, hubFile } = await hubWithShop();
+    const before = snapshot(hubFile);
+    const port = Number(new URL(h.url).port);
+    // 2 MB of body sent at once behind headers the hub refuses (415) before reading any of it.
+    const body = Buffer.alloc(2_000_000, 0x61);
+    const socket = connect(port, '127.0.0.1');
+    const got: Buffer[] = [];
+    let reset = false;
+    socket.on('data', (c: Buffer) => got.push(c));
+    socket.on('error', () => (reset = true));
+    socket.write(`POST /v1/datasets/shop/changes HTTP/1.1\r\nhost: hub\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n`);
+    socket.write(body);
+    await waitFor(() => Buffer.concat(got).includes('unsupported_media_type'));
+    // The same connection then serves another request.
+    socket.write('GET /v1/health HTTP/1.1\r\nhost: hub\r\nconnection: close\r\n\r\n');
+    await waitFor(() => socket.closed).finally(() => socket.destroy());
+    const text = Buffer.concat(got).toString('latin1');
+    expect({ reset, first: text.slice(0, 12), answers: text.match(/HTTP\/1\.1 \d{3}/g) }).toEqual({ reset: false, first: 'HTTP/1.1 415', answers: ['HTTP/1.1 415', 'HTTP/1.1 200'] });
+    // A refused body that never ends is cut off (here by the 1 s idle timeout) without waiting for it.
+    const endless = await rawExchange(h.url, 'POST /v1/datasets/shop/changes HTTP/1.1\r\nhost: hub\r\ncontent-type: text/plain\r\ncontent-length: 100000000\r\n\r\n' + 'a'.repeat(10_000));
+    expect({ status: endless.status, closed: endless.closed }).toEqual({ status: 415, closed: true });
+    expect(snapshot(hubFile)).toEqual(before);
+  });
+
   it('connections over --max-connections (set by env) get 503 busy with Retry-After', async () => {
     const h = await tmp.hub('hub', []);
     // The limits also come from CRSYNC_SERVE_* variables (the sandbox hub takes no env: start one here).
@@ -141,4 +166,12 @@ function pausedPull(url: string, path: string, pauseMs: number): Promise<{ statu
       done({ status: status ? Number(status) : undefined, complete: all.subarray(-5).toString('latin1') === '0\r\n\r\n', bytes: all.length });
     });
   });
+}
+
+async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
