@@ -89,7 +89,6 @@ export function pageSizeParam(q: URLSearchParams): number {
   return Number(n);
 }
 
-/** Reads a whole JSON body (its size and pace are checked by guardedBody). */
 /** Refuses a body declared as something else (a missing Content-Type is taken as `expected`). */
 export function checkContentType(req: IncomingMessage, expected: string): void {
   const type = req.headers['content-type'];
@@ -99,6 +98,7 @@ export function checkContentType(req: IncomingMessage, expected: string): void {
   }
 }
 
+/** Reads a whole JSON body (its size and pace are checked by guardedBody). */
 export async function readJsonBody(body: AsyncIterable<Buffer>): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(chunk);

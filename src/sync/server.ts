@@ -12,7 +12,7 @@ import { openStore } from '../db/store.js';
 import { stringifySqlJson } from '../values.js';
 import { jsonSide } from '../db/conflict-detect.js';
 import { conflictToJson, cursorToJson, encodeConflicts, encodeEnd, encodeError, encodePage, readFrames } from './codec.js';
-import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION } from './protocol.js';
+import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, type Page } from './protocol.js';
 import {
   DATASET_NAME, MAX_JSON_BODY, badRequest, checkContentType, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, statusOf, validSchemaRequest,
 } from './server-request.js';
@@ -121,8 +121,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     // A client may ask for more than this hub allows: it gets smaller pages, not an error.
     const pageSize = Math.min(pageSizeParam(q), limits.maxPageSize);
     const conflictsAfter = conflictsAfterParam(q);
-    // Checked again by pull(), but here while an error can still be a JSON answer.
-    d.checkNotAhead(since.version, 'since');
+    const reader = d.openReader();
+    let pages: Generator<Page>;
+    try {
+      // Before the answer starts, so a refusal (a cursor from the future) is still a JSON error.
+      pages = d.pull(reader.db, site, since, pageSize);
+    } catch (err) {
+      reader.close();
+      throw err;
+    }
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
     res.writeHead(200, { 'content-type': FRAMES_MEDIA_TYPE, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
     let out: Writable = res;
@@ -131,14 +138,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       z.pipe(res);
       out = z;
     }
-    const reader = d.openReader();
     // A client that goes away mid-stream must not leave us waiting for a 'drain' that never comes.
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     let changes = 0;
     let cursor = since;
     try {
-      for (const page of d.pull(reader.db, site, since, pageSize)) {
+      for (const page of pages) {
         if (gone.signal.aborted) return;
         changes += page.changes.length;
         cursor = page.cursor;
@@ -276,8 +282,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       // A body still coming after a refusal is read and dropped (a bounded amount) once the answer
       // is out, so the client gets the answer, not a reset. Too slow, too busy or shutting down:
       // answer and close.
-      const linger = !res.headersSent && !req.complete && !closing && e.code !== 'busy' && e.code !== 'request_timeout';
-      if (!res.headersSent && !linger && (closing || !req.complete)) res.setHeader('connection', 'close');
+      const unread = !res.headersSent && !req.complete;
+      const linger = unread && !closing && e.code !== 'busy' && e.code !== 'request_timeout';
+      if ((unread || closing) && !linger && !res.headersSent) res.setHeader('connection', 'close');
       sendError(res, e);
       if (linger) drainRefused(req, limits.idleTimeoutMs);
       else req.resume();
