@@ -19,9 +19,9 @@ import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { initReplica, trackTables } from '../dist/db/replica.js';
-import { addRemote } from '../dist/db/remotes.js';
+import { addRemote } from '../dist/db/state/remotes.js';
 import { withStore } from '../dist/db/store.js';
-import { pushChanges } from '../dist/sync/engine.js';
+import { pushChanges } from '../dist/sync/client/engine.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'crsync.js');

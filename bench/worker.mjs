@@ -1,8 +1,8 @@
 // Runs one crsync operation in-process in a fresh Node process and prints its figures as one
 // JSON line: time inside the process (start-up excluded, as for the baselines) and peak RSS.
 //   node bench/worker.mjs push <db> <remote> | pull <db> <remote> | clone <url> <db>
-import { pullChanges, pushChanges } from '../dist/sync/engine.js';
-import { cloneReplica } from '../dist/sync/clone.js';
+import { pullChanges, pushChanges } from '../dist/sync/client/engine.js';
+import { cloneReplica } from '../dist/sync/client/clone.js';
 
 const [op, a, b] = process.argv.slice(2);
 const env = { ...process.env, CRSYNC_RETRIES: '1' };

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { retryFromEnv } from '../sync/retry.js';
+import { retryFromEnv } from '../sync/client/retry.js';
 import { formatBytes, formatCount, formatMs } from '../output/format.js';
 import { transferProgress } from '../output/sync-render.js';
-import { DEFAULT_PAGE_SIZE } from '../sync/protocol.js';
+import { DEFAULT_PAGE_SIZE } from '../sync/protocol/types.js';
 import { action, positiveInt } from './common.js';
 
 export function registerClone(program: Command): void {
@@ -16,7 +16,7 @@ export function registerClone(program: Command): void {
       action(async (ctx, url: string, file: string | undefined, flags: { pageSize?: string }) => {
         const { progress, onProgress } = transferProgress(ctx.out, `clone ${url}`);
         try {
-          const { cloneReplica } = await import('../sync/clone.js');
+          const { cloneReplica } = await import('../sync/client/clone.js');
           const r = await cloneReplica(url, file, {
             env: ctx.env,
             signal: ctx.signal,

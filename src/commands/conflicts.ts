@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listConflicts } from '../db/conflict-list.js';
+import { listConflicts } from '../db/conflicts/list.js';
 import { withStore } from '../db/store.js';
 import { renderConflicts } from '../output/conflicts-render.js';
 import { action } from './common.js';

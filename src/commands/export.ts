@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { exportTable, type ExportResult } from '../db/export.js';
-import { DATA_FORMATS, formatFromPath, type DataFormat } from '../db/import-readers.js';
+import { exportTable, type ExportResult } from '../formats/export.js';
+import { DATA_FORMATS, formatFromPath, type DataFormat } from '../formats/readers.js';
 import { withStoreAsync } from '../db/store.js';
 import { action } from './common.js';
 

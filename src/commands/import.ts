@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { importFile, type ImportProgress, type ImportResult } from '../db/import.js';
-import { DATA_FORMATS, type DataFormat } from '../db/import-readers.js';
+import { importFile, type ImportProgress, type ImportResult } from '../formats/import.js';
+import { DATA_FORMATS, type DataFormat } from '../formats/readers.js';
 import { withStoreAsync } from '../db/store.js';
 import { action, positiveInt } from './common.js';
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
 import { readFileSync } from 'node:fs';
 import { CrsyncError } from '../errors.js';
-import { runMigration, type MigrateResult } from '../db/migrate.js';
+import { runMigration, type MigrateResult } from '../migrate/run.js';
 import { formatMs } from '../output/format.js';
 import { action, readAll } from './common.js';
 

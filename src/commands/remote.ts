@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { addRemote, listRemotes, removeRemote } from '../db/remotes.js';
+import { addRemote, listRemotes, removeRemote } from '../db/state/remotes.js';
 import { withStore } from '../db/store.js';
 import { renderTable } from '../output/format.js';
-import { filePathOf, isHttpUrl, parseHubUrl } from '../sync/url.js';
+import { filePathOf, isHttpUrl, parseHubUrl } from '../sync/transports/url.js';
 import { action } from './common.js';
 
 function publicRemote(r: ReturnType<typeof listRemotes>[number]) {

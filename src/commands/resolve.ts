@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { listConflicts, requireConflicts, type ConflictView } from '../db/conflict-list.js';
-import { resolveConflicts, type ResolveDecision } from '../db/resolve.js';
+import { listConflicts, requireConflicts, type ConflictView } from '../db/conflicts/list.js';
+import { resolveConflicts, type ResolveDecision } from '../db/conflicts/resolve.js';
 import { withStore } from '../db/store.js';
 import { renderResolve } from '../output/conflicts-render.js';
 import { promptResolutions } from '../output/resolve-prompt.js';

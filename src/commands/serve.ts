@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { action } from './common.js';
-import { addLimitOptions, limitsFrom } from './serve-limits.js';
+import { addLimitOptions, limitsFrom } from '../server/limit-options.js';
 
 export function registerServe(program: Command): void {
   const cmd = program
@@ -18,7 +18,7 @@ export function registerServe(program: Command): void {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${opts.port}`);
         const limits = limitsFrom(opts, ctx.env);
-        const { startServer } = await import('../sync/server.js');
+        const { startServer } = await import('../server/hub.js');
         const hub = await startServer({
           dir: opts.dir,
           host: opts.host,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { runSql } from '../db/sql.js';
 import { withStore } from '../db/store.js';
-import { csvHeader, csvRecord } from '../csv.js';
+import { csvHeader, csvRecord } from '../formats/csv-write.js';
 import { renderTable } from '../output/format.js';
 import { stringifyRow, type SqlValue } from '../values.js';
 import { action, readAll } from './common.js';

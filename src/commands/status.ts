@@ -13,7 +13,7 @@ export function registerStatus(program: Command): void {
     .action(
       action(async (ctx, remote: string | undefined, opts: { offline?: boolean; exitCode?: boolean }) => {
         // Loaded on use (it pulls in the HTTP client): keeps other commands' start-up light.
-        const { replicaStatus } = await import('../sync/status.js');
+        const { replicaStatus } = await import('../sync/client/status.js');
         const result = await replicaStatus({ dbPath: ctx.globals.db, remote, env: ctx.env, offline: opts.offline === true });
         ctx.out.result(result, renderStatus);
         if (opts.exitCode && !result.inSync) ctx.exitCode = ExitCode.notInSync;

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../cli.js';
-import type { SyncOptions } from '../sync/engine.js';
-import { retryFromEnv } from '../sync/retry.js';
+import type { SyncOptions } from '../sync/client/engine.js';
+import { retryFromEnv } from '../sync/client/retry.js';
 import { renderTransfer, transferProgress } from '../output/sync-render.js';
-import { DEFAULT_PAGE_SIZE } from '../sync/protocol.js';
+import { DEFAULT_PAGE_SIZE } from '../sync/protocol/types.js';
 import { action, positiveInt } from './common.js';
 
 interface TransferFlags {
@@ -42,7 +42,7 @@ export function registerTransfers(program: Command): void {
           const { progress, onProgress } = transferProgress(ctx.out, `${v.name} ${remote}`);
           try {
             // Loaded on use: keeps the start-up of every other command light.
-            const engine = await import('../sync/engine.js');
+            const engine = await import('../sync/client/engine.js');
             const result = await engine[v.run]({ ...syncOptions(ctx, remote, flags), onProgress });
             progress.done();
             ctx.out.result(result, (r, c) => renderTransfer(v.past, r, c));

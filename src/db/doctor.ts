@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { CRSQLITE_VERSION, extensionPath } from './extension.js';
 import { closeDb, dbVersion, openStore, siteId } from './store.js';
 import { replicatedTableInfo, type TableInfo } from './replica.js';
-import { readReplicatedSchema } from './schema.js';
+import { readReplicatedSchema } from './schema/read.js';
 
 /** Result of `crsync doctor`. */
 export interface DoctorResult {

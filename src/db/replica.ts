@@ -1,7 +1,7 @@
 import { CrsyncError, UsageError } from '../errors.js';
 import { dbVersion, openStore, quoteIdent, siteId, type Db, type Store } from './store.js';
-import { isReplicated, listReplicatedTables, tableExists, trackProblems } from './schema.js';
-import { setMeta, getMeta } from './bookkeeping.js';
+import { isReplicated, listReplicatedTables, tableExists, trackProblems } from './schema/read.js';
+import { setMeta, getMeta } from './state/bookkeeping.js';
 
 /** Result of `crsync init`. */
 export interface InitResult {

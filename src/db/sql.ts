@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { CrsyncError } from '../errors.js';
 import type { SqlValue } from '../values.js';
 import type { Db } from './store.js';
-import { splitMigration } from './migrate-lex.js';
+import { splitMigration } from '../sqltext/lex.js';
 
 /** Rows of the last statement that returned rows. */
 export interface SqlRows {

@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CrsyncError } from '../errors.js';
 import { extensionPath } from './extension.js';
-import { ensureBookkeeping } from './bookkeeping.js';
+import { ensureBookkeeping } from './state/bookkeeping.js';
 
 export type Db = Database.Database;
 

@@ -2,16 +2,16 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CrsyncError, UsageError } from '../errors.js';
-import { listConflicts, type ConflictView } from '../db/conflict-list.js';
-import { addRemote } from '../db/remotes.js';
+import { listConflicts, type ConflictView } from '../db/conflicts/list.js';
+import { addRemote } from '../db/state/remotes.js';
 import { initReplica, trackTables } from '../db/replica.js';
-import { resolveConflicts, type ResolveResult } from '../db/resolve.js';
+import { resolveConflicts, type ResolveResult } from '../db/conflicts/resolve.js';
 import { runSql } from '../db/sql.js';
 import { withStore } from '../db/store.js';
-import { cloneReplica, type CloneResult } from '../sync/clone.js';
-import { pushChanges, syncChanges, type PushResult, type SyncResult } from '../sync/engine.js';
-import { startServer } from '../sync/server.js';
-import { replicaStatus, type StatusResult } from '../sync/status.js';
+import { cloneReplica, type CloneResult } from '../sync/client/clone.js';
+import { pushChanges, syncChanges, type PushResult, type SyncResult } from '../sync/client/engine.js';
+import { startServer } from '../server/hub.js';
+import { replicaStatus, type StatusResult } from '../sync/client/status.js';
 import { stringifyRow, type SqlValue } from '../values.js';
 import { COUNTRY_ROWS, CREATE_COUNTRIES, ICELAND, insertCountries } from './countries.js';
 

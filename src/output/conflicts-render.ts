@@ -1,7 +1,7 @@
 import type { ChalkInstance } from 'chalk';
-import type { ConflictView } from '../db/conflict-list.js';
+import type { ConflictView } from '../db/conflicts/list.js';
 import type { LogResult } from '../db/log.js';
-import type { ResolveResult } from '../db/resolve.js';
+import type { ResolveResult } from '../db/conflicts/resolve.js';
 import { displayValue, fromJsonValue, stringifyJson } from '../values.js';
 import { renderTable } from './format.js';
 

@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline/promises';
 import type { Readable } from 'node:stream';
 import { CrsyncError } from '../errors.js';
-import type { ConflictView } from '../db/conflict-list.js';
-import type { ResolveDecision } from '../db/resolve.js';
+import type { ConflictView } from '../db/conflicts/list.js';
+import type { ResolveDecision } from '../db/conflicts/resolve.js';
 import { fromJsonValue, parseSqlJson } from '../values.js';
 import type { Output } from './output.js';
 import { describeCell, displaySide } from './conflicts-render.js';

@@ -1,5 +1,5 @@
 import type { ChalkInstance } from 'chalk';
-import type { StatusResult } from '../sync/status.js';
+import type { StatusResult } from '../sync/client/status.js';
 
 function byTable(counts: Record<string, number>): string {
   const parts = Object.entries(counts).map(([t, n]) => `${t} ${n}`);

@@ -1,6 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import type { Output, Progress } from './output.js';
-import type { TransferProgress } from '../sync/engine.js';
+import type { TransferProgress } from '../sync/client/engine.js';
 import { formatBytes, formatCount, formatMs, formatRate } from './format.js';
 
 /** The one-line human summary of a push, pull or sync. */

@@ -2,12 +2,12 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { crsync, crsyncJson, startHub, tempDir, type Hub } from '../helpers.js';
-import { addRemote } from '../../src/db/remotes.js';
+import { addRemote } from '../../src/db/state/remotes.js';
 import { initReplica, trackTables } from '../../src/db/replica.js';
 import { runSql } from '../../src/db/sql.js';
 import { withStore } from '../../src/db/store.js';
-import { cloneReplica } from '../../src/sync/clone.js';
-import { pushChanges } from '../../src/sync/engine.js';
+import { cloneReplica } from '../../src/sync/client/clone.js';
+import { pushChanges } from '../../src/sync/client/engine.js';
 
 /** Runs the CLI and fails the test (showing stderr) unless it exits 0. */
 export async function ok(args: string[]): Promise<string> {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it, onTestFailed } from 'vitest';
-import { addRemote } from '../../src/db/remotes.js';
+import { addRemote } from '../../src/db/state/remotes.js';
 import { initReplica } from '../../src/db/replica.js';
 import { withStore } from '../../src/db/store.js';
 import { ROUNDS, SEED, TIMEOUT, expectIntact, killDelay, expectPrefix, killAfter, pullCursorOf, rng, seedSource, spawnCli, withPlainDb } from './crash-helpers.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
-import { addRemote, removeRemote } from '../../src/db/remotes.js';
+import { addRemote, removeRemote } from '../../src/db/state/remotes.js';
 import { withStore } from '../../src/db/store.js';
 import { ROUNDS, SEED, TIMEOUT, expectIntact, killDelay, expectPrefix, killAfter, receivedCursor, receivedCursorOf, rng, seedSource, siteOf, spawnCli, withPlainDb } from './crash-helpers.js';
 import { ok, sandbox, waitFor } from './sync-helpers.js';

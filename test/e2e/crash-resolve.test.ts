@@ -1,8 +1,8 @@
 import { describe, expect, it, onTestFailed } from 'vitest';
-import { addRemote } from '../../src/db/remotes.js';
+import { addRemote } from '../../src/db/state/remotes.js';
 import { withStore } from '../../src/db/store.js';
-import { cloneReplica } from '../../src/sync/clone.js';
-import { pullChanges, pushChanges } from '../../src/sync/engine.js';
+import { cloneReplica } from '../../src/sync/client/clone.js';
+import { pullChanges, pushChanges } from '../../src/sync/client/engine.js';
 import { ROUNDS, SEED, TIMEOUT, expectIntact, killAfter, rng, seedSource, spawnCli, withPlainDb } from './crash-helpers.js';
 import { ok, sandbox } from './sync-helpers.js';
 

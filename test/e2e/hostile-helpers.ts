@@ -4,11 +4,11 @@ import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { request } from 'undici';
-import type * as Codec from '../../src/sync/codec.js';
-import type { Change } from '../../src/sync/protocol.js';
+import type * as Codec from '../../src/sync/protocol/codec.js';
+import type { Change } from '../../src/sync/protocol/types.js';
 
 // The built codec, as a client of the hub would use it.
-export const codec = (await import(pathToFileURL(resolve(import.meta.dirname, '../../dist/sync/codec.js')).href)) as typeof Codec;
+export const codec = (await import(pathToFileURL(resolve(import.meta.dirname, '../../dist/sync/protocol/codec.js')).href)) as typeof Codec;
 
 /** An HTTP answer of the hub: status, headers, and the body parsed as JSON when it is. */
 export interface Answer {

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { crsync, crsyncJson, startHub, tempDir, type Hub } from '../helpers.js';
-import type { RemoteStatus } from '../../src/sync/status.js';
+import type { RemoteStatus } from '../../src/sync/client/status.js';
 import { ok, sql, sync, twoReplicas } from './conflicts-setup.js';
 
 interface StatusJson {

@@ -6,13 +6,13 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as Codec from '../../src/sync/codec.js';
-import type { Change } from '../../src/sync/protocol.js';
+import type * as Codec from '../../src/sync/protocol/codec.js';
+import type { Change } from '../../src/sync/protocol/types.js';
 import { startHub, tempDir, type Hub } from '../helpers.js';
 import { makeReplica, ok, run, sql } from './sync-helpers.js';
 
 // The built codec, as a client of the hub would use it.
-const codec = (await import(pathToFileURL(resolve(import.meta.dirname, '../../dist/sync/codec.js')).href)) as typeof Codec;
+const codec = (await import(pathToFileURL(resolve(import.meta.dirname, '../../dist/sync/protocol/codec.js')).href)) as typeof Codec;
 
 let tmp: ReturnType<typeof tempDir>;
 let h: Hub;

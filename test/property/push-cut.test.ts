@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { addRemote } from '../../src/db/remotes.js';
+import { addRemote } from '../../src/db/state/remotes.js';
 import { initReplica, trackTables } from '../../src/db/replica.js';
 import { openStore } from '../../src/db/store.js';
-import { pushChanges, syncChanges } from '../../src/sync/engine.js';
+import { pushChanges, syncChanges } from '../../src/sync/client/engine.js';
 import { HubControl, scratchDir } from './faults.js';
 
 // A push cut off or aborted mid-stream must end with a clean error (retryable, or the abort),

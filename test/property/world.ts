@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { addRemote, getRemote } from '../../src/db/remotes.js';
+import { addRemote, getRemote } from '../../src/db/state/remotes.js';
 import { initReplica, trackTables } from '../../src/db/replica.js';
 import { dbVersion, openStore, siteId, type Store } from '../../src/db/store.js';
-import { pullChanges, pushChanges, syncChanges, type SyncOptions } from '../../src/sync/engine.js';
+import { pullChanges, pushChanges, syncChanges, type SyncOptions } from '../../src/sync/client/engine.js';
 import type { SqlValue } from '../../src/values.js';
 import { SCHEMA, TABLES, type EditOp, type Target, type Verb } from './scenario.js';
 

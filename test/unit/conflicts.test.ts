@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { listConflicts } from '../../src/db/conflict-list.js';
+import { listConflicts } from '../../src/db/conflicts/list.js';
 import { readLog } from '../../src/db/log.js';
 import { initReplica, trackTables } from '../../src/db/replica.js';
-import { resolveConflicts } from '../../src/db/resolve.js';
+import { resolveConflicts } from '../../src/db/conflicts/resolve.js';
 import { runSql } from '../../src/db/sql.js';
 import { withStore } from '../../src/db/store.js';
-import { cloneReplica } from '../../src/sync/clone.js';
-import { syncChanges } from '../../src/sync/engine.js';
-import { replicaStatus } from '../../src/sync/status.js';
+import { cloneReplica } from '../../src/sync/client/clone.js';
+import { syncChanges } from '../../src/sync/client/engine.js';
+import { replicaStatus } from '../../src/sync/client/status.js';
 import { tempDir } from '../helpers.js';
 
 // Two replicas syncing directly file to file (b's origin is a's file): no hub needed here.

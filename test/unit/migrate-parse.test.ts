@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { splitMigration, tokenize } from '../../src/db/migrate-lex.js';
-import { parseMigration } from '../../src/db/migrate-parse.js';
-import { checkMigration } from '../../src/db/migrate-check.js';
+import { splitMigration, tokenize } from '../../src/sqltext/lex.js';
+import { parseMigration } from '../../src/migrate/parse.js';
+import { checkMigration } from '../../src/migrate/check.js';
 
 const replicated = new Map([['items', 'items']]);
 const refusalsOf = (sql: string): string[] => checkMigration(parseMigration(sql), replicated).refusals.map((r) => `${r.statement}: ${r.reason}`);

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { openStore, siteId, dbVersion, withStore } from '../../src/db/store.js';
 import { initReplica, trackTables, replicatedTableInfo } from '../../src/db/replica.js';
-import { trackProblems, readReplicatedSchema } from '../../src/db/schema.js';
+import { trackProblems, readReplicatedSchema } from '../../src/db/schema/read.js';
 import { CrsyncError } from '../../src/errors.js';
 import { tempDir } from '../helpers.js';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeEnd, encodeHeader, encodePage, readFrames } from '../../src/sync/codec.js';
-import { PROTOCOL_FRAME_LIMITS } from '../../src/sync/limits.js';
-import type { Change } from '../../src/sync/protocol.js';
+import { decodeFrame, encodeEnd, encodeHeader, encodePage, readFrames } from '../../src/sync/protocol/codec.js';
+import { PROTOCOL_FRAME_LIMITS } from '../../src/server/limits.js';
+import type { Change } from '../../src/sync/protocol/types.js';
 import { parseSqlJson, stringifySqlJson, sqlValuesEqual, fromJsonValue, formatReal } from '../../src/values.js';
-import { parseCsvField, csvRecord } from '../../src/csv.js';
+import { parseCsvField, csvRecord } from '../../src/formats/csv-write.js';
 import { splitStatements } from '../../src/db/sql.js';
 import { CrsyncError } from '../../src/errors.js';
 

@@ -1,0 +1,167 @@
+import type Database from 'better-sqlite3';
+import { CrsyncError, ExitCode } from '../../errors.js';
+import type { Change } from '../../sync/protocol/types.js';
+import { quoteIdent, type Db } from '../store.js';
+import { listReplicatedTables, tableColumns } from '../schema/read.js';
+import { ConflictDetector, type DetectedConflict } from '../conflicts/detect.js';
+import { packedPkProblem } from './packed-pk.js';
+
+export { countChangesAfter, readPages, versionsAppliedFrom, END_OF_VERSION, type StreamFilter } from './stream.js';
+
+/**
+ * Highest clock value (col_version, db_version, cl) a change may carry. A merge takes the
+ * greatest version it sees and every later write adds one, so a value near 2^63 would leave
+ * every replica it reaches unable to write ("unable to reset cached trigger stmt"). No replica
+ * counts this far (2^53 - 1: a million transactions a second for 285 years).
+ */
+const MAX_CLOCK = 2n ** 53n - 1n;
+
+function badChange(c: Change, why: string): CrsyncError {
+  return new CrsyncError('bad_change', `a change to ${c[0]}.${c[2]} cannot be merged: ${why}`, {
+    hint: 'the peer sent a change no cr-sqlite replica produces; nothing of its page was applied',
+  });
+}
+
+/** Who delivered a page and what they are known to have seen (for conflict detection). */
+export interface ApplyContext {
+  /** Site of the peer that delivered the changes. */
+  peerSite: Uint8Array;
+  /** Remote name on a client; null on a hub. */
+  remote: string | null;
+  /** True when the peer had seen the local change written at this local db_version. */
+  knownToPeer: (dbVersion: bigint) => boolean;
+  /** Record conflicts (off for a clone into an empty replica). */
+  detectConflicts: boolean;
+  /** On a hub: the pushing site, which hears of the conflicts in the push response. */
+  reportedBy?: Uint8Array;
+}
+
+/** Result of applying one page. */
+export interface ApplyResult {
+  received: number;
+  /** The local db_versions the merge produced (ascending; empty when nothing changed). */
+  versions: bigint[];
+  conflicts: DetectedConflict[];
+}
+
+/**
+ * Applies pages of changes from one peer: each page is one transaction together with whatever
+ * `commit` writes (the cursor), so a crash leaves either the whole page and its cursor or neither.
+ */
+export class ChangeApplier {
+  private readonly insert: Database.Statement;
+  private readonly currentVersion: Database.Statement;
+  private readonly mergedVersions = new Map<string, Database.Statement>();
+  private readonly impacted: Database.Statement;
+  private readonly recordApplied: Database.Statement;
+  private readonly columns = new Map<string, { names: Set<string>; pkCount: number }>();
+  private readonly detector: ConflictDetector;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ctx: ApplyContext,
+  ) {
+    // Merges fire cr-sqlite's triggers, so SQLite keeps statement journals: in memory they cost
+    // far less than temp files. (Reader connections keep file-backed temp space for big sorts.)
+    db.pragma('temp_store = MEMORY');
+    this.insert = db.prepare(
+      'INSERT INTO crsql_changes ("table", pk, cid, val, col_version, db_version, site_id, cl, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.currentVersion = db.prepare('SELECT crsql_db_version()').pluck().safeIntegers(true);
+    this.impacted = db.prepare('SELECT crsql_rows_impacted()').pluck().safeIntegers(true);
+    this.recordApplied = db.prepare(
+      'INSERT OR REPLACE INTO crsync_applied (db_version, peer_site, remote, changes, at) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.refreshSchema();
+    this.detector = new ConflictDetector(db, ctx);
+  }
+
+  /** Re-reads the replicated tables (after a migration). */
+  refreshSchema(): void {
+    this.columns.clear();
+    this.mergedVersions.clear();
+    for (const t of listReplicatedTables(this.db)) {
+      const cols = tableColumns(this.db, t);
+      this.columns.set(t, { names: new Set(cols.map((c) => c.name)), pkCount: cols.filter((c) => c.pk > 0).length });
+    }
+  }
+
+  /**
+   * Refuses a page that names tables or columns we lack (schema mismatch) or that no peer could
+   * have produced: cr-sqlite trusts what it merges, so malformed keys or clocks stop here.
+   */
+  private validate(changes: Change[]): void {
+    for (const c of changes) {
+      const table = this.columns.get(c[0]);
+      if (!table) {
+        throw new CrsyncError('unknown_table', `changes name table ${c[0]}, which is not replicated here`, {
+          exitCode: ExitCode.schemaMismatch,
+          hint: 'the two replicas have different schemas; compare them with `crsync status` and `crsync doctor`',
+        });
+      }
+      if (c[2] !== '-1' && !table.names.has(c[2])) {
+        throw new CrsyncError('unknown_column', `changes name column ${c[0]}.${c[2]}, which does not exist here`, {
+          exitCode: ExitCode.schemaMismatch,
+          hint: 'the two replicas have different schemas; run `crsync migrate` or sync the schema first',
+        });
+      }
+      const problem =
+        packedPkProblem(c[1], table.pkCount) ??
+        (c[6].length !== 16 ? 'its site id is not 16 bytes' : null) ??
+        (c[4] < 1n || c[5] < 1n || c[7] < 1n || c[8] < 0n ? 'its col_version, db_version or cl is below 1, or its seq below 0' : null) ??
+        (c[4] > MAX_CLOCK || c[5] > MAX_CLOCK || c[7] > MAX_CLOCK ? `its col_version, db_version or cl is above ${MAX_CLOCK}` : null);
+      if (problem) throw badChange(c, problem);
+    }
+  }
+
+  /**
+   * The local versions a merge produced, with their change counts. A merge takes max(next local
+   * version, the incoming change's db_version) for each change, so one page can produce several;
+   * inside the merge's transaction every version above `before` is this merge's. Read from the
+   * clock tables' db_version index: the crsql_changes view would read every value too.
+   */
+  private recordMergedVersions(before: bigint, changes: Change[]): bigint[] {
+    const counts = new Map<bigint, bigint>();
+    for (const table of new Set(changes.map((c) => c[0]))) {
+      let stmt = this.mergedVersions.get(table);
+      if (!stmt) {
+        stmt = this.db
+          .prepare(`SELECT db_version, count(*) FROM ${quoteIdent(`${table}__crsql_clock`)} WHERE db_version > ? GROUP BY db_version`)
+          .raw(true)
+          .safeIntegers(true);
+        this.mergedVersions.set(table, stmt);
+      }
+      for (const [v, n] of stmt.all(before) as [bigint, bigint][]) counts.set(v, (counts.get(v) ?? 0n) + n);
+    }
+    const at = new Date().toISOString();
+    for (const [v, n] of counts) this.recordApplied.run(v, this.ctx.peerSite, this.ctx.remote, n, at);
+    return [...counts.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Applies one page and runs `commit` (with the local versions it produced) in the same transaction. */
+  apply(changes: Change[], commit?: (versions: bigint[]) => void): ApplyResult {
+    this.validate(changes);
+    // Immediate: the write lock is taken before `before` is read, so no other connection can
+    // commit in between (and a deferred upgrade cannot fail on a stale snapshot).
+    return this.db.transaction((): ApplyResult => {
+      const before = this.currentVersion.get() as bigint;
+      const candidates = this.ctx.detectConflicts ? this.detector.inspect(changes) : [];
+      let seq = 0n;
+      for (const c of changes) {
+        // seq is renumbered so (db_version, seq) stays unique in this replica's own stream.
+        try {
+          this.insert.run(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], seq++);
+        } catch (err) {
+          // The merge refused the change itself (the transaction rolls back: nothing of the page stays).
+          if (/^SQLITE_(ERROR|MISMATCH|RANGE|CONSTRAINT|TOOBIG)/.test(String((err as { code?: string }).code))) throw badChange(c, (err as Error).message);
+          throw err;
+        }
+      }
+      const impacted = changes.length > 0 ? (this.impacted.get() as bigint) : 0n;
+      const versions = impacted > 0n ? this.recordMergedVersions(before, changes) : [];
+      const conflicts = candidates.length > 0 ? this.detector.settle(candidates) : [];
+      commit?.(versions);
+      return { received: changes.length, versions, conflicts };
+    }).immediate();
+  }
+}

@@ -1,0 +1,170 @@
+import type Database from 'better-sqlite3';
+import type { Db } from '../store.js';
+import type { WireConflict } from '../../sync/protocol/types.js';
+
+/**
+ * A conflict to record, from this replica's point of view (values already in crsync JSON text).
+ * The same shape travels on the wire (push responses, conflict frames).
+ */
+export type ConflictInput = WireConflict;
+
+/**
+ * Writes conflicts to crsync_conflicts once each: the same pair of writes met again (the hub
+ * reporting what the client already saw on pull) is not recorded twice.
+ */
+export class ConflictStore {
+  private readonly findSame: Database.Statement;
+  private readonly findSameLives: Database.Statement;
+  private readonly insert: Database.Statement;
+  private readonly forPeerStmt: Database.Statement;
+  private readonly byRemoteStmt: Database.Statement;
+  private readonly maxIdStmt: Database.Statement;
+  private readonly anyOpenStmt: Database.Statement;
+  private readonly openForCellStmt: Database.Statement;
+  private readonly markSuperseded: Database.Statement;
+
+  constructor(db: Db) {
+    // Newest first: on a hub older conflicts get superseded, the recent ones are the open ones.
+    this.anyOpenStmt = db.prepare('SELECT 1 FROM crsync_conflicts WHERE resolved_at IS NULL ORDER BY id DESC LIMIT 1').pluck();
+    // By the cell index: the cost follows the changes applied, not how many conflicts stay open.
+    this.openForCellStmt = db
+      .prepare(
+        `SELECT id, max(coalesce(ours_col_version, 0), coalesce(theirs_col_version, 0)) AS cv
+         FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS ? AND resolved_at IS NULL`,
+      )
+      .raw(true)
+      .safeIntegers(true);
+    this.markSuperseded = db.prepare(
+      "UPDATE crsync_conflicts SET resolved_at = ?, resolution = 'superseded' WHERE id = ? AND resolved_at IS NULL",
+    );
+    this.findSame = db.prepare(
+      `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS ? AND kind = ?
+       AND ((ours_site IS ? AND ours_col_version IS ? AND theirs_site IS ? AND theirs_col_version IS ?)
+         OR (ours_site IS ? AND ours_col_version IS ? AND theirs_site IS ? AND theirs_col_version IS ?))`,
+    );
+    // A delete_update is one life of a row ended by a delete (or delete and re-insert) of a
+    // later life: the pair of causal lengths names it, whichever site each side saw it from.
+    // (Any open conflict on the row was too coarse: a later, different loss went unrecorded.)
+    this.findSameLives = db.prepare(
+      `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND kind = 'delete_update'
+       AND ((ours_col_version IS ? AND theirs_col_version IS ?) OR (ours_col_version IS ? AND theirs_col_version IS ?))`,
+    );
+    this.insert = db.prepare(
+      `INSERT INTO crsync_conflicts (tbl, pk, cid, kind, ours, theirs, winner, ours_site, theirs_site, ours_col_version, theirs_col_version, remote, detected_at, reported_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const cols = 'id, tbl, pk, cid, kind, ours, theirs, winner, ours_site, theirs_site, ours_col_version, theirs_col_version';
+    this.forPeerStmt = db
+      .prepare(
+        `SELECT ${cols} FROM crsync_conflicts WHERE id > ?
+         AND ((ours_site = ? AND winner = 'theirs') OR (theirs_site = ? AND winner = 'ours'))
+         AND (reported_by IS NULL OR reported_by != ?) ORDER BY id`,
+      )
+      .safeIntegers(true);
+    this.byRemoteStmt = db.prepare(`SELECT ${cols} FROM crsync_conflicts WHERE id > ? AND remote = ? ORDER BY id`).safeIntegers(true);
+    this.maxIdStmt = db.prepare('SELECT coalesce(max(id), 0) FROM crsync_conflicts').pluck().safeIntegers(true);
+  }
+
+  /** Records a conflict; returns its id, or null when that pair of writes is already recorded. */
+  record(c: ConflictInput, remote: string | null, reportedBy: Uint8Array | null = null): number | null {
+    const existing =
+      c.kind === 'delete_update'
+        ? this.findSameLives.get(c.table, c.pk, c.oursColVersion, c.theirsColVersion, c.theirsColVersion, c.oursColVersion)
+        : this.findSame.get(
+            c.table, c.pk, c.cid, c.kind,
+            c.oursSite, c.oursColVersion, c.theirsSite, c.theirsColVersion,
+            c.theirsSite, c.theirsColVersion, c.oursSite, c.oursColVersion,
+          );
+    if (existing) return null;
+    const info = this.insert.run(
+      c.table, c.pk, c.cid, c.kind, c.ours, c.theirs, c.winner,
+      c.oursSite, c.theirsSite, c.oursColVersion, c.theirsColVersion,
+      remote, new Date().toISOString(), reportedBy,
+    );
+    return Number(info.lastInsertRowid);
+  }
+
+  /**
+   * Conflicts recorded after `afterId` in which `site` wrote the side that lost, seen from that
+   * site (its write is "ours"), leaving out those it reported or was answered with already.
+   */
+  forPeer(site: Uint8Array, afterId: bigint): { conflicts: ConflictInput[]; lastId: bigint } {
+    const rows = this.forPeerStmt.all(afterId, site, site, site) as ConflictRow[];
+    const conflicts = rows.map((r) => {
+      const c = fromRow(r);
+      return r.ours_site && Buffer.from(site).equals(r.ours_site) ? c : flipConflict(c);
+    });
+    return { conflicts, lastId: this.maxIdStmt.get() as bigint };
+  }
+
+  /** Conflicts detected through `remote` after `afterId` (to report to it), with the last id. */
+  detectedThrough(remote: string, afterId: bigint): { conflicts: ConflictInput[]; lastId: bigint } {
+    const rows = this.byRemoteStmt.all(afterId, remote) as ConflictRow[];
+    return { conflicts: rows.map(fromRow), lastId: rows.length > 0 ? rows[rows.length - 1]!.id : afterId };
+  }
+
+  /** True when some conflict is open (else no write can supersede one). */
+  anyOpen(): boolean {
+    return this.anyOpenStmt.get() !== undefined;
+  }
+
+  /**
+   * Open conflicts of one cell (cid '-1': the row, i.e. delete_update), each with the higher
+   * version of its two writes (col_version, or causal length for delete_update).
+   */
+  openForCell(table: string, pk: Uint8Array, cid: string): { id: bigint; version: bigint }[] {
+    const rows = this.openForCellStmt.all(table, pk, cid === '-1' ? null : cid) as [bigint, bigint][];
+    return rows.map(([id, version]) => ({ id, version }));
+  }
+
+  /** Marks open conflicts resolved because a later write decided their cell. */
+  supersede(ids: Iterable<bigint>): void {
+    const at = new Date().toISOString();
+    for (const id of ids) this.markSuperseded.run(at, id);
+  }
+}
+
+interface ConflictRow {
+  id: bigint;
+  tbl: string;
+  pk: Buffer;
+  cid: string | null;
+  kind: ConflictInput['kind'];
+  ours: string;
+  theirs: string;
+  winner: ConflictInput['winner'];
+  ours_site: Buffer | null;
+  theirs_site: Buffer | null;
+  ours_col_version: bigint | null;
+  theirs_col_version: bigint | null;
+}
+
+function fromRow(r: ConflictRow): ConflictInput {
+  return {
+    table: r.tbl,
+    pk: r.pk,
+    cid: r.cid,
+    kind: r.kind,
+    ours: r.ours,
+    theirs: r.theirs,
+    winner: r.winner,
+    oursSite: r.ours_site,
+    theirsSite: r.theirs_site,
+    oursColVersion: r.ours_col_version,
+    theirsColVersion: r.theirs_col_version,
+  };
+}
+
+/** The same conflict seen from the other side (a hub's record, as the pushing client keeps it). */
+export function flipConflict(c: ConflictInput): ConflictInput {
+  return {
+    ...c,
+    ours: c.theirs,
+    theirs: c.ours,
+    winner: c.winner === 'ours' ? 'theirs' : 'ours',
+    oursSite: c.theirsSite,
+    theirsSite: c.oursSite,
+    oursColVersion: c.theirsColVersion,
+    theirsColVersion: c.oursColVersion,
+  };
+}

@@ -1,0 +1,48 @@
+import Database from 'better-sqlite3';
+import { assertSqliteFile, type Db } from '../store.js';
+import { isInternalTable, setMeta } from './bookkeeping.js';
+import { addRemote } from './remotes.js';
+
+/** crsync_meta key naming the URL of a clone that has not finished. */
+const PENDING = 'clone_pending';
+
+/**
+ * What an existing file is to `crsync clone <url>`: a clone of that URL cut short ('resume'),
+ * a file with nothing in it yet, e.g. a clone killed during its set-up ('unused'), or anything
+ * else, which a clone must not touch ('other').
+ */
+export function cloneTarget(path: string, url: string): 'resume' | 'unused' | 'other' {
+  try {
+    if (assertSqliteFile(path) !== 'sqlite') return 'unused';
+  } catch {
+    return 'other';
+  }
+  // Plain SQLite, read only: no extension needed to look, and nothing written to a stranger's file.
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { fileMustExist: true, readonly: true });
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+    const has = (t: string): boolean => tables.includes(t);
+    const remotes = has('crsync_remotes') ? (db.prepare('SELECT name, url FROM crsync_remotes').all() as { name: string; url: string }[]) : [];
+    const pending = has('crsync_meta') ? db.prepare('SELECT value FROM crsync_meta WHERE key = ?').pluck().get(PENDING) : undefined;
+    if (pending === url && remotes.length === 1 && remotes[0]!.name === 'origin' && remotes[0]!.url === url) return 'resume';
+    return remotes.length === 0 && tables.every(isInternalTable) ? 'unused' : 'other';
+  } catch {
+    return 'other';
+  } finally {
+    db?.close();
+  }
+}
+
+/** Adds the origin remote and marks the clone unfinished, in one transaction. */
+export function startClone(db: Db, url: string): void {
+  db.transaction(() => {
+    addRemote(db, 'origin', url, 'CRSYNC_TOKEN');
+    setMeta(db, PENDING, url);
+  })();
+}
+
+/** Marks the clone finished: a later `crsync clone` into this file is refused again. */
+export function finishClone(db: Db): void {
+  db.prepare('DELETE FROM crsync_meta WHERE key = ?').run(PENDING);
+}

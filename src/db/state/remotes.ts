@@ -1,0 +1,141 @@
+import { CrsyncError, UsageError } from '../../errors.js';
+import type { Cursor } from '../../sync/protocol/types.js';
+import type { Db } from '../store.js';
+
+/** A configured remote and its sync cursors. */
+export interface RemoteRecord {
+  name: string;
+  url: string;
+  tokenEnv: string;
+  remoteSite: Buffer | null;
+  pull: Cursor;
+  push: Cursor;
+  lastPull: string | null;
+  lastPush: string | null;
+  /** Newest local conflict id reported to the remote (pushes carry the ones after it). */
+  conflictsReported: bigint;
+  /** Newest remote conflict id we have heard of (pulls ask for the ones after it). */
+  conflictsPulled: bigint;
+}
+
+interface RemoteRow {
+  name: string;
+  url: string;
+  token_env: string;
+  remote_site: Buffer | null;
+  pull_version: bigint;
+  pull_seq: bigint;
+  push_version: bigint;
+  push_seq: bigint;
+  last_pull: string | null;
+  last_push: string | null;
+  conflicts_reported: bigint;
+  conflicts_pulled: bigint;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const ENV = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function fromRow(r: RemoteRow): RemoteRecord {
+  return {
+    name: r.name,
+    url: r.url,
+    tokenEnv: r.token_env,
+    remoteSite: r.remote_site,
+    pull: { version: r.pull_version, seq: r.pull_seq },
+    push: { version: r.push_version, seq: r.push_seq },
+    lastPull: r.last_pull,
+    lastPush: r.last_push,
+    conflictsReported: r.conflicts_reported,
+    conflictsPulled: r.conflicts_pulled,
+  };
+}
+
+/** Adds a remote. Tokens are never stored: only the name of the env var that holds one. */
+export function addRemote(db: Db, name: string, url: string, tokenEnv = 'CRSYNC_TOKEN'): RemoteRecord {
+  if (!NAME.test(name)) throw new UsageError(`invalid remote name ${JSON.stringify(name)}`, 'use letters, digits, ".", "_" and "-"');
+  if (!ENV.test(tokenEnv)) throw new UsageError(`invalid environment variable name ${JSON.stringify(tokenEnv)}`);
+  if (getRemote(db, name)) {
+    throw new CrsyncError('remote_exists', `remote ${name} already exists`, {
+      exitCode: 2,
+      hint: `remove it first (crsync remote remove ${name}) or pick another name`,
+    });
+  }
+  db.prepare('INSERT INTO crsync_remotes (name, url, token_env, added_at) VALUES (?, ?, ?, ?)').run(
+    name,
+    url,
+    tokenEnv,
+    new Date().toISOString(),
+  );
+  return getRemote(db, name)!;
+}
+
+/** All remotes, by name. */
+export function listRemotes(db: Db): RemoteRecord[] {
+  return (db.prepare('SELECT * FROM crsync_remotes ORDER BY name').safeIntegers(true).all() as RemoteRow[]).map(fromRow);
+}
+
+/** One remote, or undefined. */
+export function getRemote(db: Db, name: string): RemoteRecord | undefined {
+  const r = db.prepare('SELECT * FROM crsync_remotes WHERE name = ?').safeIntegers(true).get(name) as RemoteRow | undefined;
+  return r ? fromRow(r) : undefined;
+}
+
+/** One remote, or a clear error naming the ones that exist. */
+export function requireRemote(db: Db, name: string): RemoteRecord {
+  const r = getRemote(db, name);
+  if (r) return r;
+  const names = listRemotes(db).map((x) => x.name);
+  throw new CrsyncError('no_such_remote', `no remote named ${name}`, {
+    exitCode: 2,
+    hint: names.length ? `known remotes: ${names.join(', ')}` : 'add one with `crsync remote add <name> <url>`',
+  });
+}
+
+/** Removes a remote (its cursors go with it). */
+export function removeRemote(db: Db, name: string): void {
+  requireRemote(db, name);
+  db.prepare('DELETE FROM crsync_remotes WHERE name = ?').run(name);
+}
+
+/** Records how far we have pulled (called inside the page's transaction). */
+export function setPullCursor(db: Db, name: string, c: Cursor, remoteSite: Uint8Array): void {
+  db.prepare('UPDATE crsync_remotes SET pull_version = ?, pull_seq = ?, remote_site = ? WHERE name = ?').run(
+    c.version,
+    c.seq,
+    remoteSite,
+    name,
+  );
+}
+
+/** Records how far the remote has acknowledged our pushes. */
+export function setPushCursor(db: Db, name: string, c: Cursor, remoteSite: Uint8Array): void {
+  db.prepare('UPDATE crsync_remotes SET push_version = ?, push_seq = ?, remote_site = ? WHERE name = ?').run(
+    c.version,
+    c.seq,
+    remoteSite,
+    name,
+  );
+}
+
+/** Stamps the time of a completed pull or push. */
+export function touchRemote(db: Db, name: string, what: 'pull' | 'push'): void {
+  db.prepare(`UPDATE crsync_remotes SET last_${what} = ? WHERE name = ?`).run(new Date().toISOString(), name);
+}
+
+/** Forgets cursors when the remote turned out to be a different replica (re-created hub). */
+export function resetCursors(db: Db, name: string, remoteSite: Uint8Array): void {
+  db.prepare(
+    'UPDATE crsync_remotes SET pull_version = 0, pull_seq = -1, push_version = 0, push_seq = -1, conflicts_pulled = 0, conflicts_reported = 0, remote_site = ? WHERE name = ?',
+  ).run(remoteSite, name);
+}
+
+/** Records the newest remote conflict id we have heard of (inside the recording transaction). */
+export function setConflictsPulled(db: Db, name: string, lastId: bigint): void {
+  db.prepare('UPDATE crsync_remotes SET conflicts_pulled = max(conflicts_pulled, ?) WHERE name = ?').run(lastId, name);
+}
+
+/** Records the newest local conflict id the remote has been told of. */
+export function setConflictsReported(db: Db, name: string, lastId: bigint): void {
+  db.prepare('UPDATE crsync_remotes SET conflicts_reported = max(conflicts_reported, ?) WHERE name = ?').run(lastId, name);
+}

@@ -1,0 +1,59 @@
+import { UsageError } from '../errors.js';
+import { MAX_FRAME_BYTES, MAX_PAGE_SIZE } from '../sync/protocol/types.js';
+
+/** What a receiver of frames accepts (a hub sets them with `crsync serve`; clients use the protocol's). */
+export interface FrameLimits {
+  /** Largest frame, in bytes after decompression. */
+  maxFrameBytes: number;
+  /** Most changes in one page. */
+  maxPageSize: number;
+  /** Largest TEXT or BLOB value, and largest packed primary key, in bytes. */
+  maxValueBytes: number;
+}
+
+/** The limits of a hub: what one request may send, how slowly, and how many connections at once. */
+export interface ServerLimits extends FrameLimits {
+  /** Largest push body, in bytes after decompression (a push's pages are committed as they come). */
+  maxBodyBytes: number;
+  /** Time for a request's line and headers to arrive. */
+  headersTimeoutMs: number;
+  /** Longest silence while a request is under way: no byte in (a body) or out (a pull's answer). */
+  idleTimeoutMs: number;
+  /**
+   * Inside a frame (or a JSON body) bytes must keep coming at this average rate, with one
+   * idle timeout of grace: a client that trickles bytes is cut off, a fast long push never is.
+   */
+  minBytesPerSec: number;
+  /** Open connections at once; more are answered 503 busy (with Retry-After) and closed. */
+  maxConnections: number;
+}
+
+const MiB = 1024 * 1024;
+
+/** The protocol's own limits: what every crsync receiver accepts. */
+export const PROTOCOL_FRAME_LIMITS: FrameLimits = { maxFrameBytes: MAX_FRAME_BYTES, maxPageSize: MAX_PAGE_SIZE, maxValueBytes: MAX_FRAME_BYTES };
+
+/** Defaults of `crsync serve` (docs/reliability.md, "Hostile input and hub limits"). */
+export const DEFAULT_SERVER_LIMITS: ServerLimits = {
+  maxBodyBytes: 1024 * MiB,
+  maxFrameBytes: MAX_FRAME_BYTES,
+  maxPageSize: MAX_PAGE_SIZE,
+  maxValueBytes: 16 * MiB,
+  headersTimeoutMs: 20_000,
+  idleTimeoutMs: 30_000,
+  minBytesPerSec: 1024,
+  maxConnections: 512,
+};
+
+/** Fills in defaults and checks that the limits fit together and within the protocol. */
+export function resolveLimits(given: Partial<ServerLimits> = {}): ServerLimits {
+  const l: ServerLimits = { ...DEFAULT_SERVER_LIMITS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
+  for (const [k, v] of Object.entries(l)) {
+    if (!Number.isSafeInteger(v) || v <= 0) throw new UsageError(`limit ${k} must be a positive integer, got ${v}`);
+  }
+  if (l.maxFrameBytes > MAX_FRAME_BYTES) throw new UsageError(`--max-frame may be at most ${MAX_FRAME_BYTES} bytes (the protocol's limit)`);
+  if (l.maxPageSize > MAX_PAGE_SIZE) throw new UsageError(`--max-page may be at most ${MAX_PAGE_SIZE} changes (the protocol's limit)`);
+  if (l.maxValueBytes > l.maxFrameBytes) throw new UsageError('--max-value cannot exceed --max-frame', 'a value travels inside one frame');
+  if (l.maxFrameBytes > l.maxBodyBytes) throw new UsageError('--max-frame cannot exceed --max-body', 'a frame travels inside one push body');
+  return l;
+}

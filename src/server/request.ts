@@ -1,0 +1,127 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CrsyncError } from '../errors.js';
+import { stringifyJson } from '../values.js';
+import type { Cursor, SchemaRequest } from '../sync/protocol/types.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../sync/protocol/types.js';
+
+/** Dataset names: letters, digits, ".", "_" and "-", starting with a letter or digit, no "..". */
+export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Largest JSON request body (POST .../schema). */
+export const MAX_JSON_BODY = 1024 * 1024;
+
+/** A 4xx answer: the request, not the hub, is at fault. */
+export function badRequest(message: string, hint?: string): CrsyncError {
+  return new CrsyncError('bad_request', message, { exitCode: 2, hint });
+}
+
+/** HTTP status of an error (docs/protocol.md, "Errors"). */
+export function statusOf(err: CrsyncError): number {
+  if (err.code === 'dataset_not_found' || err.code === 'not_found') return 404;
+  if (err.code === 'method_not_allowed') return 405;
+  if (err.code === 'frame_too_large' || err.code === 'page_too_large' || err.code === 'body_too_large' || err.code === 'value_too_large') return 413;
+  if (err.code === 'unsupported_encoding' || err.code === 'unsupported_media_type') return 415;
+  if (err.code === 'request_timeout') return 408;
+  if (err.code === 'busy') return 503;
+  if (err.code === 'unauthenticated') return 401;
+  if (err.code === 'shutting_down') return 503;
+  if (err.exitCode === 4) return 403;
+  if (err.exitCode === 5) return 409;
+  if (err.exitCode === 2 || ['bad_stream', 'truncated_stream', 'bad_request', 'bad_change', 'same_site', 'cursor_ahead'].includes(err.code)) return 400;
+  return 500;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = stringifyJson(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Sends `{"error":{code,message,hint?,details?}}`, or cuts the connection once a stream has begun. */
+export function sendError(res: ServerResponse, err: CrsyncError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, statusOf(err), { error: err.toJSON() });
+}
+
+/** Path segments after decoding; a malformed escape is a 400, not a crash. */
+export function pathParts(pathname: string): string[] {
+  try {
+    return pathname.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+  } catch {
+    throw badRequest(`malformed percent-encoding in ${pathname}`);
+  }
+}
+
+/** A `site` query parameter: 32 hex digits (16 bytes). */
+export function siteParam(q: URLSearchParams, required: true): Buffer;
+export function siteParam(q: URLSearchParams, required: false): Buffer | undefined;
+export function siteParam(q: URLSearchParams, required: boolean): Buffer | undefined {
+  const s = q.get('site');
+  if (s === null && !required) return undefined;
+  if (s === null || !/^[0-9a-fA-F]{32}$/.test(s)) throw badRequest('site must be 16 bytes in hex (32 hex digits)');
+  return Buffer.from(s, 'hex');
+}
+
+function intParam(q: URLSearchParams, name: string, fallback: bigint, min: bigint): bigint {
+  const s = q.get(name);
+  if (s === null) return fallback;
+  if (!/^-?\d{1,19}$/.test(s) || BigInt(s) < min) throw badRequest(`${name} must be an integer >= ${min}, got ${JSON.stringify(s)}`);
+  return BigInt(s);
+}
+
+/** The `since` and `seq` parameters of a pull: where in the hub's stream to start. */
+export function cursorParams(q: URLSearchParams): Cursor {
+  return { version: intParam(q, 'since', 0n, 0n), seq: intParam(q, 'seq', -1n, -1n) };
+}
+
+/** The `conflictsAfter` parameter of a pull: the newest hub conflict id the client has heard of. */
+export function conflictsAfterParam(q: URLSearchParams): bigint | undefined {
+  return q.get('conflictsAfter') === null ? undefined : intParam(q, 'conflictsAfter', 0n, 0n);
+}
+
+/** The `pageSize` parameter (1..MAX_PAGE_SIZE). */
+export function pageSizeParam(q: URLSearchParams): number {
+  const n = intParam(q, 'pageSize', BigInt(DEFAULT_PAGE_SIZE), 1n);
+  if (n > BigInt(MAX_PAGE_SIZE)) throw badRequest(`pageSize must be at most ${MAX_PAGE_SIZE}`);
+  return Number(n);
+}
+
+/** Refuses a body declared as something else (a missing Content-Type is taken as `expected`). */
+export function checkContentType(req: IncomingMessage, expected: string): void {
+  const type = req.headers['content-type'];
+  if (type === undefined) return;
+  if (type.split(';')[0]!.trim().toLowerCase() !== expected) {
+    throw new CrsyncError('unsupported_media_type', `this endpoint takes ${expected}, not ${type}`, { exitCode: 2, hint: 'see docs/protocol.md for the body of each endpoint' });
+  }
+}
+
+/** Reads a whole JSON body (its size and pace are checked by guardedBody). */
+export async function readJsonBody(body: AsyncIterable<Buffer>): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw badRequest('request body is not valid JSON');
+  }
+}
+
+const IDENT_OK = (s: unknown): boolean => typeof s === 'string' && s.length > 0 && s.length <= 256 && !s.includes('\0');
+const TYPE_OK = /^[A-Za-z0-9_ (),]*$/;
+// Defaults travel as SQL text: only literals are accepted, so a request cannot smuggle SQL in.
+const DEFAULT_OK = /^\(?\s*(NULL|TRUE|FALSE|CURRENT_TIME|CURRENT_DATE|CURRENT_TIMESTAMP|[-+]?\d+(\.\d+)?([eE][-+]?\d+)?|'([^']|'')*'|[xX]'[0-9a-fA-F]*')\s*\)?$/;
+
+/** Checks the body of POST .../schema. */
+export function validSchemaRequest(body: unknown): SchemaRequest {
+  const b = body as SchemaRequest;
+  const ok =
+    b && Array.isArray(b.tables) && Number.isInteger(b.version) && b.version >= 0 &&
+    b.tables.every((t) => IDENT_OK(t?.name) && !/^(crsync_|crsql_|sqlite_)/.test(t.name) && !t.name.includes('__crsql_') && Array.isArray(t.columns) && t.columns.length > 0 &&
+      t.columns.some((c) => c?.pk > 0) &&
+      t.columns.every((c) => IDENT_OK(c?.name) && typeof c.type === 'string' && TYPE_OK.test(c.type) && typeof c.notnull === 'boolean' && Number.isInteger(c.pk) && c.pk >= 0 && (c.dflt === null || (typeof c.dflt === 'string' && DEFAULT_OK.test(c.dflt)))));
+  if (!ok) throw badRequest('schema request is malformed', 'tables need names, a primary key and columns; defaults must be literals');
+  return b;
+}

@@ -1,0 +1,84 @@
+import { existsSync, rmSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { CrsyncError } from '../../errors.js';
+import { cloneTarget, finishClone, startClone } from '../../db/state/clone.js';
+import { openStore, siteId } from '../../db/store.js';
+import { initReplica } from '../../db/replica.js';
+import { listReplicatedTables } from '../../db/schema/read.js';
+import { pullChanges, type SyncOptions } from './engine.js';
+import { filePathOf, isHttpUrl, parseHubUrl } from '../transports/url.js';
+
+/** Result of `crsync clone`. */
+export interface CloneResult {
+  db: string;
+  url: string;
+  siteId: string;
+  received: number;
+  tables: string[];
+  bytes: number;
+  ms: number;
+}
+
+/** Default file name for a clone: the dataset (or file) name with .db. */
+export function defaultCloneFile(url: string): string {
+  const name = isHttpUrl(url) ? parseHubUrl(url).dataset : basename(filePathOf(url)).replace(/\.db$/, '');
+  return `${name}.db`;
+}
+
+/**
+ * A new replica of a remote: its own fresh site id (never a copy's), the remote's replicated
+ * schema, all its data, and `origin` set to the URL. An interrupted clone resumes with `pull`,
+ * or by running the same clone again.
+ */
+export async function cloneReplica(url: string, file: string | undefined, opts: Omit<SyncOptions, 'dbPath' | 'remote'>): Promise<CloneResult> {
+  const dbPath = resolve(file ?? defaultCloneFile(url));
+  const remoteUrl = isHttpUrl(url) ? url : filePathOf(url);
+  // Running the same clone again after it was cut short (even killed) resumes it.
+  const target = existsSync(dbPath) ? cloneTarget(dbPath, remoteUrl) : 'unused';
+  if (target === 'other') {
+    throw new CrsyncError('file_exists', `${dbPath} already exists`, {
+      exitCode: 2,
+      hint: 'clone into a new file name, or pull into the existing replica',
+    });
+  }
+  if (target === 'unused') {
+    initReplica(dbPath);
+    const store = openStore(dbPath);
+    try {
+      startClone(store.db, remoteUrl);
+    } finally {
+      store.close();
+    }
+  }
+  let result;
+  try {
+    result = await pullChanges({ ...opts, dbPath, remote: 'origin' });
+  } catch (err) {
+    // Nothing arrived: leave no half-made replica behind. Otherwise keep it: `pull` resumes.
+    const s = openStore(dbPath);
+    const empty = (s.db.prepare("SELECT count(*) FROM crsync_applied").pluck().get() as number) === 0;
+    s.close();
+    if (empty) {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(dbPath + suffix, { force: true });
+    } else if (err instanceof CrsyncError) {
+      throw new CrsyncError(err.code, err.message, { exitCode: err.exitCode, hint: `the clone is partial; run \`crsync pull -d ${dbPath}\` to resume`, cause: err });
+    }
+    throw err;
+  }
+  const s = openStore(dbPath);
+  try {
+    finishClone(s.db);
+    const tables = listReplicatedTables(s.db);
+    return {
+      db: dbPath,
+      url: remoteUrl,
+      siteId: siteId(s.db).toString('hex'),
+      received: result.received,
+      tables,
+      bytes: result.bytes,
+      ms: result.ms,
+    };
+  } finally {
+    s.close();
+  }
+}

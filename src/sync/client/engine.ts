@@ -1,0 +1,275 @@
+import { CrsyncError, SchemaMismatchError } from '../../errors.js';
+import { ChangeApplier, readPages, versionsAppliedFrom } from '../../db/changes/apply.js';
+import { ConflictStore, flipConflict } from '../../db/conflicts/store.js';
+import { applyAdditiveSchema } from '../../db/schema/apply.js';
+import { getPeer, laterCursor, setPeerReceived } from '../../db/state/peers.js';
+import { requireRemote, resetCursors, setPullCursor, setPushCursor, touchRemote, type RemoteRecord, setConflictsPulled, setConflictsReported } from '../../db/state/remotes.js';
+import { diffSchemas, describeExtras, type SchemaDiff } from '../../db/schema/diff.js';
+import { readReplicatedSchema } from '../../db/schema/read.js';
+import { openStore, siteId, type Store } from '../../db/store.js';
+import { cursorFromJson } from '../protocol/codec.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, isAfter, type Cursor, type DatasetInfo, type Page, type WireConflict } from '../protocol/types.js';
+import { openTransport } from '../transports/open.js';
+import { withRetries, type RetryOptions } from './retry.js';
+import type { Transport } from '../transports/transport.js';
+
+/** Progress of a transfer, for spinners. */
+export interface TransferProgress {
+  phase: 'pull' | 'push';
+  changes: number;
+  bytes: number;
+  /** Changes known to be left, when known. */
+  total?: number;
+}
+
+/** Options shared by push, pull and sync. */
+export interface SyncOptions {
+  dbPath: string;
+  remote: string;
+  env: NodeJS.ProcessEnv;
+  pageSize?: number;
+  /** Carry additive schema changes (default true; --no-migrate turns it off). */
+  migrate?: boolean;
+  signal?: AbortSignal;
+  retry?: Partial<RetryOptions>;
+  onProgress?: (p: TransferProgress) => void;
+}
+
+/** Result of `crsync pull`. */
+export interface PullResult {
+  remote: string;
+  url: string;
+  sent: 0;
+  received: number;
+  conflicts: number;
+  schemaChanges: string[];
+  bytes: number;
+  ms: number;
+}
+
+/** Result of `crsync push`. */
+export interface PushResult {
+  remote: string;
+  url: string;
+  sent: number;
+  received: 0;
+  conflicts: number;
+  created: boolean;
+  schemaChanges: string[];
+  bytes: number;
+  ms: number;
+}
+
+/** Result of `crsync sync` (pull, then push). */
+export interface SyncResult {
+  remote: string;
+  url: string;
+  sent: number;
+  received: number;
+  conflicts: number;
+  schemaChanges: string[];
+  bytes: number;
+  ms: number;
+}
+
+/** The page size asked for, within what every peer accepts. */
+function pageSizeOf(opts: SyncOptions): number {
+  return Math.min(opts.pageSize ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+}
+
+function mismatch(diff: SchemaDiff, what: string): SchemaMismatchError {
+  const lines = diff.mismatches.length > 0 ? diff.mismatches : [what];
+  return new SchemaMismatchError(`schema mismatch with the remote: ${lines.join('; ')}`, {
+    mismatches: diff.mismatches,
+    localOnly: describeExtras(diff.localExtras),
+    remoteOnly: describeExtras(diff.remoteExtras),
+  }, 'make both replicated schemas match (crsync migrate), or sync without --no-migrate to carry additive changes');
+}
+
+function checkIdentity(store: Store, remote: RemoteRecord, info: DatasetInfo): Buffer {
+  const remoteSite = Buffer.from(info.siteId, 'hex');
+  if (remoteSite.equals(siteId(store.db))) {
+    throw new CrsyncError('same_site', `${remote.url} has this replica's own site id`, {
+      exitCode: 2,
+      hint: 'a copied database file shares its site id; make replicas with `crsync clone`',
+    });
+  }
+  if (remote.remoteSite && !remote.remoteSite.equals(remoteSite)) {
+    // The remote was re-created: its stream positions mean nothing any more. Start over
+    // (merging is idempotent, so resending is safe).
+    resetCursors(store.db, remote.name, remoteSite);
+  }
+  return remoteSite;
+}
+
+async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: { received: number; conflicts: number; schema: string[] }): Promise<void> {
+  const db = store.db;
+  const local = siteId(db);
+  const info = await t.info(local);
+  const remoteSite = checkIdentity(store, requireRemote(db, name), info);
+  const diff = diffSchemas(readReplicatedSchema(db).tables, info.schema.tables);
+  if (diff.relation === 'diverged') throw mismatch(diff, '');
+  if (diff.remoteExtras.tables.length + diff.remoteExtras.columns.length > 0) {
+    if (opts.migrate === false) throw mismatch(diff, `the remote has ${describeExtras(diff.remoteExtras).join(', ')} (--no-migrate)`);
+    acc.schema.push(...applyAdditiveSchema(db, diff.remoteExtras, `pull from ${name}`, info.schema.version));
+  }
+  const remote = requireRemote(db, name);
+  const peer = getPeer(db, remoteSite);
+  const fromPeer = versionsAppliedFrom(db, remoteSite);
+  // What the remote has of our stream: our pushes, or (a peer file) its own pulls from us.
+  const pushed = remote.push.version > peer.seen ? remote.push.version : peer.seen;
+  const applier = new ChangeApplier(db, {
+    peerSite: remoteSite,
+    remote: name,
+    knownToPeer: (v) => v <= pushed || fromPeer.has(v),
+    detectConflicts: true,
+  });
+  // A peer file may also have pushed its stream to us: resume after whichever got further.
+  const since = laterCursor(remote.pull, peer.received);
+  const conflictStore = new ConflictStore(db);
+  // The remote passes on conflicts our writes were part of that it (or another client) found.
+  const onConflicts = (list: WireConflict[], lastId: bigint): void => {
+    db.transaction(() => {
+      for (const c of list) if (conflictStore.record(c, name) !== null) acc.conflicts++;
+      setConflictsPulled(db, name, lastId);
+    })();
+  };
+  const pullReq = { site: local, since, pageSize: pageSizeOf(opts), conflictsAfter: remote.conflictsPulled, onConflicts };
+  await t.pull(pullReq, (page: Page) => {
+    const r = applier.apply(page.changes, (versions) => {
+      for (const v of versions) fromPeer.add(v);
+      setPullCursor(db, name, page.cursor, remoteSite);
+      setPeerReceived(db, remoteSite, page.cursor);
+    });
+    acc.received += r.received;
+    acc.conflicts += r.conflicts.length;
+    opts.onProgress?.({ phase: 'pull', changes: acc.received, bytes: t.stats.bytesReceived });
+  }, opts.signal);
+  touchRemote(db, name, 'pull');
+}
+
+/** A push's running totals; `unacked` are the pages of an attempt the remote has not answered. */
+interface PushAcc {
+  sent: number;
+  conflicts: number;
+  created: boolean;
+  schema: string[];
+  unacked: { cursor: Cursor; changes: number }[];
+}
+
+async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PushAcc): Promise<void> {
+  const db = store.db;
+  const local = siteId(db);
+  const schema = readReplicatedSchema(db);
+  let info: DatasetInfo;
+  try {
+    info = await t.info(local);
+  } catch (err) {
+    if (!(err instanceof CrsyncError) || err.code !== 'dataset_not_found') throw err;
+    await t.applySchema({ tables: schema.tables, version: schema.version });
+    acc.created = true;
+    info = await t.info(local);
+  }
+  const remoteSite = checkIdentity(store, requireRemote(db, name), info);
+  const diff = diffSchemas(schema.tables, info.schema.tables);
+  if (diff.relation === 'diverged') throw mismatch(diff, '');
+  if (diff.localExtras.tables.length + diff.localExtras.columns.length > 0) {
+    if (opts.migrate === false) throw mismatch(diff, `this replica has ${describeExtras(diff.localExtras).join(', ')} (--no-migrate)`);
+    await t.applySchema({ tables: schema.tables, version: schema.version });
+    acc.schema.push(...describeExtras(diff.localExtras));
+  }
+  const remote = requireRemote(db, name);
+  const start = cursorFromJson(info.received) ?? remote.push;
+  // An earlier attempt of this push that was cut got these pages committed: they were sent.
+  for (const p of acc.unacked) if (!isAfter(start, p.cursor.version, p.cursor.seq)) acc.sent += p.changes;
+  acc.unacked = [];
+  const filter = { excludeSite: remoteSite, excludeVersions: versionsAppliedFrom(db, remoteSite) };
+  const reader = openStore(store.path, {});
+  // Pages within what the hub accepts (it says so in its info).
+  const pageSize = Math.min(pageSizeOf(opts), info.limits?.maxPageSize ?? MAX_PAGE_SIZE);
+  let sent = 0;
+  async function* pages(): AsyncGenerator<Page> {
+    for (const page of readPages(reader.db, start, pageSize, filter)) {
+      sent += page.changes.length;
+      acc.unacked.push({ cursor: page.cursor, changes: page.changes.length });
+      opts.onProgress?.({ phase: 'push', changes: acc.sent + sent, bytes: t.stats.bytesSent });
+      yield page;
+    }
+  }
+  const source = pages();
+  try {
+    const seen = laterCursor(remote.pull, getPeer(db, remoteSite).received).version;
+    const conflicts = new ConflictStore(db);
+    // Conflicts found while pulling from this remote go back to it, so the other writer hears.
+    const found = conflicts.detectedThrough(name, remote.conflictsReported);
+    const res = await t.push({ site: local, schemaHash: schema.hash, seen, conflicts: found.conflicts }, source, opts.signal);
+    db.transaction(() => {
+      setPushCursor(db, name, cursorFromJson(res.cursor)!, remoteSite);
+      setConflictsReported(db, name, found.lastId);
+      for (const c of res.conflicts) if (conflicts.record(flipConflict(c), name) !== null) acc.conflicts++;
+      touchRemote(db, name, 'push');
+    })();
+    acc.sent += res.received;
+    acc.unacked = [];
+  } finally {
+    // A push that failed or was aborted mid-stream may leave the page reader suspended inside
+    // its statement: end it first, or closing the reader fails ("connection is busy").
+    await source.return(undefined);
+    reader.close();
+  }
+}
+
+async function runWithRemote<T>(opts: SyncOptions, fn: (store: Store, name: string, t: Transport) => Promise<T>): Promise<{ value: T; url: string; bytes: number; ms: number }> {
+  const started = performance.now();
+  const store = openStore(opts.dbPath);
+  try {
+    const remote = requireRemote(store.db, opts.remote);
+    const t = openTransport(remote.url, opts.env, remote.tokenEnv);
+    try {
+      const value = await fn(store, remote.name, t);
+      return { value, url: remote.url, bytes: t.stats.bytesSent + t.stats.bytesReceived, ms: Math.round(performance.now() - started) };
+    } finally {
+      await t.close();
+    }
+  } finally {
+    store.close();
+  }
+}
+
+/** Pulls what the remote has that we have not seen; resumes from the last committed page. */
+export async function pullChanges(opts: SyncOptions): Promise<PullResult> {
+  const acc = { received: 0, conflicts: 0, schema: [] as string[] };
+  const r = await runWithRemote(opts, (store, name, t) =>
+    withRetries(() => pullOnce(store, name, t, opts, acc), { ...opts.retry, signal: opts.signal }),
+  );
+  return { remote: opts.remote, url: r.url, sent: 0, received: acc.received, conflicts: acc.conflicts, schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
+}
+
+/** Pushes what the remote has not acknowledged; resumes from what the remote committed. */
+export async function pushChanges(opts: SyncOptions): Promise<PushResult> {
+  const acc: PushAcc = { sent: 0, conflicts: 0, created: false, schema: [], unacked: [] };
+  const r = await runWithRemote(opts, (store, name, t) =>
+    withRetries(() => pushOnce(store, name, t, opts, acc), { ...opts.retry, signal: opts.signal }),
+  );
+  return { remote: opts.remote, url: r.url, sent: acc.sent, received: 0, conflicts: acc.conflicts, created: acc.created, schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
+}
+
+/** Pull, then push. */
+export async function syncChanges(opts: SyncOptions): Promise<SyncResult> {
+  const pullAcc = { received: 0, conflicts: 0, schema: [] as string[] };
+  const pushAcc: PushAcc = { sent: 0, conflicts: 0, created: false, schema: [], unacked: [] };
+  const r = await runWithRemote(opts, async (store, name, t) => {
+    await withRetries(() => pullOnce(store, name, t, opts, pullAcc), { ...opts.retry, signal: opts.signal });
+    await withRetries(() => pushOnce(store, name, t, opts, pushAcc), { ...opts.retry, signal: opts.signal });
+  });
+  return {
+    remote: opts.remote,
+    url: r.url,
+    sent: pushAcc.sent,
+    received: pullAcc.received,
+    conflicts: pullAcc.conflicts + pushAcc.conflicts,
+    schemaChanges: [...pullAcc.schema, ...pushAcc.schema],
+    bytes: r.bytes,
+    ms: r.ms,
+  };
+}

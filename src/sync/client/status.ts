@@ -1,0 +1,145 @@
+import { countChangesAfter, versionsAppliedFrom } from '../../db/changes/apply.js';
+import { getPeer, laterCursor } from '../../db/state/peers.js';
+import type { Cursor } from '../protocol/types.js';
+
+/** A peer that pulled our stream up to a version has all of that version. */
+const MAX_SEQ = 9223372036854775807n;
+import { countOpenConflicts } from '../../db/conflicts/list.js';
+import { listRemotes, requireRemote, type RemoteRecord } from '../../db/state/remotes.js';
+import { replicatedTableInfo, type TableInfo } from '../../db/replica.js';
+import { readReplicatedSchema } from '../../db/schema/read.js';
+import { dbVersion, openStore, siteId } from '../../db/store.js';
+import { ExitCode, toCrsyncError } from '../../errors.js';
+import { DEFAULT_PAGE_SIZE } from '../protocol/types.js';
+import { openTransport } from '../transports/open.js';
+
+/** How long status waits for a remote to count what it has for us. */
+export const STATUS_TIMEOUT_MS = 3000;
+
+/** Options of `crsync status`. */
+export interface StatusOptions {
+  dbPath: string;
+  /** Only this remote (default: all). */
+  remote?: string;
+  env: NodeJS.ProcessEnv;
+  /** Do not contact remotes: unpulled stays unknown. */
+  offline?: boolean;
+  timeoutMs?: number;
+}
+
+/** One remote's side of `crsync status`. */
+export interface RemoteStatus {
+  name: string;
+  url: string;
+  /** Answered the count; null when not asked (--offline). */
+  reachable: boolean | null;
+  /** Local changes the remote has not acknowledged. */
+  unpushed: number;
+  unpushedByTable: Record<string, number>;
+  /** Changes on the remote not pulled yet; null when unknown. */
+  unpulled: number | null;
+  lastPush: string | null;
+  lastPull: string | null;
+  /** Why unpulled is unknown. */
+  note?: string;
+}
+
+/** Result of `crsync status`. */
+export interface StatusResult {
+  db: string;
+  siteId: string;
+  dbVersion: bigint;
+  schema: { version: number; hash: string };
+  tables: TableInfo[];
+  /** Open conflicts. */
+  conflicts: number;
+  remotes: RemoteStatus[];
+  /** Nothing unpushed, unpulled (as far as known) or in conflict. */
+  inSync: boolean;
+}
+
+interface LocalRemote {
+  remote: RemoteRecord;
+  /** Where a pull from this remote would start. */
+  pulledFrom: Cursor;
+  status: RemoteStatus;
+}
+
+/**
+ * The state of a replica and of each remote. Local facts come from the file; what a remote has
+ * for us is asked with a short timeout and is `unknown` (null, with a note) when the remote is
+ * down or `offline` is set: status never fails because a remote does.
+ */
+export async function replicaStatus(opts: StatusOptions): Promise<StatusResult> {
+  const store = openStore(opts.dbPath);
+  let result: StatusResult;
+  let locals: LocalRemote[];
+  let local: Buffer;
+  try {
+    const db = store.db;
+    local = siteId(db);
+    const remotes = opts.remote !== undefined ? [requireRemote(db, opts.remote)] : listRemotes(db);
+    locals = remotes.map((remote) => {
+      const filter = remote.remoteSite
+        ? { excludeSite: remote.remoteSite, excludeVersions: versionsAppliedFrom(db, remote.remoteSite) }
+        : {};
+      // As sync does: what a peer file pulled from us, or pushed to us, counts as exchanged too.
+      const peer = remote.remoteSite ? getPeer(db, remote.remoteSite) : undefined;
+      const pushedTo = peer ? laterCursor(remote.push, { version: peer.seen, seq: MAX_SEQ }) : remote.push;
+      const pulledFrom = peer ? laterCursor(remote.pull, peer.received) : remote.pull;
+      const pending = countChangesAfter(db, pushedTo, filter);
+      return {
+        remote,
+        pulledFrom,
+        status: {
+          name: remote.name,
+          url: remote.url,
+          reachable: null,
+          unpushed: pending.total,
+          unpushedByTable: pending.byTable,
+          unpulled: null,
+          lastPush: remote.lastPush,
+          lastPull: remote.lastPull,
+        },
+      };
+    });
+    const schema = readReplicatedSchema(db);
+    result = {
+      db: store.path,
+      siteId: local.toString('hex'),
+      dbVersion: dbVersion(db),
+      schema: { version: schema.version, hash: schema.hash },
+      tables: replicatedTableInfo(db),
+      conflicts: countOpenConflicts(db),
+      remotes: locals.map((l) => l.status),
+      inSync: false,
+    };
+  } finally {
+    store.close();
+  }
+  if (opts.offline) {
+    for (const l of locals) l.status.note = 'not asked (--offline)';
+  } else {
+    await Promise.all(locals.map((l) => askRemote(l, local, opts)));
+  }
+  result.inSync =
+    result.conflicts === 0 &&
+    result.remotes.every((r) => r.unpushed === 0 && (r.unpulled === 0 || (r.unpulled === null && opts.offline === true)));
+  return result;
+}
+
+async function askRemote(l: LocalRemote, local: Buffer, opts: StatusOptions): Promise<void> {
+  const t = openTransport(l.remote.url, opts.env, l.remote.tokenEnv);
+  try {
+    const count = await t.countPending({ site: local, since: l.pulledFrom, pageSize: DEFAULT_PAGE_SIZE }, opts.timeoutMs ?? STATUS_TIMEOUT_MS);
+    l.status.reachable = true;
+    l.status.unpulled = count;
+  } catch (err) {
+    const e = toCrsyncError(err);
+    // Down, timed out or answering 5xx is unreachable; a refusal (auth, no such dataset) is an answer.
+    l.status.reachable = !(e.exitCode === ExitCode.unreachable || e.code === 'remote_unavailable' || e.code === 'internal');
+    l.status.note = e.code === 'internal' ? (err instanceof Error ? err.message : String(err)) : e.message;
+  } finally {
+    await t.close().catch(() => undefined);
+  }
+}

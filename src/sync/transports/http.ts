@@ -1,0 +1,206 @@
+import { PassThrough, Readable, Transform, pipeline } from 'node:stream';
+import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
+import { AuthError, CrsyncError, ExitCode, SchemaMismatchError, UnreachableError } from '../../errors.js';
+import { parseHubUrl } from './url.js';
+import { conflictFromJson, encodeConflicts, encodeEnd, encodeHeader, encodePage, readFrames, type WireConflictJson } from '../protocol/codec.js';
+import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from '../protocol/types.js';
+import type { PullRequest, PushRequest, TransferStats, Transport } from './transport.js';
+import { HttpAgent, type HttpResponse } from './http-agent.js';
+
+/** OpenSSL and Node codes of a certificate that cannot be verified. */
+const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/;
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
+
+function networkError(err: unknown, origin: string): CrsyncError | undefined {
+  if (err instanceof CrsyncError) return err;
+  const e = err as { code?: string; cause?: { code?: string; name?: string }; name?: string; message?: string };
+  const code = e.code ?? e.cause?.code;
+  if (typeof code === 'string' && TLS_CODE.test(code)) {
+    // Not transient: retrying cannot make the certificate trusted.
+    return new CrsyncError('tls_error', `cannot verify the TLS certificate of ${origin}: ${e.message ?? code}`, {
+      exitCode: ExitCode.unreachable,
+      hint: 'if the hub uses its own certificate, trust it with NODE_EXTRA_CA_CERTS=<cert.pem>',
+      cause: err,
+    });
+  }
+  // A DOMException (TimeoutError, AbortError) carries a numeric code; an aborted request wraps it.
+  const timedOut = e.name === 'TimeoutError' || e.cause?.name === 'TimeoutError' || code === 'ETIMEDOUT';
+  if (timedOut || (typeof code === 'string' && NETWORK_CODES.has(code))) {
+    return new UnreachableError(`cannot reach ${origin}: ${timedOut ? 'timeout' : code}`, 'check that the hub runs and the URL is right; local work is unaffected and can sync later', err);
+  }
+  return undefined;
+}
+
+/** Counts bytes flowing through. */
+function counter(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      onBytes(chunk.length);
+      cb(null, chunk);
+    },
+  });
+}
+
+/** The HTTP transport to a `crsync serve` hub (keep-alive connections, timeouts). */
+export class HttpTransport implements Transport {
+  readonly stats: TransferStats = { bytesSent: 0, bytesReceived: 0 };
+  private readonly agent: HttpAgent;
+  private readonly origin: string;
+  private readonly base: string;
+
+  constructor(
+    readonly url: string,
+    private readonly token: string | undefined,
+  ) {
+    const { origin, dataset } = parseHubUrl(url);
+    this.origin = origin;
+    this.base = `${origin}/v${PROTOCOL_VERSION}/datasets/${encodeURIComponent(dataset)}`;
+    this.agent = new HttpAgent(origin);
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    const h: Record<string, string> = { 'user-agent': 'crsync', ...extra };
+    if (this.token) h.authorization = `Bearer ${this.token}`;
+    return h;
+  }
+
+  private async send(
+    method: 'GET' | 'POST',
+    path: string,
+    opts: { body?: Readable | string; headers?: Record<string, string>; signal?: AbortSignal; idleTimeout?: number } = {},
+  ): Promise<HttpResponse> {
+    let res: HttpResponse;
+    try {
+      res = await this.agent.request(method, this.base + path, {
+        headers: this.headers(opts.headers),
+        body: opts.body,
+        signal: opts.signal,
+        idleTimeout: opts.idleTimeout,
+      });
+    } catch (err) {
+      throw networkError(err, this.origin) ?? err;
+    }
+    if (res.statusCode >= 400) {
+      const text = await res.text().catch(() => '');
+      // A refused upload stops here: the rest of the body would be sent for nothing.
+      if (opts.body instanceof Readable) opts.body.destroy();
+      throw this.httpError(res.statusCode, text);
+    }
+    return res;
+  }
+
+  private httpError(status: number, text: string): CrsyncError {
+    let body: { error?: { code?: string; message?: string; hint?: string; details?: unknown } } = {};
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      // not JSON: keep the status line only
+    }
+    const msg = body.error?.message ?? `HTTP ${status}`;
+    const hint = body.error?.hint;
+    if (status === 401) return new AuthError(`the hub refused the credentials: ${msg}`, hint ?? 'set CRSYNC_TOKEN (or the variable named by the remote\'s --token-env) to a valid token');
+    if (status === 403) return new AuthError(`the hub refused access: ${msg}`, hint ?? 'the token lacks the right for this dataset or action', 'forbidden');
+    if (status === 404) return new CrsyncError('dataset_not_found', `${this.url}: ${msg}`, { hint: hint ?? 'check the dataset name; push creates a dataset, pull and clone need it to exist' });
+    if (status === 409) return new SchemaMismatchError(msg, body.error?.details, hint);
+    if (status >= 502 && status <= 504) return new CrsyncError('remote_unavailable', `${this.origin} is unavailable (HTTP ${status})`, { hint: 'try again later' });
+    return new CrsyncError(body.error?.code ?? 'remote_error', `the hub answered ${status}: ${msg}`, { hint });
+  }
+
+  /** Reads a JSON answer; anything else means the URL is not a crsync hub. */
+  private async json<T>(res: HttpResponse): Promise<T> {
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw networkError(err, this.origin) ?? err;
+    }
+    this.stats.bytesReceived += Buffer.byteLength(text);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new CrsyncError('bad_response', `${this.origin} did not answer like a crsync hub`, { hint: 'check the remote URL (crsync remote list)' });
+    }
+  }
+
+  async info(site: Uint8Array): Promise<DatasetInfo> {
+    const info = await this.json<DatasetInfo>(await this.send('GET', `?site=${Buffer.from(site).toString('hex')}`));
+    if (info?.protocol !== PROTOCOL_VERSION || typeof info.siteId !== 'string' || !Array.isArray(info.schema?.tables)) {
+      throw new CrsyncError('bad_response', `${this.origin} did not answer like a crsync hub (protocol v${PROTOCOL_VERSION})`, { hint: 'check the remote URL, and that both sides run compatible crsync versions' });
+    }
+    return info;
+  }
+
+  async pull(req: PullRequest, onPage: (page: Page) => void | Promise<void>, signal?: AbortSignal): Promise<StreamEnd> {
+    let q = `/changes?since=${req.since.version}&seq=${req.since.seq}&site=${Buffer.from(req.site).toString('hex')}&pageSize=${req.pageSize}`;
+    if (req.conflictsAfter !== undefined) q += `&conflictsAfter=${req.conflictsAfter}`;
+    const res = await this.send('GET', q, { headers: { 'accept-encoding': 'gzip', accept: FRAMES_MEDIA_TYPE }, signal });
+    const source = res.headers['content-encoding'] === 'gzip' ? createGunzip() : new PassThrough();
+    // pipeline forwards a socket error to `source`, so the frame reader fails instead of hanging.
+    pipeline(res.body, counter((n) => (this.stats.bytesReceived += n)), source, () => {});
+    try {
+      for await (const frame of readFrames(source)) {
+        if (frame.type === 'page') await onPage(frame.page);
+        else if (frame.type === 'end') return frame.end;
+        else if (frame.type === 'conflicts') req.onConflicts?.(frame.conflicts, frame.lastId);
+        else if (frame.type === 'error') throw new CrsyncError('remote_error', `the hub failed mid-stream: ${frame.message}`, { hint: 'run the command again; it resumes from the last committed page' });
+      }
+    } catch (err) {
+      if (err instanceof CrsyncError) throw err;
+      if (signal?.aborted) throw signal.reason;
+      const z = err as { code?: string };
+      if (z.code === 'Z_BUF_ERROR' || z.code === 'Z_DATA_ERROR') {
+        throw new CrsyncError('truncated_stream', 'the change stream was cut off', { hint: 'run the command again; it resumes from the last committed page' });
+      }
+      throw networkError(err, this.origin) ?? err;
+    } finally {
+      res.body.destroy();
+    }
+    throw new CrsyncError('truncated_stream', 'the change stream ended before its last frame', { hint: 'run the command again; it resumes from the last committed page' });
+  }
+
+  async push(req: PushRequest, pages: AsyncIterable<Page>, signal?: AbortSignal): Promise<PushResponse> {
+    async function* frames(): AsyncGenerator<Buffer> {
+      yield encodeHeader({ site: req.site, schemaHash: req.schemaHash, seen: req.seen });
+      let cursor = undefined as Page['cursor'] | undefined;
+      let changes = 0;
+      for await (const page of pages) {
+        cursor = page.cursor;
+        changes += page.changes.length;
+        yield encodePage(page);
+      }
+      if (req.conflicts && req.conflicts.length > 0) yield encodeConflicts(req.conflicts, 0n);
+      yield encodeEnd({ cursor: cursor ?? { version: 0n, seq: -1n }, changes });
+    }
+    // Each frame is flushed as it is written: the hub sees steady progress (its idle and rate limits),
+    // even while a long run of excluded changes yields only small empty pages.
+    const gzip = createGzip({ level: 1, flush: zlibConstants.Z_SYNC_FLUSH });
+    const body = new PassThrough();
+    pipeline(Readable.from(frames()), gzip, counter((n) => (this.stats.bytesSent += n)), body, () => {});
+    const res = await this.send('POST', '/changes', {
+      body,
+      headers: { 'content-type': FRAMES_MEDIA_TYPE, 'content-encoding': 'gzip' },
+      signal,
+      // The hub answers a push at its end; reading a long run of changes the hub already has
+      // sends nothing for a while, so allow more than a plain request.
+      idleTimeout: 300_000,
+    });
+    const json = await this.json<Omit<PushResponse, 'conflicts'> & { conflicts: WireConflictJson[] }>(res);
+    return { ...json, conflicts: json.conflicts.map(conflictFromJson) };
+  }
+
+  async applySchema(req: SchemaRequest): Promise<void> {
+    const res = await this.send('POST', '/schema', { body: JSON.stringify(req), headers: { 'content-type': 'application/json' } });
+    await this.json<unknown>(res);
+  }
+
+  async countPending(req: PullRequest, timeoutMs: number): Promise<number> {
+    const q = `/changes?count=1&since=${req.since.version}&seq=${req.since.seq}&site=${Buffer.from(req.site).toString('hex')}`;
+    const res = await this.send('GET', q, { signal: AbortSignal.timeout(timeoutMs) });
+    return (await this.json<{ count: number }>(res)).count;
+  }
+
+  async close(): Promise<void> {
+    this.agent.close();
+  }
+}

@@ -1,0 +1,48 @@
+import type { Cursor, DatasetInfo, Page, PushResponse, SchemaRequest, StreamEnd, WireConflict } from '../protocol/types.js';
+
+/** One pull request: who asks, from where, and how big the pages may be. */
+export interface PullRequest {
+  site: Uint8Array;
+  since: Cursor;
+  pageSize: number;
+  /** Ask for the conflicts recorded on the remote after this id that involve our writes. */
+  conflictsAfter?: bigint;
+  /** Receives those conflicts (seen from us) and the remote's newest conflict id. */
+  onConflicts?: (conflicts: WireConflict[], lastId: bigint) => void;
+}
+
+/** The header of one push. */
+export interface PushRequest {
+  site: Uint8Array;
+  schemaHash: string;
+  /** How far the pusher has pulled the receiver's stream. */
+  seen: bigint;
+  /** Conflicts the pusher found while pulling, for the remote to pass on to the other side. */
+  conflicts?: WireConflict[];
+}
+
+/** Statistics a transport keeps of what crossed the wire. */
+export interface TransferStats {
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+/**
+ * How a client talks to a remote: a hub over HTTP, or another database file directly.
+ * Both carry the same operations (see ServedReplica on the serving side).
+ */
+export interface Transport {
+  readonly url: string;
+  readonly stats: TransferStats;
+  /** Throws `dataset_not_found` when the remote has no such dataset (or file). */
+  info(site: Uint8Array): Promise<DatasetInfo>;
+  /** Streams pages; `onPage` commits each one before the next is read. Returns the end frame. */
+  pull(req: PullRequest, onPage: (page: Page) => void | Promise<void>, signal?: AbortSignal): Promise<StreamEnd>;
+  /** Sends pages; the receiver commits each with its cursor and answers once at the end. */
+  push(req: PushRequest, pages: AsyncIterable<Page>, signal?: AbortSignal): Promise<PushResponse>;
+  /** Creates the dataset or carries over additive schema changes. */
+  applySchema(req: SchemaRequest): Promise<void>;
+  /** Counts changes a pull from `since` would bring (status). */
+  countPending(req: PullRequest, timeoutMs: number): Promise<number>;
+  close(): Promise<void>;
+}
