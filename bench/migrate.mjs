@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { runMigration } from '../dist/migrate/run.js';
+import { runMigration } from '../dist/db/schema/migrate.js';
 import { withStore } from '../dist/db/store.js';
 
 const ROUNDS = 3;

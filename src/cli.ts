@@ -4,6 +4,7 @@ import { CrsyncError, ExitCode, UsageError, toCrsyncError } from './errors.js';
 import { Output } from './output/output.js';
 import { registerCommands } from './commands/index.js';
 import { VERSION } from './version.js';
+import { useExtensionPath } from './db/extension.js';
 
 /** Everything crsync takes from its process: the one place that reads argv, env and TTY state. */
 export interface CliEnv {
@@ -109,6 +110,7 @@ function applyExitOverride(cmd: Command, cli: CliEnv): void {
 /** Parses argv and runs the command; returns the exit code. Never throws. */
 export async function run(argv: string[], cli: CliEnv): Promise<number> {
   const wantsJson = argv.includes('--json');
+  useExtensionPath(cli.env.CRSYNC_CRSQLITE_PATH);
   const cliEnv: CliEnv = { ...cli, env: { ...cli.env, __CRSYNC_JSON: wantsJson ? '1' : '0' } };
   const program = createProgram(cliEnv);
   lastContext = undefined;

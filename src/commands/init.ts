@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { initReplica } from '../db/replica.js';
+import { renderInit } from '../output/replica-render.js';
 import { action } from './common.js';
 
 export function registerInit(program: Command): void {
@@ -9,9 +10,7 @@ export function registerInit(program: Command): void {
     .action(
       action((ctx) => {
         const result = initReplica(ctx.globals.db);
-        ctx.out.result(result, (r, c) =>
-          [`${r.created ? 'Initialized' : 'Already initialized'} ${c.bold(r.db)}`, `site id ${c.cyan(r.siteId)}`].join('\n'),
-        );
+        ctx.out.result(result, renderInit);
       }),
     );
 }

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import type { ChalkInstance } from 'chalk';
 import { readFileSync } from 'node:fs';
 import { CrsyncError } from '../errors.js';
-import { runMigration, type MigrateResult } from '../migrate/run.js';
-import { formatMs } from '../output/format.js';
+import { runMigration } from '../db/schema/migrate.js';
+import { renderMigrate } from '../output/migrate-render.js';
 import { action, readAll } from './common.js';
 
 const HELP = `
@@ -37,20 +36,6 @@ function readMigration(file: string): string {
   }
 }
 
-function render(r: MigrateResult, c: ChalkInstance): string {
-  const lines = r.statements.map((s) => {
-    const kind = s.kind.replace(/_/g, ' ');
-    return `${String(s.index).padStart(3)}  ${kind.padEnd(14)} ${c.dim(s.sql)}`;
-  });
-  if (r.tracked.length > 0) lines.push(`${c.green('replicated')} ${r.tracked.join(', ')}`);
-  const hash = r.schemaHash.slice(0, 12);
-  const state = r.schemaChanged
-    ? `schema version ${c.bold(String(r.schemaVersion))} (was ${r.previousVersion}), hash ${hash}`
-    : `replicated schema unchanged: version ${r.schemaVersion}, hash ${hash}`;
-  lines.push(`${r.dryRun ? c.yellow('dry run, rolled back: ') : ''}${state} · ${formatMs(r.ms)}`);
-  return lines.join('\n');
-}
-
 export function registerMigrate(program: Command): void {
   program
     .command('migrate')
@@ -69,7 +54,7 @@ export function registerMigrate(program: Command): void {
           track: opts.track,
           dryRun: opts.dryRun === true,
         });
-        ctx.out.result(result, render);
+        ctx.out.result(result, renderMigrate);
       }),
     );
 }

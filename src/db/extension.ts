@@ -11,13 +11,20 @@ export function packageRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
+/** Set once by the entry point (CLI: $CRSYNC_CRSQLITE_PATH; library: an option). */
+let configured: string | undefined;
+
+/** Uses another cr-sqlite build for every connection opened from now on (undefined: the built one). */
+export function useExtensionPath(path: string | undefined): void {
+  configured = path ? resolve(path) : undefined;
+}
+
 /**
- * Path of the cr-sqlite loadable extension: $CRSYNC_CRSQLITE_PATH, else native/crsqlite.so
+ * Path of the cr-sqlite loadable extension: the configured one, else native/crsqlite.so
  * built by `npm install`. SQLite appends the platform suffix itself, so no suffix is needed.
  */
-export function extensionPath(env: NodeJS.ProcessEnv = process.env): string {
-  const override = env.CRSYNC_CRSQLITE_PATH;
-  if (override) return resolve(override);
+export function extensionPath(): string {
+  if (configured) return configured;
   const base = join(packageRoot(), 'native', 'crsqlite');
   for (const suffix of ['.so', '.dylib', '.dll']) {
     if (existsSync(base + suffix)) return base + suffix;

@@ -8,8 +8,9 @@ import { csvHeader, csvRecord } from './csv-write.js';
 import { CrsyncError } from '../errors.js';
 import { stringifyRow, type SqlValue } from '../values.js';
 import type { DataFormat } from './readers.js';
-import { primaryKeyColumns, tableColumns, tableExists } from '../db/schema/read.js';
-import { quoteIdent, type Store } from '../db/store.js';
+import { tableExists } from '../db/schema/read.js';
+import { tableRows } from '../db/rows.js';
+import type { Store } from '../db/store.js';
 
 /** What to export, and where. */
 export interface ExportOptions {
@@ -84,17 +85,11 @@ class Sink {
 }
 
 async function writeRows(store: Store, options: ExportOptions, sink: Sink): Promise<number> {
-  const { db } = store;
-  const { table } = options;
-  const columns = tableColumns(db, table).map((c) => c.name);
-  const pk = primaryKeyColumns(db, table);
-  const order = pk.length > 0 ? ` ORDER BY ${pk.map(quoteIdent).join(', ')}` : '';
-  const stmt = db.prepare(`SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(table)}${order}`);
-  stmt.raw(true).safeIntegers(true);
+  const { columns, rows: source } = tableRows(store.db, options.table);
   const enc = encoder(options.format, columns);
   let text = enc.start;
   let rows = 0;
-  for (const row of stmt.iterate() as IterableIterator<SqlValue[]>) {
+  for (const row of source) {
     text += enc.row(row, rows++);
     if (text.length < CHUNK) continue;
     await sink.write(text);

@@ -1,15 +1,6 @@
 import { UsageError } from '../errors.js';
 import { MAX_FRAME_BYTES, MAX_PAGE_SIZE } from '../sync/protocol/types.js';
-
-/** What a receiver of frames accepts (a hub sets them with `crsync serve`; clients use the protocol's). */
-export interface FrameLimits {
-  /** Largest frame, in bytes after decompression. */
-  maxFrameBytes: number;
-  /** Most changes in one page. */
-  maxPageSize: number;
-  /** Largest TEXT or BLOB value, and largest packed primary key, in bytes. */
-  maxValueBytes: number;
-}
+import type { FrameLimits } from '../sync/protocol/limits.js';
 
 /** The limits of a hub: what one request may send, how slowly, and how many connections at once. */
 export interface ServerLimits extends FrameLimits {
@@ -29,9 +20,6 @@ export interface ServerLimits extends FrameLimits {
 }
 
 const MiB = 1024 * 1024;
-
-/** The protocol's own limits: what every crsync receiver accepts. */
-export const PROTOCOL_FRAME_LIMITS: FrameLimits = { maxFrameBytes: MAX_FRAME_BYTES, maxPageSize: MAX_PAGE_SIZE, maxValueBytes: MAX_FRAME_BYTES };
 
 /** Defaults of `crsync serve` (docs/reliability.md, "Hostile input and hub limits"). */
 export const DEFAULT_SERVER_LIMITS: ServerLimits = {

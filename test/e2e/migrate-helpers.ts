@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { MigrateResult } from '../../src/migrate/run.js';
+import type { MigrateResult } from '../../src/db/schema/migrate.js';
 import { crsyncJson, type Hub } from '../helpers.js';
 import { ok, sandbox, SYNC_ENV } from './sync-helpers.js';
 

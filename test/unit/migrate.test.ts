@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runMigration } from '../../src/migrate/run.js';
+import { runMigration } from '../../src/db/schema/migrate.js';
 import { withStore } from '../../src/db/store.js';
 import { CrsyncError } from '../../src/errors.js';
 import { tempDir } from '../helpers.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeEnd, encodeHeader, encodePage, readFrames } from '../../src/sync/protocol/codec.js';
-import { PROTOCOL_FRAME_LIMITS } from '../../src/server/limits.js';
+import { PROTOCOL_FRAME_LIMITS } from '../../src/sync/protocol/limits.js';
 import type { Change } from '../../src/sync/protocol/types.js';
 import { parseSqlJson, stringifySqlJson, sqlValuesEqual, fromJsonValue, formatReal } from '../../src/values.js';
 import { parseCsvField, csvRecord } from '../../src/formats/csv-write.js';

@@ -3,32 +3,8 @@ import type { Db } from '../store.js';
 import { quoteIdent } from '../store.js';
 import { getMeta, isInternalTable } from '../state/bookkeeping.js';
 
-/** A column of a replicated table, as both sides of a sync compare it. */
-export interface ColumnSchema {
-  name: string;
-  /** Declared type, upper-cased ('' when none). */
-  type: string;
-  notnull: boolean;
-  /** Default expression as written in the DDL, or null. */
-  dflt: string | null;
-  /** 1-based position in the primary key, 0 when not part of it. */
-  pk: number;
-}
-
-/** A replicated table's shape. */
-export interface TableSchema {
-  name: string;
-  columns: ColumnSchema[];
-}
-
-/** The replicated schema of a replica: its tables sorted by name, with a version and a hash. */
-export interface ReplicatedSchema {
-  /** Number of migrations applied (crsync migrate, or propagated); grows with each migration. */
-  version: number;
-  /** sha256 (hex) of the normalized table list. */
-  hash: string;
-  tables: TableSchema[];
-}
+export type { ColumnSchema, TableSchema, ReplicatedSchema } from '../../sync/protocol/schema.js';
+import type { ColumnSchema, TableSchema, ReplicatedSchema } from '../../sync/protocol/schema.js';
 
 /** User tables of the database (crsync's and cr-sqlite's own excluded), sorted. */
 export function listUserTables(db: Db): string[] {

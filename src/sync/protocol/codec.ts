@@ -1,7 +1,7 @@
 import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
 import { CrsyncError } from '../../errors.js';
 import type { SqlValue } from '../../values.js';
-import { PROTOCOL_FRAME_LIMITS, type FrameLimits } from '../../server/limits.js';
+import { PROTOCOL_FRAME_LIMITS, type FrameLimits } from './limits.js';
 import { type Change, type Cursor, type Page, type StreamEnd, type StreamHeader, type WireConflict } from './types.js';
 
 /*

@@ -1,5 +1,5 @@
 import type { SqlValue } from '../../values.js';
-import type { ReplicatedSchema, TableSchema } from '../../db/schema/read.js';
+import type { ReplicatedSchema, TableSchema } from './schema.js';
 
 /** Version of the wire protocol; part of every URL (/v1/...). */
 export const PROTOCOL_VERSION = 1;

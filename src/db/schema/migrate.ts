@@ -1,11 +1,11 @@
-import { CrsyncError, UsageError } from '../errors.js';
-import { checkMigration, type MigrationStep, type Refusal } from './check.js';
-import { parseMigration, type ParsedStatement, type StatementKind } from './parse.js';
-import { recordMigration } from '../db/schema/apply.js';
-import { trackTables } from '../db/replica.js';
-import { describeExtras, diffSchemas } from '../db/schema/diff.js';
-import { listReplicatedTables, readReplicatedSchema } from '../db/schema/read.js';
-import { withStore, type Db, type Store } from '../db/store.js';
+import { CrsyncError, UsageError } from '../../errors.js';
+import { checkMigration, type MigrationStep, type Refusal } from '../../migrate/check.js';
+import { parseMigration, type ParsedStatement, type StatementKind } from '../../migrate/parse.js';
+import { recordMigration } from './apply.js';
+import { trackTables } from '../replica.js';
+import { describeExtras, diffSchemas } from './diff.js';
+import { listReplicatedTables, readReplicatedSchema } from './read.js';
+import { withStore, type Db, type Store } from '../store.js';
 
 /** Inputs of `crsync migrate`. */
 export interface MigrateOptions {
