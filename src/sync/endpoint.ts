@@ -1,5 +1,6 @@
 import { CrsyncError } from '../errors.js';
-import { ChangeApplier, readPages, countChangesAfter, versionsAppliedFrom, type ApplyResult } from '../db/changes/apply.js';
+import { ChangeApplier, readPages, countChangesAfter, type ApplyResult } from '../db/changes/apply.js';
+import { deliveredAfter, pruneDelivered } from '../db/changes/delivered.js';
 import { getPeer, notePeerSeen, setPeerReceived } from '../db/state/peers.js';
 import { diffSchemas } from '../db/schema/diff.js';
 import { listReplicatedTables, readReplicatedSchema } from '../db/schema/read.js';
@@ -54,13 +55,14 @@ export class ServedReplica {
   }
 
   /**
-   * Pages of our stream after `since` for the site asking: its own writes and what it
-   * delivered are left out. Asking from `since` tells us the site has everything before it.
+   * Pages of our stream after `since` for the site asking: what that site delivered is left
+   * out (whatever site ids its changes carry; a change relayed by someone else reaches it, even
+   * one carrying its own id). Asking from `since` tells us the site has everything before it.
    */
   pull(reader: Db, site: Uint8Array, since: Cursor, pageSize: number): Generator<Page> {
     this.checkNotAhead(since.version, 'since');
     notePeerSeen(this.db, site, since.version);
-    return readPages(reader, since, pageSize, { excludeSite: site, excludeVersions: versionsAppliedFrom(this.db, site) });
+    return readPages(reader, since, pageSize, { exclude: deliveredAfter(reader, site, since.version) });
   }
 
   /**
@@ -80,7 +82,7 @@ export class ServedReplica {
   /** How many changes a pull from `since` would carry. */
   countPending(site: Uint8Array, since: Cursor): number {
     this.checkNotAhead(since.version, 'since');
-    return countChangesAfter(this.db, since, { excludeSite: site, excludeVersions: versionsAppliedFrom(this.db, site) }).total;
+    return countChangesAfter(this.db, since, { exclude: deliveredAfter(this.db, site, since.version) }).total;
   }
 
   /** An applier for one push from `site`; `seen` is how far that site has pulled our stream. */
@@ -94,7 +96,7 @@ export class ServedReplica {
     if (seen !== undefined) this.checkNotAhead(seen, 'seen');
     const known = getPeer(this.db, site).seen;
     const peerSeen = seen !== undefined && seen > known ? seen : known;
-    const fromPeer = versionsAppliedFrom(this.db, site);
+    const fromPeer = deliveredAfter(this.db, site, peerSeen);
     const applier = new ChangeApplier(this.db, {
       peerSite: site,
       remote: null,
@@ -105,9 +107,11 @@ export class ServedReplica {
     // Bookkeeping moves only with a committed page: a refused push leaves the replica as it was.
     return (page) =>
       applier.apply(page.changes, (versions) => {
-        for (const v of versions) fromPeer.add(v);
+        if (versions) fromPeer.add(versions.first, versions.last);
         if (seen !== undefined) notePeerSeen(this.db, site, seen);
         setPeerReceived(this.db, site, page.cursor);
+        // The site has pulled our stream up to peerSeen: it never asks below it again.
+        pruneDelivered(this.db, site, peerSeen);
       });
   }
 

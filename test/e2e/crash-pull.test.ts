@@ -10,12 +10,12 @@ const tmp = sandbox('crsync-crash-pull-');
 const [TX, ROWS, PAGE] = [16, 600, '100'];
 const ALL = { version: 1n << 62n, seq: 0n };
 
-/** Pages committed so far by a replica (one crsync_applied row each). */
-function appliedPages(file: string): number {
+/** Changes committed so far by a replica's pulls (its merge records count them). */
+function appliedChanges(file: string): number {
   if (!existsSync(file)) return 0;
   // A clone killed during its set-up may leave a file without crsync's tables yet.
   return withPlainDb(file, (db) =>
-    db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'crsync_applied'").get() === undefined ? 0 : Number(db.prepare('SELECT count(*) FROM crsync_applied').pluck().get() as bigint),
+    db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'crsync_applied'").get() === undefined ? 0 : Number((db.prepare('SELECT coalesce(sum(changes), 0) FROM crsync_applied').pluck().get() as bigint | number)),
   );
 }
 
@@ -52,13 +52,13 @@ describe('SIGKILL during a pull or a clone', () => {
       // clone: a new replica, killed; rerunning the clone (or the pull its hint names) finishes.
       const c = tmp.path(`c${round}.db`);
       const clone = spawnCli(['clone', `${h.url}/shop`, c, '--page-size', PAGE]);
-      if (late) await waitFor(() => appliedPages(c) > 0);
+      if (late) await waitFor(() => appliedChanges(c) > 0);
       const cloneEnd = await killAfter(clone, killDelay(rand, late));
       if (existsSync(c)) {
         expectIntact(c);
         if (hasOrigin(c)) expectPrefix(hubFile, c, pullCursorOf(), `${why} clone`);
       }
-      if (cloneEnd.killed && appliedPages(c) > 0) cut++;
+      if (cloneEnd.killed && appliedChanges(c) > 0) cut++;
       if (cloneFinished(c)) {
         // The kill came after the clone had finished (or never came): a clone into the file is
         // now refused, and a pull has nothing left to do but must still succeed.
@@ -76,11 +76,11 @@ describe('SIGKILL during a pull or a clone', () => {
       initReplica(b);
       withStore(b, {}, (s) => addRemote(s.db, 'origin', `${h.url}/shop`));
       const pull = spawnCli(['-d', b, 'pull', '--page-size', PAGE]);
-      if (late) await waitFor(() => appliedPages(b) > 0);
+      if (late) await waitFor(() => appliedChanges(b) > 0);
       const pullEnd = await killAfter(pull, killDelay(rand, late));
       expectIntact(b);
       expectPrefix(hubFile, b, pullCursorOf(), `${why} pull`);
-      if (pullEnd.killed && appliedPages(b) > 0) cut++;
+      if (pullEnd.killed && appliedChanges(b) > 0) cut++;
       await ok(['-d', b, 'pull', '--page-size', PAGE]);
       expectPrefix(hubFile, b, ALL, `${why} pull rerun`);
       expect(await ok(['-d', b, 'sync'])).toMatchObject({ sent: 0, received: 0 });

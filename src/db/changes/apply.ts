@@ -6,7 +6,7 @@ import { listReplicatedTables, tableColumns } from '../schema/read.js';
 import { ConflictDetector, type DetectedConflict } from '../conflicts/detect.js';
 import { packedPkProblem } from './packed-pk.js';
 
-export { countChangesAfter, readPages, versionsAppliedFrom, END_OF_VERSION, type StreamFilter } from './stream.js';
+export { countChangesAfter, readPages, END_OF_VERSION, type StreamFilter } from './stream.js';
 
 /**
  * Highest clock value (col_version, db_version, cl) a change may carry. A merge takes the
@@ -39,8 +39,8 @@ export interface ApplyContext {
 /** Result of applying one page. */
 export interface ApplyResult {
   received: number;
-  /** The local db_versions the merge produced (ascending; empty when nothing changed). */
-  versions: bigint[];
+  /** The local db_versions the merge produced (inclusive; null when nothing changed). */
+  versions: { first: bigint; last: bigint } | null;
   conflicts: DetectedConflict[];
 }
 
@@ -53,6 +53,8 @@ export class ChangeApplier {
   private readonly currentVersion: Database.Statement;
   private readonly mergedVersions = new Map<string, Database.Statement>();
   private readonly impacted: Database.Statement;
+  private readonly newestRecord: Database.Statement;
+  private readonly extendRecord: Database.Statement;
   private readonly recordApplied: Database.Statement;
   private readonly columns = new Map<string, { names: Set<string>; pkCount: number }>();
   private readonly detector: ConflictDetector;
@@ -69,8 +71,10 @@ export class ChangeApplier {
     );
     this.currentVersion = db.prepare('SELECT crsql_db_version()').pluck().safeIntegers(true);
     this.impacted = db.prepare('SELECT crsql_rows_impacted()').pluck().safeIntegers(true);
+    this.newestRecord = db.prepare('SELECT db_version, last_version, peer_site, remote FROM crsync_applied ORDER BY db_version DESC LIMIT 1').safeIntegers(true);
+    this.extendRecord = db.prepare('UPDATE crsync_applied SET last_version = ?, changes = changes + ?, at = ? WHERE db_version = ?');
     this.recordApplied = db.prepare(
-      'INSERT OR REPLACE INTO crsync_applied (db_version, peer_site, remote, changes, at) VALUES (?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO crsync_applied (db_version, last_version, peer_site, remote, changes, at) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.refreshSchema();
     this.detector = new ConflictDetector(db, ctx);
@@ -115,31 +119,48 @@ export class ChangeApplier {
   }
 
   /**
-   * The local versions a merge produced, with their change counts. A merge takes max(next local
-   * version, the incoming change's db_version) for each change, so one page can produce several;
-   * inside the merge's transaction every version above `before` is this merge's. Read from the
-   * clock tables' db_version index: the crsql_changes view would read every value too.
+   * The local versions a merge produced, recorded as delivered by the peer. A merge takes
+   * max(next local version, the incoming change's db_version) for each change, so one page can
+   * produce several; inside the merge's transaction every version above `before` is this
+   * merge's, and so are the unused numbers between them. Read from the clock tables'
+   * db_version index: the crsql_changes view would read every value too.
    */
-  private recordMergedVersions(before: bigint, changes: Change[]): bigint[] {
-    const counts = new Map<bigint, bigint>();
+  private recordMergedVersions(before: bigint, changes: Change[]): { first: bigint; last: bigint } | null {
+    let first: bigint | null = null;
+    let last = 0n;
+    let total = 0n;
     for (const table of new Set(changes.map((c) => c[0]))) {
       let stmt = this.mergedVersions.get(table);
       if (!stmt) {
         stmt = this.db
-          .prepare(`SELECT db_version, count(*) FROM ${quoteIdent(`${table}__crsql_clock`)} WHERE db_version > ? GROUP BY db_version`)
+          .prepare(`SELECT min(db_version), max(db_version), count(*) FROM ${quoteIdent(`${table}__crsql_clock`)} WHERE db_version > ?`)
           .raw(true)
           .safeIntegers(true);
         this.mergedVersions.set(table, stmt);
       }
-      for (const [v, n] of stmt.all(before) as [bigint, bigint][]) counts.set(v, (counts.get(v) ?? 0n) + n);
+      const [lo, hi, n] = stmt.get(before) as [bigint | null, bigint | null, bigint];
+      if (lo === null || hi === null) continue;
+      if (first === null || lo < first) first = lo;
+      if (hi > last) last = hi;
+      total += n;
     }
+    if (first === null) return null;
     const at = new Date().toISOString();
-    for (const [v, n] of counts) this.recordApplied.run(v, this.ctx.peerSite, this.ctx.remote, n, at);
-    return [...counts.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const newest = this.newestRecord.get() as { db_version: bigint; last_version: bigint; peer_site: Buffer | null; remote: string | null } | undefined;
+    // The newest run is this peer's and nothing was written since: the run goes on.
+    const continues =
+      newest !== undefined &&
+      newest.last_version === before &&
+      newest.remote === this.ctx.remote &&
+      newest.peer_site !== null &&
+      Buffer.from(this.ctx.peerSite).equals(newest.peer_site);
+    if (continues) this.extendRecord.run(last, total, at, newest.db_version);
+    else this.recordApplied.run(first, last, this.ctx.peerSite, this.ctx.remote, total, at);
+    return { first, last };
   }
 
   /** Applies one page and runs `commit` (with the local versions it produced) in the same transaction. */
-  apply(changes: Change[], commit?: (versions: bigint[]) => void): ApplyResult {
+  apply(changes: Change[], commit?: (versions: { first: bigint; last: bigint } | null, before: bigint) => void): ApplyResult {
     this.validate(changes);
     // Immediate: the write lock is taken before `before` is read, so no other connection can
     // commit in between (and a deferred upgrade cannot fail on a stale snapshot).
@@ -158,9 +179,9 @@ export class ChangeApplier {
         }
       }
       const impacted = changes.length > 0 ? (this.impacted.get() as bigint) : 0n;
-      const versions = impacted > 0n ? this.recordMergedVersions(before, changes) : [];
+      const versions = impacted > 0n ? this.recordMergedVersions(before, changes) : null;
       const conflicts = candidates.length > 0 ? this.detector.settle(candidates) : [];
-      commit?.(versions);
+      commit?.(versions, before);
       return { received: changes.length, versions, conflicts };
     }).immediate();
   }

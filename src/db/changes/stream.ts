@@ -1,6 +1,7 @@
 import { isAfter, type Change, type Cursor, type Page } from '../../sync/protocol/types.js';
 import { quoteIdent, type Db } from '../store.js';
 import { listReplicatedTables } from '../schema/read.js';
+import { DeliveredRanges } from './delivered.js';
 
 const COLUMNS = '"table", pk, cid, val, col_version, db_version, site_id, cl, seq';
 
@@ -11,40 +12,49 @@ const COLUMNS = '"table", pk, cid, val, col_version, db_version, site_id, cl, se
  */
 export const END_OF_VERSION = 9007199254740991n;
 
-/** What to leave out of a change stream sent to a peer: what it wrote, and what it delivered. */
+/** Default byte budget of one page (values, keys and per-change overhead, as encoded). */
+export const DEFAULT_PAGE_BYTES = 4 * 1024 * 1024;
+
+/** What to leave out of a change stream sent to a peer. */
 export interface StreamFilter {
-  /** The receiving peer's site: its own writes are never echoed back. */
-  excludeSite?: Uint8Array;
-  /** Local db_versions that the receiving peer delivered (crsync_applied). */
-  excludeVersions?: Set<bigint>;
+  /**
+   * Local versions the receiving peer delivered: never echoed back. Only ranges above the
+   * stream's start matter (load them with deliveredAfter).
+   */
+  exclude?: DeliveredRanges;
+  /**
+   * Most bytes of one page (estimated as encoded); a page holds at least one change, so a
+   * value up to the receiver's value limit always travels.
+   */
+  maxBytes?: number;
 }
 
-/** Local db_versions holding changes delivered by a peer site. */
-export function versionsAppliedFrom(db: Db, peerSite: Uint8Array): Set<bigint> {
-  const rows = db
-    .prepare('SELECT db_version FROM crsync_applied WHERE peer_site = ?')
-    .pluck()
-    .safeIntegers(true)
-    .all(peerSite) as bigint[];
-  return new Set(rows);
-}
+/** A run of versions to read: (after, upTo], or one version from a seq on. */
+type Span = { kind: 'rest'; version: bigint; seq: bigint } | { kind: 'range'; after: bigint; upTo: bigint | null };
 
 /**
- * The statements of a stream after `since`: the rest of the cursor's own version, then every later
- * version. cr-sqlite's changes table takes `db_version = ? AND seq > ?`, `db_version > ?` and
- * `site_id IS NOT ?` as index constraints, so neither the part of a version already sent nor the
- * receiver's own writes are read at all (a plain `db_version >= ?` re-reads the whole version).
+ * The spans of the stream after `since` that are not excluded: the rest of the cursor's own
+ * version, then the gaps between the excluded ranges. Excluded versions are never read at all
+ * (crsql_changes takes `db_version > ? AND db_version < ?` as index constraints).
  */
-function streamQueries(columns: string, since: Cursor, filter: StreamFilter): { sql: string; args: unknown[] }[] {
-  const site = filter.excludeSite ? Buffer.from(filter.excludeSite) : undefined;
-  const bySite = site ? ' AND site_id IS NOT ?' : '';
-  const tail = site ? [site] : [];
-  const queries = [];
-  if (since.seq !== END_OF_VERSION && since.version > 0n) {
-    queries.push({ sql: `SELECT ${columns} FROM crsql_changes WHERE db_version = ? AND seq > ?${bySite} ORDER BY seq`, args: [since.version, since.seq, ...tail] });
+function spans(since: Cursor, exclude: DeliveredRanges | undefined): Span[] {
+  const out: Span[] = [];
+  const excluded = (v: bigint): boolean => exclude?.has(v) === true;
+  if (since.seq !== END_OF_VERSION && since.version > 0n && !excluded(since.version)) out.push({ kind: 'rest', version: since.version, seq: since.seq });
+  let after = since.version;
+  for (const [first, last] of exclude ?? []) {
+    if (last <= after) continue;
+    if (first > after + 1n) out.push({ kind: 'range', after, upTo: first - 1n });
+    after = last;
   }
-  queries.push({ sql: `SELECT ${columns} FROM crsql_changes WHERE db_version > ?${bySite} ORDER BY db_version, seq`, args: [since.version, ...tail] });
-  return queries;
+  out.push({ kind: 'range', after, upTo: null });
+  return out;
+}
+
+function spanQuery(columns: string, from: string, s: Span, order: string): { sql: string; args: bigint[] } {
+  if (s.kind === 'rest') return { sql: `SELECT ${columns} FROM ${from} WHERE db_version = ? AND seq > ?${order}`, args: [s.version, s.seq] };
+  if (s.upTo === null) return { sql: `SELECT ${columns} FROM ${from} WHERE db_version > ?${order}`, args: [s.after] };
+  return { sql: `SELECT ${columns} FROM ${from} WHERE db_version > ? AND db_version <= ?${order}`, args: [s.after, s.upTo] };
 }
 
 /** The newest db_version in the replicated tables (0 when empty): read from the clock indexes. */
@@ -68,34 +78,45 @@ function* inSnapshot<T>(db: Db, body: () => Generator<T>): Generator<T> {
   }
 }
 
+/** Bytes a change takes in a frame, near enough to cut pages by (msgpack: lengths plus small headers). */
+export function changeBytes(c: Change): number {
+  const v = c[3];
+  const val = typeof v === 'string' ? Buffer.byteLength(v) : v instanceof Uint8Array ? v.length : 9;
+  return c[0].length + c[1].length + c[2].length + val + 64;
+}
+
 /**
- * Streams the changes after `since` in pages of at most `pageSize`, in (db_version, seq) order,
- * from one snapshot. The connection must not be used for anything else until it is done.
- * Every page's cursor is the position of its last change, also when filtered changes follow.
- * A long run of changes filtered by version yields short (even empty) pages, so the reader never
- * goes long without yielding and a cut transfer resumes past what it already scanned. The last
- * page's cursor stands at the end of the snapshot's newest version, so the next stream starts
- * after everything this one has looked at, sent or not.
+ * Streams the changes after `since` in pages of at most `pageSize` changes and `maxBytes`, in
+ * (db_version, seq) order, from one snapshot. The connection must not be used for anything else
+ * until it is done. Every page's cursor is the position of its last change. The last page's
+ * cursor stands at the end of the snapshot's newest version (possibly an empty page), so the
+ * next stream starts after everything this one has looked at, sent or not.
  */
 export function readPages(db: Db, since: Cursor, pageSize: number, filter: StreamFilter = {}): Generator<Page> {
   return inSnapshot(db, function* () {
-    const exVersions = filter.excludeVersions;
-    const scanLimit = Math.max(pageSize * 4, 1000);
+    const maxBytes = filter.maxBytes ?? DEFAULT_PAGE_BYTES;
     let changes: Change[] = [];
+    let bytes = 0;
     let cursor: Cursor = since;
     let yielded: Cursor = since;
-    let scanned = 0;
-    for (const q of streamQueries(COLUMNS, since, filter)) {
+    for (const span of spans(since, filter.exclude)) {
+      const q = spanQuery(COLUMNS, 'crsql_changes', span, ' ORDER BY db_version, seq');
       for (const row of db.prepare(q.sql).raw(true).safeIntegers(true).iterate(...q.args) as Iterable<Change>) {
-        const version = row[5];
-        cursor = { version, seq: row[8] };
-        scanned++;
-        if (!(exVersions && exVersions.has(version))) changes.push(row);
-        if (changes.length >= pageSize || scanned >= scanLimit) {
+        const size = changeBytes(row);
+        if (changes.length > 0 && bytes + size > maxBytes) {
           yield { changes, cursor };
           yielded = cursor;
           changes = [];
-          scanned = 0;
+          bytes = 0;
+        }
+        changes.push(row);
+        bytes += size;
+        cursor = { version: row[5], seq: row[8] };
+        if (changes.length >= pageSize) {
+          yield { changes, cursor };
+          yielded = cursor;
+          changes = [];
+          bytes = 0;
         }
       }
     }
@@ -105,16 +126,24 @@ export function readPages(db: Db, since: Cursor, pageSize: number, filter: Strea
   });
 }
 
-/** Number of changes after a cursor that a stream with this filter would carry. */
+/**
+ * Number of changes after a cursor that a stream with this filter would carry, per table.
+ * Counted in SQL on the clock tables' db_version index (one row per change, as crsql_changes
+ * has): no value is read, and excluded versions are not visited.
+ */
 export function countChangesAfter(db: Db, since: Cursor, filter: StreamFilter = {}): { total: number; byTable: Record<string, number> } {
   const byTable: Record<string, number> = {};
   let total = 0;
-  for (const q of streamQueries('"table", db_version', since, filter)) {
-    for (const [table, version] of db.prepare(q.sql).raw(true).safeIntegers(true).iterate(...q.args) as Iterable<[string, bigint]>) {
-      if (filter.excludeVersions?.has(version)) continue;
-      byTable[table] = (byTable[table] ?? 0) + 1;
-      total++;
+  const parts = spans(since, filter.exclude);
+  for (const t of listReplicatedTables(db)) {
+    const clock = quoteIdent(`${t}__crsql_clock`);
+    let n = 0;
+    for (const span of parts) {
+      const q = spanQuery('count(*)', clock, span, '');
+      n += Number(db.prepare(q.sql).pluck().safeIntegers(true).get(...q.args) as bigint);
     }
+    if (n > 0) byTable[t] = n;
+    total += n;
   }
   return { total, byTable };
 }

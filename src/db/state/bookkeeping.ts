@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
  * crsync's own tables live in the replica file itself (prefix crsync_), so one file is the whole
  * replica. None of them is replicated. Bump BOOKKEEPING_VERSION when a table changes shape.
  */
-export const BOOKKEEPING_VERSION = 2;
+export const BOOKKEEPING_VERSION = 3;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS crsync_meta (
@@ -38,15 +38,16 @@ CREATE TABLE IF NOT EXISTS crsync_peers (
   seen_version INTEGER NOT NULL DEFAULT 0,
   last_seen TEXT
 );
--- One row per merge transaction: which local db_version holds changes delivered by which peer.
+-- Which local db_versions hold changes delivered by which peer: one row per run of merges from
+-- one peer with no other write in between, db_version (first) to last_version (src/db/changes/delivered.ts).
 CREATE TABLE IF NOT EXISTS crsync_applied (
   db_version INTEGER PRIMARY KEY NOT NULL,
   peer_site BLOB,
   remote TEXT,
   changes INTEGER NOT NULL,
-  at TEXT NOT NULL
+  at TEXT NOT NULL,
+  last_version INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS crsync_applied_peer ON crsync_applied (peer_site, db_version);
 -- Concurrent edits that lost a merge. ours/theirs hold crsync JSON (exact types).
 CREATE TABLE IF NOT EXISTS crsync_conflicts (
   id INTEGER PRIMARY KEY,
@@ -94,7 +95,10 @@ export function ensureBookkeeping(db: Database.Database): void {
   })();
 }
 
-/** Columns added after version 1: conflict delivery cursors (remotes) and who already knows (conflicts). */
+/**
+ * Columns added after version 1: conflict delivery cursors (remotes) and who already knows
+ * (conflicts); version 3: merge records as runs (last_version), indexed by peer and run end.
+ */
 function upgradeBookkeeping(db: Database.Database): void {
   const has = (table: string, col: string): boolean =>
     db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, col) !== undefined;
@@ -103,6 +107,41 @@ function upgradeBookkeeping(db: Database.Database): void {
     db.exec('ALTER TABLE crsync_remotes ADD COLUMN conflicts_pulled INTEGER NOT NULL DEFAULT 0');
   }
   if (!has('crsync_conflicts', 'reported_by')) db.exec('ALTER TABLE crsync_conflicts ADD COLUMN reported_by BLOB');
+  if (!has('crsync_applied', 'last_version')) compactMergeRecords(db);
+  db.exec('DROP INDEX IF EXISTS crsync_applied_peer');
+  db.exec('CREATE INDEX IF NOT EXISTS crsync_applied_run ON crsync_applied (peer_site, last_version)');
+}
+
+/**
+ * Version 2 kept one row per merge transaction: fold consecutive rows of one peer (and remote)
+ * whose versions follow each other with nothing in between into one run. A local write takes a
+ * version number of its own, so two merges with adjacent numbers had nothing between them.
+ */
+function compactMergeRecords(db: Database.Database): void {
+  db.exec(`
+    CREATE TEMP TABLE crsync_applied_runs AS
+    WITH marked AS (
+      SELECT db_version, peer_site, remote, changes, at,
+        CASE WHEN lag(peer_site) OVER w IS peer_site AND lag(remote) OVER w IS remote AND lag(db_version) OVER w = db_version - 1
+          THEN 0 ELSE 1 END AS starts
+      FROM crsync_applied WINDOW w AS (ORDER BY db_version)
+    ), grouped AS (
+      SELECT *, sum(starts) OVER (ORDER BY db_version) AS run FROM marked
+    )
+    SELECT min(db_version) AS db_version, peer_site, remote, sum(changes) AS changes, max(at) AS at, max(db_version) AS last_version
+    FROM grouped GROUP BY run;
+    DROP TABLE crsync_applied;
+    CREATE TABLE crsync_applied (
+      db_version INTEGER PRIMARY KEY NOT NULL,
+      peer_site BLOB,
+      remote TEXT,
+      changes INTEGER NOT NULL,
+      at TEXT NOT NULL,
+      last_version INTEGER NOT NULL
+    );
+    INSERT INTO crsync_applied SELECT db_version, peer_site, remote, changes, at, last_version FROM crsync_applied_runs;
+    DROP TABLE crsync_applied_runs;
+  `);
 }
 
 /** Reads a crsync_meta value. */

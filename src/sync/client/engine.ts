@@ -1,5 +1,6 @@
 import { CrsyncError, SchemaMismatchError } from '../../errors.js';
-import { ChangeApplier, readPages, versionsAppliedFrom } from '../../db/changes/apply.js';
+import { ChangeApplier, readPages } from '../../db/changes/apply.js';
+import { deliveredAfter, pruneDelivered } from '../../db/changes/delivered.js';
 import { ConflictStore, flipConflict } from '../../db/conflicts/store.js';
 import { applyAdditiveSchema } from '../../db/schema/apply.js';
 import { getPeer, laterCursor, setPeerReceived } from '../../db/state/peers.js';
@@ -7,8 +8,10 @@ import { requireRemote, resetCursors, setPullCursor, setPushCursor, touchRemote,
 import { diffSchemas, describeExtras, type SchemaDiff } from '../../db/schema/diff.js';
 import { readReplicatedSchema } from '../../db/schema/read.js';
 import { openStore, siteId, type Store } from '../../db/store.js';
+import { setImmediate } from 'node:timers/promises';
+import { DEFAULT_PAGE_BYTES, END_OF_VERSION } from '../../db/changes/stream.js';
 import { cursorFromJson } from '../protocol/codec.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, isAfter, type Cursor, type DatasetInfo, type Page, type WireConflict } from '../protocol/types.js';
+import { DEFAULT_PAGE_SIZE, MAX_FRAME_BYTES, MAX_PAGE_SIZE, isAfter, type Cursor, type DatasetInfo, type Page, type WireConflict } from '../protocol/types.js';
 import { openTransport } from '../transports/open.js';
 import { withRetries, type RetryOptions } from './retry.js';
 import type { Transport } from '../transports/transport.js';
@@ -72,6 +75,15 @@ export interface SyncResult {
   ms: number;
 }
 
+/**
+ * Bytes per pushed page: the default budget, within the hub's frame limit with room for the
+ * frame's own overhead (a single change larger than the budget still travels alone).
+ */
+function pageBytesFor(info: DatasetInfo): number {
+  const frame = info.limits?.maxFrameBytes ?? MAX_FRAME_BYTES;
+  return Math.max(64 * 1024, Math.min(DEFAULT_PAGE_BYTES, Math.floor(frame / 2)));
+}
+
 /** The page size asked for, within what every peer accepts. */
 function pageSizeOf(opts: SyncOptions): number {
   return Math.min(opts.pageSize ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
@@ -115,13 +127,13 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   }
   const remote = requireRemote(db, name);
   const peer = getPeer(db, remoteSite);
-  const fromPeer = versionsAppliedFrom(db, remoteSite);
   // What the remote has of our stream: our pushes, or (a peer file) its own pulls from us.
-  const pushed = remote.push.version > peer.seen ? remote.push.version : peer.seen;
+  let pushed = laterCursor(remote.push, { version: peer.seen, seq: END_OF_VERSION });
+  const fromPeer = deliveredAfter(db, remoteSite, pushed.version);
   const applier = new ChangeApplier(db, {
     peerSite: remoteSite,
     remote: name,
-    knownToPeer: (v) => v <= pushed || fromPeer.has(v),
+    knownToPeer: (v) => v <= pushed.version || fromPeer.has(v),
     detectConflicts: true,
   });
   // A peer file may also have pushed its stream to us: resume after whichever got further.
@@ -136,8 +148,16 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   };
   const pullReq = { site: local, since, pageSize: pageSizeOf(opts), conflictsAfter: remote.conflictsPulled, onConflicts };
   await t.pull(pullReq, (page: Page) => {
-    const r = applier.apply(page.changes, (versions) => {
-      for (const v of versions) fromPeer.add(v);
+    const r = applier.apply(page.changes, (versions, before) => {
+      if (versions) {
+        fromPeer.add(versions.first, versions.last);
+        // Nothing of ours is waiting below this merge: the push cursor moves past it, so the
+        // next push starts at our next write instead of re-reading what the remote sent us.
+        if (covers(pushed, before)) {
+          pushed = { version: versions.last, seq: END_OF_VERSION };
+          setPushCursor(db, name, pushed, remoteSite);
+        }
+      }
       setPullCursor(db, name, page.cursor, remoteSite);
       setPeerReceived(db, remoteSite, page.cursor);
     });
@@ -145,7 +165,15 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
     acc.conflicts += r.conflicts.length;
     opts.onProgress?.({ phase: 'pull', changes: acc.received, bytes: t.stats.bytesReceived });
   }, opts.signal);
-  touchRemote(db, name, 'pull');
+  db.transaction(() => {
+    pruneDelivered(db, remoteSite, pushed.version);
+    touchRemote(db, name, 'pull');
+  })();
+}
+
+/** True when a cursor in our stream stands at or after the end of `version` (0: nothing yet). */
+function covers(c: Cursor, version: bigint): boolean {
+  return version === 0n || c.version > version || (c.version === version && c.seq === END_OF_VERSION);
 }
 
 /** A push's running totals; `unacked` are the pages of an attempt the remote has not answered. */
@@ -179,21 +207,34 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
     acc.schema.push(...describeExtras(diff.localExtras));
   }
   const remote = requireRemote(db, name);
-  const start = cursorFromJson(info.received) ?? remote.push;
+  if (BigInt(info.dbVersion) < remote.pull.version) {
+    throw new CrsyncError('remote_behind', `${remote.url} is at version ${info.dbVersion}, behind the ${remote.pull.version} this replica pulled from it`, {
+      hint: 'the remote was restored from an older copy: pushing would skip what it lost; make a new replica with `crsync clone`',
+    });
+  }
+  // The remote's record of our pushes, or our own cursor when it stands later (it also moves
+  // past what the remote delivered to us, which the remote never records as received).
+  const start = laterCursor(cursorFromJson(info.received) ?? remote.push, remote.push);
   // An earlier attempt of this push that was cut got these pages committed: they were sent.
   for (const p of acc.unacked) if (!isAfter(start, p.cursor.version, p.cursor.seq)) acc.sent += p.changes;
   acc.unacked = [];
-  const filter = { excludeSite: remoteSite, excludeVersions: versionsAppliedFrom(db, remoteSite) };
   const reader = openStore(store.path, {});
   // Pages within what the hub accepts (it says so in its info).
   const pageSize = Math.min(pageSizeOf(opts), info.limits?.maxPageSize ?? MAX_PAGE_SIZE);
+  const filter = { exclude: deliveredAfter(reader.db, remoteSite, start.version), maxBytes: pageBytesFor(info) };
   let sent = 0;
   async function* pages(): AsyncGenerator<Page> {
+    let turn = performance.now();
     for (const page of readPages(reader.db, start, pageSize, filter)) {
       sent += page.changes.length;
       acc.unacked.push({ cursor: page.cursor, changes: page.changes.length });
       opts.onProgress?.({ phase: 'push', changes: acc.sent + sent, bytes: t.stats.bytesSent });
       yield page;
+      // Reading pages is synchronous: give the sockets (and Ctrl-C) a turn now and then.
+      if (performance.now() - turn > 50) {
+        await setImmediate();
+        turn = performance.now();
+      }
     }
   }
   const source = pages();
@@ -204,7 +245,9 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
     const found = conflicts.detectedThrough(name, remote.conflictsReported);
     const res = await t.push({ site: local, schemaHash: schema.hash, seen, conflicts: found.conflicts }, source, opts.signal);
     db.transaction(() => {
-      setPushCursor(db, name, cursorFromJson(res.cursor)!, remoteSite);
+      const acked = laterCursor(cursorFromJson(res.cursor)!, start);
+      setPushCursor(db, name, acked, remoteSite);
+      pruneDelivered(db, remoteSite, acked.version);
       setConflictsReported(db, name, found.lastId);
       for (const c of res.conflicts) if (conflicts.record(flipConflict(c), name) !== null) acc.conflicts++;
       touchRemote(db, name, 'push');

@@ -1,9 +1,8 @@
-import { countChangesAfter, versionsAppliedFrom } from '../../db/changes/apply.js';
+import { countChangesAfter, END_OF_VERSION } from '../../db/changes/apply.js';
+import { deliveredAfter } from '../../db/changes/delivered.js';
 import { getPeer, laterCursor } from '../../db/state/peers.js';
 import type { Cursor } from '../protocol/types.js';
 
-/** A peer that pulled our stream up to a version has all of that version. */
-const MAX_SEQ = 9223372036854775807n;
 import { countOpenConflicts } from '../../db/conflicts/list.js';
 import { listRemotes, requireRemote, type RemoteRecord } from '../../db/state/remotes.js';
 import { replicatedTableInfo, type TableInfo } from '../../db/replica.js';
@@ -80,13 +79,12 @@ export async function replicaStatus(opts: StatusOptions): Promise<StatusResult> 
     local = siteId(db);
     const remotes = opts.remote !== undefined ? [requireRemote(db, opts.remote)] : listRemotes(db);
     locals = remotes.map((remote) => {
-      const filter = remote.remoteSite
-        ? { excludeSite: remote.remoteSite, excludeVersions: versionsAppliedFrom(db, remote.remoteSite) }
-        : {};
-      // As sync does: what a peer file pulled from us, or pushed to us, counts as exchanged too.
+      // As sync does: what a peer file pulled from us, or pushed to us, counts as exchanged too
+      // (a peer that pulled our stream up to a version has all of that version).
       const peer = remote.remoteSite ? getPeer(db, remote.remoteSite) : undefined;
-      const pushedTo = peer ? laterCursor(remote.push, { version: peer.seen, seq: MAX_SEQ }) : remote.push;
+      const pushedTo = peer ? laterCursor(remote.push, { version: peer.seen, seq: END_OF_VERSION }) : remote.push;
       const pulledFrom = peer ? laterCursor(remote.pull, peer.received) : remote.pull;
+      const filter = remote.remoteSite ? { exclude: deliveredAfter(db, remote.remoteSite, pushedTo.version) } : {};
       const pending = countChangesAfter(db, pushedTo, filter);
       return {
         remote,

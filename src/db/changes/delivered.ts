@@ -1,0 +1,80 @@
+import type { Db } from '../store.js';
+
+/**
+ * Local db_versions a peer delivered, as sorted, disjoint, inclusive ranges [first, last].
+ *
+ * Each merge transaction of a page from one peer produces local versions above every existing
+ * one, so a run of pages from the same peer with no other write in between is one contiguous
+ * range: crsync_applied keeps one row per run (db_version = first, last_version = last), not one
+ * per merge. Readers only ever ask for the ranges above a cursor, so their cost follows what
+ * happened since that cursor, never the length of the history.
+ */
+export class DeliveredRanges {
+  private readonly firsts: bigint[] = [];
+  private readonly lasts: bigint[] = [];
+
+  constructor(rows: Iterable<[first: bigint, last: bigint]> = []) {
+    for (const [first, last] of rows) this.add(first, last);
+  }
+
+  /** Adds a range at or above the ones held (ranges only ever grow upwards). */
+  add(first: bigint, last: bigint): void {
+    const n = this.lasts.length;
+    if (n > 0 && first <= this.lasts[n - 1]! + 1n) {
+      if (last > this.lasts[n - 1]!) this.lasts[n - 1] = last;
+      return;
+    }
+    this.firsts.push(first);
+    this.lasts.push(last);
+  }
+
+  /** True when `version` lies in one of the ranges. */
+  has(version: bigint): boolean {
+    let lo = 0;
+    let hi = this.lasts.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.lasts[mid]! < version) lo = mid + 1;
+      else if (this.firsts[mid]! > version) hi = mid - 1;
+      else return true;
+    }
+    return false;
+  }
+
+  /** The ranges, ascending. */
+  *[Symbol.iterator](): Generator<[bigint, bigint]> {
+    for (let i = 0; i < this.firsts.length; i++) yield [this.firsts[i]!, this.lasts[i]!];
+  }
+
+  get size(): number {
+    return this.firsts.length;
+  }
+}
+
+/** The ranges of local versions above `after` that `peerSite` delivered (indexed by peer and last version). */
+export function deliveredAfter(db: Db, peerSite: Uint8Array, after: bigint): DeliveredRanges {
+  const rows = db
+    .prepare('SELECT max(db_version, ?) AS first, last_version FROM crsync_applied WHERE peer_site = ? AND last_version > ? ORDER BY db_version')
+    .raw(true)
+    .safeIntegers(true)
+    .iterate(after + 1n, peerSite, after) as Iterable<[bigint, bigint]>;
+  return new DeliveredRanges(rows);
+}
+
+/** Retention of merge records that no sync needs any more (kept for `crsync log`'s sources). */
+const KEEP_RECORDS = 10_000;
+
+/**
+ * Drops a peer's merge records at or below `floor` (everything there is known to the peer, so
+ * neither echo suppression nor conflict detection asks for them), keeping the newest
+ * KEEP_RECORDS rows of the table for the log. Cost: the rows it deletes.
+ */
+export function pruneDelivered(db: Db, peerSite: Uint8Array, floor: bigint): void {
+  const keepFrom = db
+    .prepare('SELECT db_version FROM crsync_applied ORDER BY db_version DESC LIMIT 1 OFFSET ?')
+    .pluck()
+    .safeIntegers(true)
+    .get(KEEP_RECORDS) as bigint | undefined;
+  if (keepFrom === undefined) return;
+  db.prepare('DELETE FROM crsync_applied WHERE peer_site = ? AND last_version <= ? AND db_version <= ?').run(peerSite, floor, keepFrom);
+}
