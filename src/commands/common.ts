@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Readable } from 'node:stream';
 import { commandContext, type CommandContext } from '../cli.js';
 import { UsageError } from '../errors.js';
+import { parseQuantity } from '../units.js';
 
 /** Wraps a command action: builds its context and passes it along with the parsed arguments. */
 export function action<A extends unknown[]>(
@@ -27,4 +28,9 @@ export function positiveInt(name: string, value: string | undefined, fallback: n
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer, got ${value}`);
   return n;
+}
+
+/** Parses a duration option with a unit (`500ms`, `10s`, `2m`), with a usage error naming the option. */
+export function parseDuration(name: string, value: string): number {
+  return parseQuantity(name, value, 'duration');
 }

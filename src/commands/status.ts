@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { renderStatus } from '../output/status-render.js';
-import { action } from './common.js';
+import { action, parseDuration } from './common.js';
 
 export function registerStatus(program: Command): void {
   program
@@ -10,11 +10,13 @@ export function registerStatus(program: Command): void {
     .argument('[remote]', 'only this remote')
     .option('--offline', 'do not contact remotes (unpulled stays unknown)')
     .option('--exit-code', `exit ${ExitCode.notInSync} when anything is unpushed, unpulled or in conflict`)
+    .option('--timeout <duration>', 'how long to wait for each remote\'s count (e.g. 10s, 500ms)', '10s')
     .action(
-      action(async (ctx, remote: string | undefined, opts: { offline?: boolean; exitCode?: boolean }) => {
+      action(async (ctx, remote: string | undefined, opts: { offline?: boolean; exitCode?: boolean; timeout: string }) => {
+        const timeoutMs = parseDuration('--timeout', opts.timeout);
         // Loaded on use (it pulls in the HTTP client): keeps other commands' start-up light.
         const { replicaStatus } = await import('../sync/client/status.js');
-        const result = await replicaStatus({ dbPath: ctx.globals.db, remote, env: ctx.env, offline: opts.offline === true });
+        const result = await replicaStatus({ dbPath: ctx.globals.db, remote, env: ctx.env, offline: opts.offline === true, timeoutMs });
         ctx.out.result(result, renderStatus);
         if (opts.exitCode && !result.inSync) ctx.exitCode = ExitCode.notInSync;
       }),

@@ -12,8 +12,8 @@ import { ExitCode, toCrsyncError } from '../../errors.js';
 import { DEFAULT_PAGE_SIZE } from '../protocol/types.js';
 import { openTransport } from '../transports/open.js';
 
-/** How long status waits for a remote to count what it has for us. */
-export const STATUS_TIMEOUT_MS = 3000;
+/** How long status waits for a remote to count what it has for us (`--timeout`). */
+export const STATUS_TIMEOUT_MS = 10_000;
 
 /** Options of `crsync status`. */
 export interface StatusOptions {
@@ -134,8 +134,8 @@ async function askRemote(l: LocalRemote, local: Buffer, opts: StatusOptions): Pr
     l.status.unpulled = count;
   } catch (err) {
     const e = toCrsyncError(err);
-    // Down, timed out or answering 5xx is unreachable; a refusal (auth, no such dataset) is an answer.
-    l.status.reachable = !(e.exitCode === ExitCode.unreachable || e.code === 'remote_unavailable' || e.code === 'internal');
+    // Down or answering 5xx is unreachable; slow, or a refusal (auth, no such dataset), is an answer.
+    l.status.reachable = e.code === 'remote_slow' || !(e.exitCode === ExitCode.unreachable || e.code === 'remote_unavailable' || e.code === 'internal');
     l.status.note = e.code === 'internal' ? (err instanceof Error ? err.message : String(err)) : e.message;
   } finally {
     await t.close().catch(() => undefined);

@@ -196,8 +196,21 @@ export class HttpTransport implements Transport {
 
   async countPending(req: PullRequest, timeoutMs: number): Promise<number> {
     const q = `/changes?count=1&since=${req.since.version}&seq=${req.since.seq}&site=${Buffer.from(req.site).toString('hex')}`;
-    const res = await this.send('GET', q, { signal: AbortSignal.timeout(timeoutMs) });
-    return (await this.json<{ count: number }>(res)).count;
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const res = await this.send('GET', q, { signal });
+      return (await this.json<{ count: number }>(res)).count;
+    } catch (err) {
+      // Our own deadline, not the network's: the hub took the request but is slow to answer.
+      if (signal.aborted && err instanceof UnreachableError) {
+        throw new CrsyncError('remote_slow', `${this.origin} did not answer within ${timeoutMs} ms`, {
+          exitCode: ExitCode.unreachable,
+          hint: 'the hub is busy; wait longer with --timeout',
+          cause: err,
+        });
+      }
+      throw err;
+    }
   }
 
   async close(): Promise<void> {
