@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: builds, runs the vitest suites (unit and e2e) and cr-sqlite's upstream suite
+// `npm test`: builds, lints (the layers), runs the vitest suites (unit and e2e) and cr-sqlite's upstream suite
 // against the patched sources, then prints one closing line with the totals:
 //   tests: N passed, M failed
 // Arguments are passed to vitest (e.g. `npm test -- test/unit`), which also skips the
@@ -15,6 +15,13 @@ const run = (cmd, argv, opts = {}) => spawnSync(cmd, argv, { stdio: 'inherit', .
 if (run('npm', ['run', '--silent', 'build']).status !== 0) {
   console.log('tests: 0 passed, 1 failed');
   process.exit(1);
+}
+
+// The layers are lint rules (docs/architecture.md): a broken one fails the run like a test.
+let lintFailed = 0;
+if (args.length === 0 && run('npm', ['run', '--silent', 'lint']).status !== 0) {
+  console.log('lint failed (npm run lint)');
+  lintFailed = 1;
 }
 
 const report = join(tmpdir(), `crsync-vitest-${process.pid}.json`);
@@ -43,5 +50,6 @@ if (args.length === 0) {
   if (up.status !== 0 && (!m || Number(m[2]) === 0)) failed += 1;
 }
 
+failed += lintFailed;
 console.log(`tests: ${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);
