@@ -87,7 +87,6 @@ export class ServedReplica {
   pushApplier(site: Uint8Array, seen: bigint | undefined): (page: Page) => ApplyResult {
     if (Buffer.from(site).equals(this.site)) {
       throw new CrsyncError('same_site', 'a replica cannot sync with itself (same site id)', {
-        exitCode: 2,
         hint: 'a copied database file shares its site id; use `crsync clone` to make a new replica',
       });
     }
@@ -144,7 +143,6 @@ export class ServedReplica {
     const diff = diffSchemas(req.tables, local.tables);
     if (diff.relation === 'diverged') {
       throw new CrsyncError('schema_mismatch', `schemas differ: ${diff.mismatches.join('; ')}`, {
-        exitCode: 5,
         details: { mismatches: diff.mismatches },
         hint: 'only additive changes (new tables, new columns with defaults) are carried over',
       });

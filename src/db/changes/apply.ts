@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { CrsyncError, ExitCode } from '../../errors.js';
+import { CrsyncError } from '../../errors.js';
 import type { Change } from '../../sync/protocol/types.js';
 import { quoteIdent, type Db } from '../store.js';
 import { listReplicatedTables, tableColumns } from '../schema/read.js';
@@ -95,13 +95,11 @@ export class ChangeApplier {
       const table = this.columns.get(c[0]);
       if (!table) {
         throw new CrsyncError('unknown_table', `changes name table ${c[0]}, which is not replicated here`, {
-          exitCode: ExitCode.schemaMismatch,
           hint: 'the two replicas have different schemas; compare them with `crsync status` and `crsync doctor`',
         });
       }
       if (c[2] !== '-1' && !table.names.has(c[2])) {
         throw new CrsyncError('unknown_column', `changes name column ${c[0]}.${c[2]}, which does not exist here`, {
-          exitCode: ExitCode.schemaMismatch,
           hint: 'the two replicas have different schemas; run `crsync migrate` or sync the schema first',
         });
       }

@@ -57,7 +57,6 @@ export function addRemote(db: Db, name: string, url: string, tokenEnv = 'CRSYNC_
   if (!ENV.test(tokenEnv)) throw new UsageError(`invalid environment variable name ${JSON.stringify(tokenEnv)}`);
   if (getRemote(db, name)) {
     throw new CrsyncError('remote_exists', `remote ${name} already exists`, {
-      exitCode: 2,
       hint: `remove it first (crsync remote remove ${name}) or pick another name`,
     });
   }
@@ -87,7 +86,6 @@ export function requireRemote(db: Db, name: string): RemoteRecord {
   if (r) return r;
   const names = listRemotes(db).map((x) => x.name);
   throw new CrsyncError('no_such_remote', `no remote named ${name}`, {
-    exitCode: 2,
     hint: names.length ? `known remotes: ${names.join(', ')}` : 'add one with `crsync remote add <name> <url>`',
   });
 }

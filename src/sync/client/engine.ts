@@ -90,7 +90,6 @@ function checkIdentity(store: Store, remote: RemoteRecord, info: DatasetInfo): B
   const remoteSite = Buffer.from(info.siteId, 'hex');
   if (remoteSite.equals(siteId(store.db))) {
     throw new CrsyncError('same_site', `${remote.url} has this replica's own site id`, {
-      exitCode: 2,
       hint: 'a copied database file shares its site id; make replicas with `crsync clone`',
     });
   }
