@@ -12,7 +12,7 @@ import { openStore } from '../db/store.js';
 import { stringifySqlJson } from '../values.js';
 import { jsonSide } from '../db/conflicts/detect.js';
 import { conflictToJson, cursorToJson, encodeConflicts, encodeEnd, encodeError, encodePage, readFrames } from '../sync/protocol/codec.js';
-import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, type Page } from '../sync/protocol/types.js';
+import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type Page } from '../sync/protocol/types.js';
 import {
   DATASET_NAME, MAX_JSON_BODY, badRequest, checkContentType, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, validSchemaRequest,
 } from './request.js';
@@ -187,7 +187,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     let received = 0;
     let pages = 0;
     const conflicts: ReturnType<typeof conflictToJson>[] = [];
-    let cursor = { version: '0', seq: '-1' };
+    let cursor = cursorToJson(START);
     try {
       for await (const frame of readFrames(source, limits)) {
         if (frame.type === 'header') {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CrsyncError } from '../errors.js';
 import { stringifyJson } from '../values.js';
 import type { Cursor, SchemaRequest } from '../sync/protocol/types.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../sync/protocol/types.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, START } from '../sync/protocol/types.js';
 
 /** Dataset names: letters, digits, ".", "_" and "-", starting with a letter or digit, no "..". */
 export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -61,7 +61,7 @@ function intParam(q: URLSearchParams, name: string, fallback: bigint, min: bigin
 
 /** The `since` and `seq` parameters of a pull: where in the hub's stream to start. */
 export function cursorParams(q: URLSearchParams): Cursor {
-  return { version: intParam(q, 'since', 0n, 0n), seq: intParam(q, 'seq', -1n, -1n) };
+  return { version: intParam(q, 'since', START.version, START.version), seq: intParam(q, 'seq', START.seq, START.seq) };
 }
 
 /** The `conflictsAfter` parameter of a pull: the newest hub conflict id the client has heard of. */

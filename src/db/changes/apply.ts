@@ -6,7 +6,7 @@ import { listReplicatedTables, tableColumns } from '../schema/read.js';
 import { ConflictDetector, type DetectedConflict } from '../conflicts/detect.js';
 import { packedPkProblem } from './packed-pk.js';
 
-export { countChangesAfter, readPages, versionsAppliedFrom, END_OF_VERSION, type StreamFilter } from './stream.js';
+export { countChangesAfter, readPages, versionsAppliedFrom, type StreamFilter } from './stream.js';
 
 /**
  * Highest clock value (col_version, db_version, cl) a change may carry. A merge takes the

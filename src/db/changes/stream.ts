@@ -1,15 +1,8 @@
-import { isAfter, type Change, type Cursor, type Page } from '../../sync/protocol/types.js';
+import { END_OF_VERSION, isAfter, type Change, type Cursor, type Page } from '../../sync/protocol/types.js';
 import { quoteIdent, type Db } from '../store.js';
 import { listReplicatedTables } from '../schema/read.js';
 
 const COLUMNS = '"table", pk, cid, val, col_version, db_version, site_id, cl, seq';
-
-/**
- * Seq of a cursor that stands after every change of its version (2^53 - 1: exact in JSON too). A committed version never gains
- * changes (each transaction, local or merge, gets versions above all existing ones), so a stream
- * that has read a version to its end can say so, and resuming skips it without reading it again.
- */
-export const END_OF_VERSION = 9007199254740991n;
 
 /** What to leave out of a change stream sent to a peer: what it wrote, and what it delivered. */
 export interface StreamFilter {

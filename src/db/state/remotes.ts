@@ -1,5 +1,5 @@
 import { CrsyncError, UsageError } from '../../errors.js';
-import type { Cursor } from '../../sync/protocol/types.js';
+import { START, type Cursor } from '../../sync/protocol/types.js';
 import type { Db } from '../store.js';
 
 /** A configured remote and its sync cursors. */
@@ -124,8 +124,8 @@ export function touchRemote(db: Db, name: string, what: 'pull' | 'push'): void {
 /** Forgets cursors when the remote turned out to be a different replica (re-created hub). */
 export function resetCursors(db: Db, name: string, remoteSite: Uint8Array): void {
   db.prepare(
-    'UPDATE crsync_remotes SET pull_version = 0, pull_seq = -1, push_version = 0, push_seq = -1, conflicts_pulled = 0, conflicts_reported = 0, remote_site = ? WHERE name = ?',
-  ).run(remoteSite, name);
+    'UPDATE crsync_remotes SET pull_version = ?, pull_seq = ?, push_version = ?, push_seq = ?, conflicts_pulled = 0, conflicts_reported = 0, remote_site = ? WHERE name = ?',
+  ).run(START.version, START.seq, START.version, START.seq, remoteSite, name);
 }
 
 /** Records the newest remote conflict id we have heard of (inside the recording transaction). */

@@ -2,15 +2,13 @@ import { countChangesAfter, versionsAppliedFrom } from '../../db/changes/apply.j
 import { getPeer, laterCursor } from '../../db/state/peers.js';
 import type { Cursor } from '../protocol/types.js';
 
-/** A peer that pulled our stream up to a version has all of that version. */
-const MAX_SEQ = 9223372036854775807n;
 import { countOpenConflicts } from '../../db/conflicts/list.js';
 import { listRemotes, requireRemote, type RemoteRecord } from '../../db/state/remotes.js';
 import { replicatedTableInfo, type TableInfo } from '../../db/replica.js';
 import { readReplicatedSchema } from '../../db/schema/read.js';
 import { dbVersion, openStore, siteId } from '../../db/store.js';
 import { ExitCode, toCrsyncError } from '../../errors.js';
-import { DEFAULT_PAGE_SIZE } from '../protocol/types.js';
+import { DEFAULT_PAGE_SIZE, END_OF_VERSION } from '../protocol/types.js';
 import { openTransport } from '../transports/open.js';
 
 /** How long status waits for a remote to count what it has for us. */
@@ -85,7 +83,8 @@ export async function replicaStatus(opts: StatusOptions): Promise<StatusResult> 
         : {};
       // As sync does: what a peer file pulled from us, or pushed to us, counts as exchanged too.
       const peer = remote.remoteSite ? getPeer(db, remote.remoteSite) : undefined;
-      const pushedTo = peer ? laterCursor(remote.push, { version: peer.seen, seq: MAX_SEQ }) : remote.push;
+      // A peer that pulled our stream up to a version has all of that version.
+      const pushedTo = peer ? laterCursor(remote.push, { version: peer.seen, seq: END_OF_VERSION }) : remote.push;
       const pulledFrom = peer ? laterCursor(remote.pull, peer.received) : remote.pull;
       const pending = countChangesAfter(db, pushedTo, filter);
       return {

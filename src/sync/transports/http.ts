@@ -3,7 +3,7 @@ import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib'
 import { AuthError, CrsyncError, ERRORS, UnreachableError, codeOfAnswer } from '../../errors.js';
 import { parseHubUrl } from './url.js';
 import { conflictFromJson, encodeConflicts, encodeEnd, encodeHeader, encodePage, readFrames, type WireConflictJson } from '../protocol/codec.js';
-import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from '../protocol/types.js';
+import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from '../protocol/types.js';
 import type { PullRequest, PushRequest, TransferStats, Transport } from './transport.js';
 import { HttpAgent, type HttpResponse } from './http-agent.js';
 
@@ -172,7 +172,7 @@ export class HttpTransport implements Transport {
         yield encodePage(page);
       }
       if (req.conflicts && req.conflicts.length > 0) yield encodeConflicts(req.conflicts, 0n);
-      yield encodeEnd({ cursor: cursor ?? { version: 0n, seq: -1n }, changes });
+      yield encodeEnd({ cursor: cursor ?? START, changes });
     }
     // Each frame is flushed as it is written: the hub sees steady progress (its idle and rate limits),
     // even while a long run of excluded changes yields only small empty pages.
