@@ -98,7 +98,6 @@ export class ServedReplica {
       peerSite: site,
       remote: null,
       knownToPeer: (v) => v <= peerSeen || fromPeer.has(v),
-      detectConflicts: true,
       reportedBy: site,
     });
     // Bookkeeping moves only with a committed page: a refused push leaves the replica as it was.

@@ -30,8 +30,6 @@ export interface ApplyContext {
   remote: string | null;
   /** True when the peer had seen the local change written at this local db_version. */
   knownToPeer: (dbVersion: bigint) => boolean;
-  /** Record conflicts (off for a clone into an empty replica). */
-  detectConflicts: boolean;
   /** On a hub: the pushing site, which hears of the conflicts in the push response. */
   reportedBy?: Uint8Array;
 }
@@ -143,7 +141,7 @@ export class ChangeApplier {
     // commit in between (and a deferred upgrade cannot fail on a stale snapshot).
     return this.db.transaction((): ApplyResult => {
       const before = this.currentVersion.get() as bigint;
-      const candidates = this.ctx.detectConflicts ? this.detector.inspect(changes) : [];
+      const candidates = this.detector.inspect(changes);
       let seq = 0n;
       for (const c of changes) {
         // seq is renumbered so (db_version, seq) stays unique in this replica's own stream.

@@ -121,7 +121,6 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
     peerSite: remoteSite,
     remote: name,
     knownToPeer: (v) => v <= pushed || fromPeer.has(v),
-    detectConflicts: true,
   });
   // A peer file may also have pushed its stream to us: resume after whichever got further.
   const since = laterCursor(remote.pull, peer.received);
