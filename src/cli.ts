@@ -140,7 +140,7 @@ export async function main(): Promise<void> {
   const controller = new AbortController();
   const onSignal = (): void => {
     if (controller.signal.aborted) process.exit(130);
-    controller.abort(new CrsyncError('interrupted', 'interrupted', { exitCode: ExitCode.failure }));
+    controller.abort(new CrsyncError('interrupted', 'interrupted'));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -148,7 +148,7 @@ export async function main(): Promise<void> {
   // Unix tools do, instead of crashing on EPIPE. Anything written was committed already.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
-    controller.abort(new CrsyncError('interrupted', 'output closed', { exitCode: ExitCode.failure }));
+    controller.abort(new CrsyncError('interrupted', 'output closed'));
     process.exit(process.exitCode ?? 0);
   });
   if (process.argv.includes('--debug')) process.setSourceMapsEnabled(true);

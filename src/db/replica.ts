@@ -1,5 +1,5 @@
 import { CrsyncError, UsageError } from '../errors.js';
-import { dbVersion, openStore, quoteIdent, siteId, type Db, type Store } from './store.js';
+import { openStore, quoteIdent, siteId, type Db, type Store } from './store.js';
 import { isReplicated, listReplicatedTables, tableExists, trackProblems } from './schema/read.js';
 import { setMeta, getMeta } from './state/bookkeeping.js';
 
@@ -82,9 +82,4 @@ export function trackTables(store: Store, tables: string[]): TrackResult {
     }
   })();
   return { db: store.path, tracked, alreadyTracked };
-}
-
-/** A replica's identity: site id and current db_version. */
-export function replicaIdentity(db: Db): { siteId: string; dbVersion: bigint } {
-  return { siteId: siteId(db).toString('hex'), dbVersion: dbVersion(db) };
 }

@@ -63,7 +63,7 @@ function sqlError(err: unknown, text: string, index: number): CrsyncError {
 export function runSql(db: Db, sql: string): SqlResult {
   const pieces = splitStatements(sql);
   if (pieces.length === 0) {
-    throw new CrsyncError('empty_sql', 'no SQL statement given', { exitCode: 2, hint: 'pass a statement, or - to read them from stdin' });
+    throw new CrsyncError('empty_sql', 'no SQL statement given', { hint: 'pass a statement, or - to read them from stdin' });
   }
   let result: SqlRows | null = null;
   const collect = (stmt: Database.Statement): void => {

@@ -176,7 +176,6 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     if (options.file !== '-') input.stream.destroy();
     if (committed > 0 && err instanceof CrsyncError) {
       throw new CrsyncError(err.code, `${err.message} (${committed} rows imported before it stay: --skip-bad commits in batches)`, {
-        exitCode: err.exitCode,
         hint: 'without --skip-bad an import is all or nothing',
         details: { ...(err.details as object), rowsCommitted: committed },
         cause: err,

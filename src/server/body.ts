@@ -54,7 +54,6 @@ export function drainRefused(req: IncomingMessage, idleTimeoutMs: number): void 
 
 function stalled(message: string): CrsyncError {
   return new CrsyncError('request_timeout', message, {
-    exitCode: 2,
     hint: 'the hub cuts off clients that send too slowly (crsync serve --idle-timeout, --min-rate)',
   });
 }

@@ -15,12 +15,12 @@ export function busyError(max: number): CrsyncError {
 }
 
 /** The answer to a request Node could not parse or that came too slowly, as JSON like every other. */
-function clientErrorAnswer(err: NodeJS.ErrnoException): [number, CrsyncError] {
+function clientErrorAnswer(err: NodeJS.ErrnoException): CrsyncError {
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return [408, new CrsyncError('request_timeout', 'the request line and headers did not arrive in time', { hint: 'the hub cuts off clients that send too slowly (crsync serve --headers-timeout)' })];
+    return new CrsyncError('request_timeout', 'the request line and headers did not arrive in time', { hint: 'the hub cuts off clients that send too slowly (crsync serve --headers-timeout)' });
   }
-  if (err.code === 'HPE_HEADER_OVERFLOW') return [431, new CrsyncError('headers_too_large', 'the request headers are too large', { hint: 'send at most 16 KiB of headers' })];
-  return [400, new CrsyncError('bad_request', `malformed HTTP request (${err.code ?? err.message})`)];
+  if (err.code === 'HPE_HEADER_OVERFLOW') return new CrsyncError('headers_too_large', 'the request headers are too large', { hint: 'send at most 16 KiB of headers' });
+  return new CrsyncError('bad_request', `malformed HTTP request (${err.code ?? err.message})`);
 }
 
 /**
@@ -47,10 +47,10 @@ export function limitConnections(server: Server, limits: ServerLimits, tls: bool
       socket.destroy();
       return;
     }
-    const [status, e] = clientErrorAnswer(err);
+    const e = clientErrorAnswer(err);
     const body = JSON.stringify({ error: e.toJSON() });
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
   });
   return (socket) => over.has(socket);

@@ -12,9 +12,9 @@ import { openStore } from '../db/store.js';
 import { stringifySqlJson } from '../values.js';
 import { jsonSide } from '../db/conflicts/detect.js';
 import { conflictToJson, cursorToJson, encodeConflicts, encodeEnd, encodeError, encodePage, readFrames } from '../sync/protocol/codec.js';
-import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, type Page } from '../sync/protocol/types.js';
+import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type Page } from '../sync/protocol/types.js';
 import {
-  DATASET_NAME, MAX_JSON_BODY, badRequest, checkContentType, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, statusOf, validSchemaRequest,
+  DATASET_NAME, MAX_JSON_BODY, badRequest, checkContentType, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, validSchemaRequest,
 } from './request.js';
 import { bodyStream, drainRefused, guardedBody } from './body.js';
 import { BUSY_RETRY_AFTER_S, busyError, limitConnections } from './connections.js';
@@ -104,11 +104,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     if (!tokens) return;
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m) throw new CrsyncError('unauthenticated', 'a token is required', { exitCode: 4, hint: 'send Authorization: Bearer <token>' });
+    if (!m) throw new CrsyncError('unauthenticated', 'a token is required', { hint: 'send Authorization: Bearer <token>' });
     const grant = findGrant(tokens, m[1]!);
-    if (!grant) throw new CrsyncError('unauthenticated', 'unknown token', { exitCode: 4 });
-    if (grant.datasets && !grant.datasets.has(name)) throw new CrsyncError('forbidden', `the token may not use dataset ${name}`, { exitCode: 4 });
-    if (write && !grant.write) throw new CrsyncError('forbidden', 'the token is read-only', { exitCode: 4 });
+    if (!grant) throw new CrsyncError('unauthenticated', 'unknown token');
+    if (grant.datasets && !grant.datasets.has(name)) throw new CrsyncError('forbidden', `the token may not use dataset ${name}`);
+    if (write && !grant.write) throw new CrsyncError('forbidden', 'the token is read-only');
   };
 
   async function streamChanges(req: IncomingMessage, res: ServerResponse, d: ServedReplica, q: URLSearchParams): Promise<void> {
@@ -178,7 +178,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   async function receivePush(req: IncomingMessage, res: ServerResponse, d: ServedReplica): Promise<void> {
     const enc = String(req.headers['content-encoding'] ?? 'identity');
     if (enc !== 'gzip' && enc !== 'identity') {
-      throw new CrsyncError('unsupported_encoding', `unsupported content-encoding ${enc}`, { exitCode: 2, hint: 'send gzip or identity' });
+      throw new CrsyncError('unsupported_encoding', `unsupported content-encoding ${enc}`, { hint: 'send gzip or identity' });
     }
     checkContentType(req, FRAMES_MEDIA_TYPE);
     const source = guardedBody(bodyStream(req, enc), { ...limits, maxBytes: limits.maxBodyBytes, framed: true });
@@ -187,17 +187,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     let received = 0;
     let pages = 0;
     const conflicts: ReturnType<typeof conflictToJson>[] = [];
-    let cursor = { version: '0', seq: '-1' };
+    let cursor = cursorToJson(START);
     try {
       for await (const frame of readFrames(source, limits)) {
         if (frame.type === 'header') {
-          if (apply) throw new CrsyncError('bad_stream', 'a second header frame', { exitCode: 2 });
+          if (apply) throw new CrsyncError('bad_stream', 'a second header frame');
           if (frame.header.site.length !== 16) throw badRequest('the header site must be 16 bytes');
           apply = d.pushApplier(frame.header.site, frame.header.seen);
           reporter = frame.header.site;
           cursor = d.received(frame.header.site);
         } else if (frame.type === 'page') {
-          if (!apply) throw new CrsyncError('bad_stream', 'a page came before the header', { exitCode: 2 });
+          if (!apply) throw new CrsyncError('bad_stream', 'a page came before the header');
           const r = apply(frame.page);
           received += r.received;
           pages++;
@@ -207,25 +207,25 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
           }
           await yieldToLoop();
         } else if (frame.type === 'conflicts') {
-          if (!reporter) throw new CrsyncError('bad_stream', 'conflicts came before the header', { exitCode: 2 });
+          if (!reporter) throw new CrsyncError('bad_stream', 'conflicts came before the header');
           d.recordReported(reporter, frame.conflicts);
         } else if (frame.type === 'end') {
           sendJson(res, 200, { received, pages, cursor, conflicts });
           return;
         } else {
-          throw new CrsyncError('bad_stream', `the client failed: ${frame.message}`, { exitCode: 2 });
+          throw new CrsyncError('bad_stream', `the client failed: ${frame.message}`);
         }
       }
     } catch (err) {
       const z = err as { code?: string };
-      if (z.code === 'Z_DATA_ERROR' || z.code === 'Z_BUF_ERROR') throw new CrsyncError('bad_stream', 'request body is not valid gzip', { exitCode: 2 });
+      if (z.code === 'Z_DATA_ERROR' || z.code === 'Z_BUF_ERROR') throw new CrsyncError('bad_stream', 'request body is not valid gzip');
       if (!(err instanceof CrsyncError) && (z.code === 'ECONNRESET' || req.destroyed)) {
-        throw new CrsyncError('truncated_stream', `the client went away mid-push (${pages} pages committed)`, { exitCode: 2 });
+        throw new CrsyncError('truncated_stream', `the client went away mid-push (${pages} pages committed)`);
       }
       throw err;
     }
     // Pages before the cut are committed (with their cursor): the client resumes after them.
-    throw new CrsyncError('truncated_stream', `push body ended before its last frame (${pages} pages committed)`, { exitCode: 2 });
+    throw new CrsyncError('truncated_stream', `push body ended before its last frame (${pages} pages committed)`);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -277,7 +277,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     } else work = handle(req, res);
     work.catch((err: unknown) => {
       const e = toCrsyncError(err);
-      if (statusOf(e) >= 500 && e.code !== 'shutting_down' && e.code !== 'busy') log(`${req.method} ${req.url}: ${e.message}`);
+      if (e.status >= 500 && e.code !== 'shutting_down' && e.code !== 'busy') log(`${req.method} ${req.url}: ${e.message}`);
       req.unpipe();
       // A body still coming after a refusal is read and dropped (a bounded amount) once the answer
       // is out, so the client gets the answer, not a reset. Too slow, too busy or shutting down:

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CrsyncError } from '../errors.js';
 import { stringifyJson } from '../values.js';
 import type { Cursor, SchemaRequest } from '../sync/protocol/types.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../sync/protocol/types.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, START } from '../sync/protocol/types.js';
 
 /** Dataset names: letters, digits, ".", "_" and "-", starting with a letter or digit, no "..". */
 export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -12,23 +12,7 @@ export const MAX_JSON_BODY = 1024 * 1024;
 
 /** A 4xx answer: the request, not the hub, is at fault. */
 export function badRequest(message: string, hint?: string): CrsyncError {
-  return new CrsyncError('bad_request', message, { exitCode: 2, hint });
-}
-
-/** HTTP status of an error (docs/protocol.md, "Errors"). */
-export function statusOf(err: CrsyncError): number {
-  if (err.code === 'dataset_not_found' || err.code === 'not_found') return 404;
-  if (err.code === 'method_not_allowed') return 405;
-  if (err.code === 'frame_too_large' || err.code === 'page_too_large' || err.code === 'body_too_large' || err.code === 'value_too_large') return 413;
-  if (err.code === 'unsupported_encoding' || err.code === 'unsupported_media_type') return 415;
-  if (err.code === 'request_timeout') return 408;
-  if (err.code === 'busy') return 503;
-  if (err.code === 'unauthenticated') return 401;
-  if (err.code === 'shutting_down') return 503;
-  if (err.exitCode === 4) return 403;
-  if (err.exitCode === 5) return 409;
-  if (err.exitCode === 2 || ['bad_stream', 'truncated_stream', 'bad_request', 'bad_change', 'same_site', 'cursor_ahead'].includes(err.code)) return 400;
-  return 500;
+  return new CrsyncError('bad_request', message, { hint });
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -37,13 +21,16 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-/** Sends `{"error":{code,message,hint?,details?}}`, or cuts the connection once a stream has begun. */
+/**
+ * Sends `{"error":{code,message,hint?,details?}}` with the status of its code (src/errors.ts), or
+ * cuts the connection once a stream has begun.
+ */
 export function sendError(res: ServerResponse, err: CrsyncError): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  sendJson(res, statusOf(err), { error: err.toJSON() });
+  sendJson(res, err.status, { error: err.toJSON() });
 }
 
 /** Path segments after decoding; a malformed escape is a 400, not a crash. */
@@ -74,7 +61,7 @@ function intParam(q: URLSearchParams, name: string, fallback: bigint, min: bigin
 
 /** The `since` and `seq` parameters of a pull: where in the hub's stream to start. */
 export function cursorParams(q: URLSearchParams): Cursor {
-  return { version: intParam(q, 'since', 0n, 0n), seq: intParam(q, 'seq', -1n, -1n) };
+  return { version: intParam(q, 'since', START.version, START.version), seq: intParam(q, 'seq', START.seq, START.seq) };
 }
 
 /** The `conflictsAfter` parameter of a pull: the newest hub conflict id the client has heard of. */
@@ -94,7 +81,7 @@ export function checkContentType(req: IncomingMessage, expected: string): void {
   const type = req.headers['content-type'];
   if (type === undefined) return;
   if (type.split(';')[0]!.trim().toLowerCase() !== expected) {
-    throw new CrsyncError('unsupported_media_type', `this endpoint takes ${expected}, not ${type}`, { exitCode: 2, hint: 'see docs/protocol.md for the body of each endpoint' });
+    throw new CrsyncError('unsupported_media_type', `this endpoint takes ${expected}, not ${type}`, { hint: 'see docs/protocol.md for the body of each endpoint' });
   }
 }
 

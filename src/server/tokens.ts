@@ -24,7 +24,6 @@ export function loadTokens(path: string): TokenTable {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new CrsyncError('tokens_unreadable', `cannot read tokens file ${path}: ${(err as Error).message}`, {
-      exitCode: 2,
       hint: 'pass an existing file to --tokens',
     });
   }

@@ -89,7 +89,6 @@ export class ServedReplica {
   pushApplier(site: Uint8Array, seen: bigint | undefined): (page: Page) => ApplyResult {
     if (Buffer.from(site).equals(this.site)) {
       throw new CrsyncError('same_site', 'a replica cannot sync with itself (same site id)', {
-        exitCode: 2,
         hint: 'a copied database file shares its site id; use `crsync clone` to make a new replica',
       });
     }
@@ -101,7 +100,6 @@ export class ServedReplica {
       peerSite: site,
       remote: null,
       knownToPeer: (v) => v <= peerSeen || fromPeer.has(v),
-      detectConflicts: true,
       reportedBy: site,
     });
     // Bookkeeping moves only with a committed page: a refused push leaves the replica as it was.
@@ -148,7 +146,6 @@ export class ServedReplica {
     const diff = diffSchemas(req.tables, local.tables);
     if (diff.relation === 'diverged') {
       throw new CrsyncError('schema_mismatch', `schemas differ: ${diff.mismatches.join('; ')}`, {
-        exitCode: 5,
         details: { mismatches: diff.mismatches },
         hint: 'only additive changes (new tables, new columns with defaults) are carried over',
       });

@@ -3,6 +3,7 @@ import { execa, type ResultPromise } from 'execa';
 import { expect } from 'vitest';
 import { initReplica, trackTables } from '../../src/db/replica.js';
 import { withStore } from '../../src/db/store.js';
+import { START } from '../../src/sync/protocol/types.js';
 import { CLI } from '../helpers.js';
 import { SYNC_ENV } from './sync-helpers.js';
 
@@ -152,7 +153,7 @@ export const pullCursorOf = (remote = 'origin'): CursorReader => (db) =>
 
 /** How far a replica has committed a peer's pushes (a position in the pusher's stream). */
 export const receivedCursorOf = (site: Buffer): CursorReader => (db) =>
-  (db.prepare('SELECT recv_version AS version, recv_seq AS seq FROM crsync_peers WHERE site_id = ?').get(site) as Cursor | undefined) ?? { version: 0n, seq: -1n };
+  (db.prepare('SELECT recv_version AS version, recv_seq AS seq FROM crsync_peers WHERE site_id = ?').get(site) as Cursor | undefined) ?? { ...START };
 
 /** receivedCursorOf, read from a file. */
 export function receivedCursor(file: string, site: Buffer): Cursor {

@@ -1,12 +1,12 @@
 import type Database from 'better-sqlite3';
-import { CrsyncError, ExitCode } from '../../errors.js';
+import { CrsyncError } from '../../errors.js';
 import type { Change } from '../../sync/protocol/types.js';
 import { quoteIdent, type Db } from '../store.js';
 import { listReplicatedTables, tableColumns } from '../schema/read.js';
 import { ConflictDetector, type DetectedConflict } from '../conflicts/detect.js';
 import { packedPkProblem } from './packed-pk.js';
 
-export { countChangesAfter, readPages, END_OF_VERSION, type StreamFilter } from './stream.js';
+export { countChangesAfter, readPages, type StreamFilter } from './stream.js';
 
 /**
  * Highest clock value (col_version, db_version, cl) a change may carry. A merge takes the
@@ -30,8 +30,6 @@ export interface ApplyContext {
   remote: string | null;
   /** True when the peer had seen the local change written at this local db_version. */
   knownToPeer: (dbVersion: bigint) => boolean;
-  /** Record conflicts (off for a clone into an empty replica). */
-  detectConflicts: boolean;
   /** On a hub: the pushing site, which hears of the conflicts in the push response. */
   reportedBy?: Uint8Array;
 }
@@ -99,13 +97,11 @@ export class ChangeApplier {
       const table = this.columns.get(c[0]);
       if (!table) {
         throw new CrsyncError('unknown_table', `changes name table ${c[0]}, which is not replicated here`, {
-          exitCode: ExitCode.schemaMismatch,
           hint: 'the two replicas have different schemas; compare them with `crsync status` and `crsync doctor`',
         });
       }
       if (c[2] !== '-1' && !table.names.has(c[2])) {
         throw new CrsyncError('unknown_column', `changes name column ${c[0]}.${c[2]}, which does not exist here`, {
-          exitCode: ExitCode.schemaMismatch,
           hint: 'the two replicas have different schemas; run `crsync migrate` or sync the schema first',
         });
       }
@@ -166,7 +162,7 @@ export class ChangeApplier {
     // commit in between (and a deferred upgrade cannot fail on a stale snapshot).
     return this.db.transaction((): ApplyResult => {
       const before = this.currentVersion.get() as bigint;
-      const candidates = this.ctx.detectConflicts ? this.detector.inspect(changes) : [];
+      const candidates = this.detector.inspect(changes);
       let seq = 0n;
       for (const c of changes) {
         // seq is renumbered so (db_version, seq) stays unique in this replica's own stream.

@@ -1,16 +1,9 @@
-import { isAfter, type Change, type Cursor, type Page } from '../../sync/protocol/types.js';
+import { END_OF_VERSION, isAfter, type Change, type Cursor, type Page } from '../../sync/protocol/types.js';
 import { quoteIdent, type Db } from '../store.js';
 import { listReplicatedTables } from '../schema/read.js';
 import { DeliveredRanges } from './delivered.js';
 
 const COLUMNS = '"table", pk, cid, val, col_version, db_version, site_id, cl, seq';
-
-/**
- * Seq of a cursor that stands after every change of its version (2^53 - 1: exact in JSON too). A committed version never gains
- * changes (each transaction, local or merge, gets versions above all existing ones), so a stream
- * that has read a version to its end can say so, and resuming skips it without reading it again.
- */
-export const END_OF_VERSION = 9007199254740991n;
 
 /** Default byte budget of one page (values, keys and per-change overhead, as encoded). */
 export const DEFAULT_PAGE_BYTES = 4 * 1024 * 1024;

@@ -1,4 +1,4 @@
-import { CrsyncError, ExitCode } from '../../errors.js';
+import { CrsyncError } from '../../errors.js';
 import { parseSqlJson, toJsonValue, type JsonSqlValue, type SqlValue } from '../../values.js';
 import { primaryKeyColumns, tableExists } from '../schema/read.js';
 import type { Db } from '../store.js';
@@ -114,7 +114,6 @@ export function requireConflicts(db: Db, ids: number[]): ConflictView[] {
   const missing = ids.filter((id) => !found.some((c) => c.id === id));
   if (missing.length > 0) {
     throw new CrsyncError('no_such_conflict', `no conflict with id ${missing.join(', ')}`, {
-      exitCode: ExitCode.usage,
       hint: 'list them with `crsync conflicts --all`',
     });
   }

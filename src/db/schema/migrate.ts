@@ -1,4 +1,4 @@
-import { CrsyncError, UsageError } from '../../errors.js';
+import { CrsyncError, ExitCode, UsageError } from '../../errors.js';
 import { checkMigration, type MigrationStep, type Refusal } from '../../migrate/check.js';
 import { parseMigration, type ParsedStatement, type StatementKind } from '../../migrate/parse.js';
 import { recordMigration } from './apply.js';
@@ -103,7 +103,9 @@ function trackAfter(store: Store, tables: string[]): string[] {
     // cr-sqlite's own refusals (an AUTOINCREMENT key) arrive as plain SQLite errors.
     const e = err instanceof CrsyncError ? err : new CrsyncError('not_trackable', (err as Error).message, { cause: err });
     const hint = e.code === 'no_such_table' ? 'the migration did not create it (check the name given to --track)' : e.hint;
-    throw new CrsyncError(e.code, `migration rolled back, --track failed: ${e.message}`, { details: e.details, hint, cause: err });
+    // Override: the migration ran and was rolled back, so it failed (exit 1) even when the --track
+    // refusal alone would be a usage error (an internal table).
+    throw new CrsyncError(e.code, `migration rolled back, --track failed: ${e.message}`, { exitCode: ExitCode.failure, details: e.details, hint, cause: err });
   }
 }
 

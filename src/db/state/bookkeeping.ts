@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS crsync_meta (
 );
 -- Remotes this replica pushes to and pulls from. Cursors are positions (db_version, seq) in a
 -- change stream: pull_* in the remote's stream, push_* in ours (what the remote acknowledged).
+-- The DEFAULTs 0 / -1 of the cursor columns here and in crsync_peers are START (sync/protocol/types.ts).
 CREATE TABLE IF NOT EXISTS crsync_remotes (
   name TEXT PRIMARY KEY NOT NULL,
   url TEXT NOT NULL,

@@ -1,4 +1,4 @@
-import type { Cursor } from '../../sync/protocol/types.js';
+import { START, type Cursor } from '../../sync/protocol/types.js';
 import type { Db } from '../store.js';
 
 /** What a serving replica (a hub dataset, or a peer file) knows of a site that talks to it. */
@@ -15,7 +15,7 @@ export function getPeer(db: Db, site: Uint8Array): PeerRecord {
     .prepare('SELECT recv_version, recv_seq, seen_version FROM crsync_peers WHERE site_id = ?')
     .safeIntegers(true)
     .get(site) as { recv_version: bigint; recv_seq: bigint; seen_version: bigint } | undefined;
-  if (!r) return { received: { version: 0n, seq: -1n }, seen: 0n };
+  if (!r) return { received: START, seen: START.version };
   return { received: { version: r.recv_version, seq: r.recv_seq }, seen: r.seen_version };
 }
 

@@ -1,5 +1,5 @@
 import { CrsyncError, UsageError } from '../../errors.js';
-import type { Cursor } from '../../sync/protocol/types.js';
+import { START, type Cursor } from '../../sync/protocol/types.js';
 import type { Db } from '../store.js';
 
 /** A configured remote and its sync cursors. */
@@ -57,7 +57,6 @@ export function addRemote(db: Db, name: string, url: string, tokenEnv = 'CRSYNC_
   if (!ENV.test(tokenEnv)) throw new UsageError(`invalid environment variable name ${JSON.stringify(tokenEnv)}`);
   if (getRemote(db, name)) {
     throw new CrsyncError('remote_exists', `remote ${name} already exists`, {
-      exitCode: 2,
       hint: `remove it first (crsync remote remove ${name}) or pick another name`,
     });
   }
@@ -87,7 +86,6 @@ export function requireRemote(db: Db, name: string): RemoteRecord {
   if (r) return r;
   const names = listRemotes(db).map((x) => x.name);
   throw new CrsyncError('no_such_remote', `no remote named ${name}`, {
-    exitCode: 2,
     hint: names.length ? `known remotes: ${names.join(', ')}` : 'add one with `crsync remote add <name> <url>`',
   });
 }
@@ -126,8 +124,8 @@ export function touchRemote(db: Db, name: string, what: 'pull' | 'push'): void {
 /** Forgets cursors when the remote turned out to be a different replica (re-created hub). */
 export function resetCursors(db: Db, name: string, remoteSite: Uint8Array): void {
   db.prepare(
-    'UPDATE crsync_remotes SET pull_version = 0, pull_seq = -1, push_version = 0, push_seq = -1, conflicts_pulled = 0, conflicts_reported = 0, remote_site = ? WHERE name = ?',
-  ).run(remoteSite, name);
+    'UPDATE crsync_remotes SET pull_version = ?, pull_seq = ?, push_version = ?, push_seq = ?, conflicts_pulled = 0, conflicts_reported = 0, remote_site = ? WHERE name = ?',
+  ).run(START.version, START.seq, START.version, START.seq, remoteSite, name);
 }
 
 /** Records the newest remote conflict id we have heard of (inside the recording transaction). */

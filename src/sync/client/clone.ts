@@ -37,7 +37,6 @@ export async function cloneReplica(url: string, file: string | undefined, opts: 
   const target = existsSync(dbPath) ? cloneTarget(dbPath, remoteUrl) : 'unused';
   if (target === 'other') {
     throw new CrsyncError('file_exists', `${dbPath} already exists`, {
-      exitCode: 2,
       hint: 'clone into a new file name, or pull into the existing replica',
     });
   }
@@ -61,7 +60,7 @@ export async function cloneReplica(url: string, file: string | undefined, opts: 
     if (empty) {
       for (const suffix of ['', '-wal', '-shm']) rmSync(dbPath + suffix, { force: true });
     } else if (err instanceof CrsyncError) {
-      throw new CrsyncError(err.code, err.message, { exitCode: err.exitCode, hint: `the clone is partial; run \`crsync pull -d ${dbPath}\` to resume`, cause: err });
+      throw new CrsyncError(err.code, err.message, { hint: `the clone is partial; run \`crsync pull -d ${dbPath}\` to resume`, cause: err });
     }
     throw err;
   }

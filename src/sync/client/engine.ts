@@ -9,9 +9,9 @@ import { diffSchemas, describeExtras, type SchemaDiff } from '../../db/schema/di
 import { readReplicatedSchema } from '../../db/schema/read.js';
 import { openStore, siteId, type Store } from '../../db/store.js';
 import { setImmediate } from 'node:timers/promises';
-import { DEFAULT_PAGE_BYTES, END_OF_VERSION } from '../../db/changes/stream.js';
+import { DEFAULT_PAGE_BYTES } from '../../db/changes/stream.js';
 import { cursorFromJson } from '../protocol/codec.js';
-import { DEFAULT_PAGE_SIZE, MAX_FRAME_BYTES, MAX_PAGE_SIZE, isAfter, type Cursor, type DatasetInfo, type Page, type WireConflict } from '../protocol/types.js';
+import { DEFAULT_PAGE_SIZE, END_OF_VERSION, MAX_FRAME_BYTES, MAX_PAGE_SIZE, isAfter, type Cursor, type DatasetInfo, type Page, type WireConflict } from '../protocol/types.js';
 import { openTransport } from '../transports/open.js';
 import { withRetries, type RetryOptions } from './retry.js';
 import type { Transport } from '../transports/transport.js';
@@ -102,7 +102,6 @@ function checkIdentity(store: Store, remote: RemoteRecord, info: DatasetInfo): B
   const remoteSite = Buffer.from(info.siteId, 'hex');
   if (remoteSite.equals(siteId(store.db))) {
     throw new CrsyncError('same_site', `${remote.url} has this replica's own site id`, {
-      exitCode: 2,
       hint: 'a copied database file shares its site id; make replicas with `crsync clone`',
     });
   }
@@ -134,7 +133,6 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
     peerSite: remoteSite,
     remote: name,
     knownToPeer: (v) => v <= pushed.version || fromPeer.has(v),
-    detectConflicts: true,
   });
   // A peer file may also have pushed its stream to us: resume after whichever got further.
   const since = laterCursor(remote.pull, peer.received);

@@ -1,4 +1,4 @@
-import { countChangesAfter, END_OF_VERSION } from '../../db/changes/apply.js';
+import { countChangesAfter } from '../../db/changes/apply.js';
 import { deliveredAfter } from '../../db/changes/delivered.js';
 import { getPeer, laterCursor } from '../../db/state/peers.js';
 import type { Cursor } from '../protocol/types.js';
@@ -9,7 +9,7 @@ import { replicatedTableInfo, type TableInfo } from '../../db/replica.js';
 import { readReplicatedSchema } from '../../db/schema/read.js';
 import { dbVersion, openStore, siteId } from '../../db/store.js';
 import { ExitCode, toCrsyncError } from '../../errors.js';
-import { DEFAULT_PAGE_SIZE } from '../protocol/types.js';
+import { DEFAULT_PAGE_SIZE, END_OF_VERSION } from '../protocol/types.js';
 import { openTransport } from '../transports/open.js';
 
 /** How long status waits for a remote to count what it has for us (`--timeout`). */

@@ -43,8 +43,19 @@ export interface Cursor {
   seq: bigint;
 }
 
-/** The start of every stream. */
-export const START: Cursor = { version: 0n, seq: -1n };
+/**
+ * The start of every stream: before the first change (the SQL DEFAULTs of the cursor columns in
+ * src/db/state/bookkeeping.ts spell the same 0 / -1).
+ */
+export const START: Readonly<Cursor> = Object.freeze({ version: 0n, seq: -1n });
+
+/**
+ * Seq of a cursor that stands after every change of its version (2^53 - 1: exact in JSON too). A
+ * committed version never gains changes (each transaction, local or merge, gets versions above all
+ * existing ones), so a stream that has read a version to its end can say so, and resuming skips it
+ * without reading it again; `{ version: v, seq: END_OF_VERSION }` means "has all of version v".
+ */
+export const END_OF_VERSION = 2n ** 53n - 1n;
 
 /** True when (v, s) comes after the cursor. */
 export function isAfter(c: Cursor, version: bigint, seq: bigint): boolean {

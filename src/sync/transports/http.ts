@@ -1,9 +1,9 @@
 import { PassThrough, Readable, Transform, pipeline } from 'node:stream';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
-import { AuthError, CrsyncError, ExitCode, SchemaMismatchError, UnreachableError } from '../../errors.js';
+import { AuthError, CrsyncError, ERRORS, UnreachableError, codeOfAnswer } from '../../errors.js';
 import { parseHubUrl } from './url.js';
 import { conflictFromJson, encodeConflicts, encodeEnd, encodeHeader, encodePage, readFrames, type WireConflictJson } from '../protocol/codec.js';
-import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from '../protocol/types.js';
+import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from '../protocol/types.js';
 import type { PullRequest, PushRequest, TransferStats, Transport } from './transport.js';
 import { HttpAgent, type HttpResponse } from './http-agent.js';
 
@@ -19,7 +19,6 @@ function networkError(err: unknown, origin: string): CrsyncError | undefined {
   if (typeof code === 'string' && TLS_CODE.test(code)) {
     // Not transient: retrying cannot make the certificate trusted.
     return new CrsyncError('tls_error', `cannot verify the TLS certificate of ${origin}: ${e.message ?? code}`, {
-      exitCode: ExitCode.unreachable,
       hint: 'if the hub uses its own certificate, trust it with NODE_EXTRA_CA_CERTS=<cert.pem>',
       cause: err,
     });
@@ -90,8 +89,9 @@ export class HttpTransport implements Transport {
     return res;
   }
 
+  /** A hub's error answer as the error the hub threw: its code (src/errors.ts) sets the exit code. */
   private httpError(status: number, text: string): CrsyncError {
-    let body: { error?: { code?: string; message?: string; hint?: string; details?: unknown } } = {};
+    let body: { error?: { code?: unknown; message?: string; hint?: string; details?: unknown } } = {};
     try {
       body = JSON.parse(text) as typeof body;
     } catch {
@@ -99,12 +99,14 @@ export class HttpTransport implements Transport {
     }
     const msg = body.error?.message ?? `HTTP ${status}`;
     const hint = body.error?.hint;
-    if (status === 401) return new AuthError(`the hub refused the credentials: ${msg}`, hint ?? 'set CRSYNC_TOKEN (or the variable named by the remote\'s --token-env) to a valid token');
-    if (status === 403) return new AuthError(`the hub refused access: ${msg}`, hint ?? 'the token lacks the right for this dataset or action', 'forbidden');
-    if (status === 404) return new CrsyncError('dataset_not_found', `${this.url}: ${msg}`, { hint: hint ?? 'check the dataset name; push creates a dataset, pull and clone need it to exist' });
-    if (status === 409) return new SchemaMismatchError(msg, body.error?.details, hint);
-    if (status >= 502 && status <= 504) return new CrsyncError('remote_unavailable', `${this.origin} is unavailable (HTTP ${status})`, { hint: 'try again later' });
-    return new CrsyncError(body.error?.code ?? 'remote_error', `the hub answered ${status}: ${msg}`, { hint });
+    const details = body.error?.details;
+    const code = codeOfAnswer(status, body.error?.code);
+    if (code === 'auth_failed') return new AuthError(`the hub refused the credentials: ${msg}`, hint ?? 'set CRSYNC_TOKEN (or the variable named by the remote\'s --token-env) to a valid token');
+    if (code === 'forbidden') return new AuthError(`the hub refused access: ${msg}`, hint ?? 'the token lacks the right for this dataset or action', 'forbidden');
+    if (code === 'remote_unavailable') return new CrsyncError(code, `${this.origin} is unavailable (HTTP ${status})`, { hint: 'try again later' });
+    if (status === 404) return new CrsyncError(code, `${this.url}: ${msg}`, { hint: hint ?? 'check the dataset name; push creates a dataset, pull and clone need it to exist', details });
+    if (ERRORS[code].family === 'schema_mismatch') return new CrsyncError(code, msg, { hint, details });
+    return new CrsyncError(code, `the hub answered ${status}: ${msg}`, { hint, details });
   }
 
   /** Reads a JSON answer; anything else means the URL is not a crsync hub. */
@@ -170,7 +172,7 @@ export class HttpTransport implements Transport {
         yield encodePage(page);
       }
       if (req.conflicts && req.conflicts.length > 0) yield encodeConflicts(req.conflicts, 0n);
-      yield encodeEnd({ cursor: cursor ?? { version: 0n, seq: -1n }, changes });
+      yield encodeEnd({ cursor: cursor ?? START, changes });
     }
     // Each frame is flushed as it is written: the hub sees steady progress (its idle and rate limits),
     // even while a long run of excluded changes yields only small empty pages.
@@ -204,7 +206,6 @@ export class HttpTransport implements Transport {
       // Our own deadline, not the network's: the hub took the request but is slow to answer.
       if (signal.aborted && err instanceof UnreachableError) {
         throw new CrsyncError('remote_slow', `${this.origin} did not answer within ${timeoutMs} ms`, {
-          exitCode: ExitCode.unreachable,
           hint: 'the hub is busy; wait longer with --timeout',
           cause: err,
         });
