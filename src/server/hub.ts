@@ -11,7 +11,7 @@ import { CrsyncError, UsageError, toCrsyncError } from '../errors.js';
 import { openStore } from '../db/store.js';
 import { stringifySqlJson } from '../values.js';
 import { jsonSide } from '../db/conflicts/detect.js';
-import { conflictToJson, cursorToJson, encodeConflicts, encodeEnd, encodeError, encodePage, readFrames } from '../sync/protocol/codec.js';
+import { conflictToJson, cursorToJson, encodeConflicts, encodeEnd, encodeResolutions, encodeError, encodePage, readFrames } from '../sync/protocol/codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type Page } from '../sync/protocol/types.js';
 import {
   DATASET_NAME, MAX_JSON_BODY, badRequest, checkContentType, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, validSchemaRequest,
@@ -121,6 +121,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     // A client may ask for more than this hub allows: it gets smaller pages, not an error.
     const pageSize = Math.min(pageSizeParam(q), limits.maxPageSize);
     const conflictsAfter = conflictsAfterParam(q);
+    const resolutionsAfter = conflictsAfterParam(q, 'resolutionsAfter');
     const reader = d.openReader();
     let pages: Generator<Page>;
     try {
@@ -156,6 +157,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       if (conflictsAfter !== undefined) {
         const c = d.conflictsFor(site, conflictsAfter);
         if (c.conflicts.length > 0 || c.lastId > conflictsAfter) out.write(encodeConflicts(c.conflicts, c.lastId));
+      }
+      // Resolutions made or heard of here since it last asked, after the conflicts they close.
+      if (resolutionsAfter !== undefined) {
+        const r = d.resolutionsFor(site, resolutionsAfter);
+        if (r.resolutions.length > 0 || r.lastId > resolutionsAfter) out.write(encodeResolutions(r.resolutions, r.lastId));
       }
       out.end(encodeEnd({ cursor, changes }));
     } catch (err) {
@@ -209,6 +215,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
         } else if (frame.type === 'conflicts') {
           if (!reporter) throw new CrsyncError('bad_stream', 'conflicts came before the header');
           d.recordReported(reporter, frame.conflicts);
+        } else if (frame.type === 'resolutions') {
+          if (!reporter) throw new CrsyncError('bad_stream', 'resolutions came before the header');
+          d.recordResolutions(reporter, frame.resolutions);
         } else if (frame.type === 'end') {
           sendJson(res, 200, { received, pages, cursor, conflicts });
           return;

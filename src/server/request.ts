@@ -64,9 +64,12 @@ export function cursorParams(q: URLSearchParams): Cursor {
   return { version: intParam(q, 'since', START.version, START.version), seq: intParam(q, 'seq', START.seq, START.seq) };
 }
 
-/** The `conflictsAfter` parameter of a pull: the newest hub conflict id the client has heard of. */
-export function conflictsAfterParam(q: URLSearchParams): bigint | undefined {
-  return q.get('conflictsAfter') === null ? undefined : intParam(q, 'conflictsAfter', 0n, 0n);
+/**
+ * The `conflictsAfter` parameter of a pull: the newest hub conflict id the client has heard of
+ * (or, by `name`, `resolutionsAfter`: the newest resolution id).
+ */
+export function conflictsAfterParam(q: URLSearchParams, name: 'conflictsAfter' | 'resolutionsAfter' = 'conflictsAfter'): bigint | undefined {
+  return q.get(name) === null ? undefined : intParam(q, name, 0n, 0n);
 }
 
 /** The `pageSize` parameter (1..MAX_PAGE_SIZE). */

@@ -8,8 +8,9 @@ import { applyAdditiveSchema } from '../db/schema/apply.js';
 import { dbVersion, openStore, siteId, type Db, type Store } from '../db/store.js';
 import type { DetectedConflict } from '../db/conflicts/detect.js';
 import { ConflictStore } from '../db/conflicts/store.js';
+import { ResolutionStore } from '../db/conflicts/resolutions.js';
 import { cursorToJson } from './protocol/codec.js';
-import { PROTOCOL_VERSION, type Cursor, type DatasetInfo, type Page, type SchemaRequest, type WireConflict } from './protocol/types.js';
+import { FEATURES, PROTOCOL_VERSION, type Cursor, type DatasetInfo, type Page, type SchemaRequest, type WireConflict, type WireResolution } from './protocol/types.js';
 
 /**
  * The serving side of a sync: what a hub does for one dataset, and what a client does to a peer
@@ -19,6 +20,7 @@ export class ServedReplica {
   readonly site: Buffer;
   /** Prepared once per dataset: a hub asks it on every pull and every push that reports conflicts. */
   private conflictStore: ConflictStore | undefined;
+  private resolutionStore: ResolutionStore | undefined;
 
   constructor(
     readonly store: Store,
@@ -39,6 +41,7 @@ export class ServedReplica {
       siteId: this.site.toString('hex'),
       dbVersion: dbVersion(this.db).toString(),
       schema: readReplicatedSchema(this.db),
+      features: [...FEATURES],
     };
     if (site) info.received = this.received(site);
     return info;
@@ -135,6 +138,23 @@ export class ServedReplica {
       for (const c of conflicts) if (tables.has(c.table) && store.record(c, null, site) !== null) added++;
     })();
     return added;
+  }
+
+  private resolutions(): ResolutionStore {
+    this.resolutionStore ??= new ResolutionStore(this.db);
+    return this.resolutionStore;
+  }
+
+  /** Resolutions recorded here after `afterId` that `site` neither made nor delivered. */
+  resolutionsFor(site: Uint8Array, afterId: bigint): { resolutions: WireResolution[]; lastId: bigint } {
+    return this.resolutions().after(afterId, site);
+  }
+
+  /** Applies resolutions a site pushed (closing this replica's copies) and keeps them to relay. */
+  recordResolutions(site: Uint8Array, list: WireResolution[]): void {
+    const tables = new Set(listReplicatedTables(this.db));
+    const known = list.filter((r) => tables.has(r.table));
+    this.db.transaction(() => this.resolutions().receive(known, site, null))();
   }
 
   /**

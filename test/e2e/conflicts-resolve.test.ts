@@ -61,8 +61,9 @@ describe('crsync resolve through a hub', () => {
     // No new conflict anywhere; the written resolutions closed the other copies (superseded).
     expect(conflictRows(a).map((c) => c.resolution)).toEqual(['superseded', 'superseded']);
     expect(conflictRows(b)).toHaveLength(before.b.length);
-    // The hub's copies of the written resolutions are superseded; row 4 was kept without a write.
-    expect(conflictRows(hubFile).map((c) => c.resolution)).toEqual(['superseded', 'superseded', 'superseded', null]);
+    // The hub's copies of the written resolutions are superseded; row 4 was kept without a write,
+    // and b's resolution, which travelled with its push, closed it (the winner, 'theirs' as b saw it).
+    expect(conflictRows(hubFile).map((c) => c.resolution)).toEqual(['superseded', 'superseded', 'superseded', 'theirs']);
     const [openA, allB] = await Promise.all([conflicts(a), conflicts(b, true)]);
     expect(openA).toEqual([]);
     expect(Object.fromEntries(allB.map((c) => [c.pk.id, c.resolution]))).toEqual({ 1: 'ours', 2: 'theirs', 3: 'value', 4: 'theirs' });

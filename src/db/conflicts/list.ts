@@ -21,8 +21,10 @@ export interface ConflictView {
   detectedAt: string;
   resolved: boolean;
   resolvedAt: string | null;
-  /** ours, theirs, value (crsync resolve) or superseded (a later write decided the cell). */
+  /** ours, theirs, value (crsync resolve, here or elsewhere) or superseded (a later write decided the cell). */
   resolution: string | null;
+  /** Site that resolved it when that was another replica (its resolution travelled here), else null. */
+  resolvedBy: string | null;
   oursSite: string | null;
   theirsSite: string | null;
 }
@@ -50,6 +52,7 @@ interface ConflictRow {
   detected_at: string;
   resolved_at: string | null;
   resolution: string | null;
+  resolved_by: Buffer | null;
 }
 
 /** Decodes cr-sqlite's packed primary key into column values, in key order. */
@@ -103,6 +106,7 @@ export function listConflicts(db: Db, sel: ConflictSelection = {}): ConflictView
     resolved: r.resolved_at !== null,
     resolvedAt: r.resolved_at,
     resolution: r.resolution,
+    resolvedBy: r.resolved_by ? r.resolved_by.toString('hex') : null,
     oursSite: r.ours_site ? r.ours_site.toString('hex') : null,
     theirsSite: r.theirs_site ? r.theirs_site.toString('hex') : null,
   }));

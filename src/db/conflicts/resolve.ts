@@ -3,6 +3,8 @@ import { fromJsonValue, sqlValuesEqual, stringifySqlJson, type JsonSqlValue, typ
 import { requireConflicts, unpackPk, type ConflictView } from './list.js';
 import { primaryKeyColumns, tableColumns, tableExists } from '../schema/read.js';
 import { dbVersion, quoteIdent, type Db } from '../store.js';
+import { ResolutionStore, cellWrite } from './resolutions.js';
+import type { ConflictWrites } from './pair.js';
 
 /** What to keep of a conflict: one side, or a value given by the user. */
 export type ResolveChoice = 'ours' | 'theirs' | 'value';
@@ -112,7 +114,8 @@ function resolveRow(db: Db, c: ConflictView, pkVals: SqlValue[], want: Row | nul
  */
 export function resolveConflicts(db: Db, decisions: ResolveDecision[]): ResolveResult {
   const conflicts = new Map(requireConflicts(db, decisions.map((d) => d.id)).map((c) => [c.id, c]));
-  const mark = db.prepare('UPDATE crsync_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?');
+  const mark = db.prepare('UPDATE crsync_conflicts SET resolved_at = ?, resolution = ?, resolved_by = NULL WHERE id = ?');
+  const resolutions = new ResolutionStore(db);
   const resolved = db.transaction((): ResolvedConflict[] => {
     const out: ResolvedConflict[] = [];
     for (const d of decisions) {
@@ -125,6 +128,10 @@ export function resolveConflicts(db: Db, decisions: ResolveDecision[]): ResolveR
           ? resolveCell(db, c, pkVals, scalar(want, `the value for conflict ${c.id}`))
           : resolveRow(db, c, pkVals, rowSide(want, `the value for conflict ${c.id}`)) ? 'written' : 'current';
       mark.run(new Date().toISOString(), d.choice, c.id);
+      // The resolution travels, so the conflict's copies elsewhere close too (keeping the
+      // winner writes no change that could carry it).
+      const written = outcome === 'written' && c.kind === 'update_update' ? (cellWrite(db, c.table, packedPk(db, c.id), c.column!)?.version ?? null) : null;
+      resolutions.recordLocal({ ...writesOf(db, c.id), winner: c.winner }, d.choice, stringifySqlJson(want), written);
       const r: ResolvedConflict = { id: c.id, table: c.table, pk: c.pk, column: c.column, choice: d.choice, value: want, written: outcome === 'written' };
       if (outcome === 'row_deleted') r.rowDeleted = true;
       out.push(r);
@@ -132,6 +139,15 @@ export function resolveConflicts(db: Db, decisions: ResolveDecision[]): ResolveR
     return out;
   })();
   return { resolved, written: resolved.filter((r) => r.written).length, dbVersion: dbVersion(db) };
+}
+
+/** The two writes a conflict record names. */
+function writesOf(db: Db, id: number): ConflictWrites {
+  const r = db
+    .prepare('SELECT tbl, pk, cid, kind, ours_site, theirs_site, ours_col_version, theirs_col_version FROM crsync_conflicts WHERE id = ?')
+    .safeIntegers(true)
+    .get(id) as { tbl: string; pk: Buffer; cid: string | null; kind: ConflictWrites['kind']; ours_site: Buffer | null; theirs_site: Buffer | null; ours_col_version: bigint | null; theirs_col_version: bigint | null };
+  return { table: r.tbl, pk: r.pk, cid: r.cid, kind: r.kind, oursSite: r.ours_site, theirsSite: r.theirs_site, oursColVersion: r.ours_col_version, theirsColVersion: r.theirs_col_version };
 }
 
 /** The conflict's primary key as cr-sqlite packed it. */

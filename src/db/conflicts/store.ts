@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Db } from '../store.js';
-import type { WireConflict } from '../../sync/protocol/types.js';
+import type { WireConflict, WireResolution } from '../../sync/protocol/types.js';
+import { pairOf, resolutionLabel } from './pair.js';
 
 /**
  * A conflict to record, from this replica's point of view (values already in crsync JSON text).
@@ -22,6 +23,8 @@ export class ConflictStore {
   private readonly anyOpenStmt: Database.Statement;
   private readonly openForCellStmt: Database.Statement;
   private readonly markSuperseded: Database.Statement;
+  private readonly resolutionOf: Database.Statement;
+  private readonly markResolved: Database.Statement;
 
   constructor(db: Db) {
     // Newest first: on a hub older conflicts get superseded, the recent ones are the open ones.
@@ -53,6 +56,11 @@ export class ConflictStore {
       `INSERT INTO crsync_conflicts (tbl, pk, cid, kind, ours, theirs, winner, ours_site, theirs_site, ours_col_version, theirs_col_version, remote, detected_at, reported_by)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.resolutionOf = db.prepare(
+      `SELECT choice, resolver, at FROM crsync_resolutions WHERE tbl = ? AND pk = ? AND cid = ? AND kind = ?
+       AND a_site = ? AND a_version = ? AND b_site = ? AND b_version = ? ORDER BY id DESC LIMIT 1`,
+    );
+    this.markResolved = db.prepare('UPDATE crsync_conflicts SET resolved_at = ?, resolution = ?, resolved_by = ? WHERE id = ?');
     const cols = 'id, tbl, pk, cid, kind, ours, theirs, winner, ours_site, theirs_site, ours_col_version, theirs_col_version';
     this.forPeerStmt = db
       .prepare(
@@ -81,7 +89,19 @@ export class ConflictStore {
       c.oursSite, c.theirsSite, c.oursColVersion, c.theirsColVersion,
       remote, new Date().toISOString(), reportedBy,
     );
-    return Number(info.lastInsertRowid);
+    const id = Number(info.lastInsertRowid);
+    this.closeIfResolved(id, c);
+    return id;
+  }
+
+  /** A copy that arrives after a resolution of its pair was heard of is closed at once. */
+  private closeIfResolved(id: number, c: ConflictInput): void {
+    const p = pairOf(c);
+    if (!p) return;
+    const r = this.resolutionOf.get(p.table, p.pk, p.cid, p.kind, p.aSite, p.aVersion, p.bSite, p.bVersion) as
+      | { choice: WireResolution['choice']; resolver: Buffer; at: string }
+      | undefined;
+    if (r) this.markResolved.run(r.at, resolutionLabel(r.choice, c.winner), r.resolver, id);
   }
 
   /**

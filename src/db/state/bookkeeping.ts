@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
  * crsync's own tables live in the replica file itself (prefix crsync_), so one file is the whole
  * replica. None of them is replicated. Bump BOOKKEEPING_VERSION when a table changes shape.
  */
-export const BOOKKEEPING_VERSION = 3;
+export const BOOKKEEPING_VERSION = 4;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS crsync_meta (
@@ -27,7 +27,9 @@ CREATE TABLE IF NOT EXISTS crsync_remotes (
   last_push TEXT,
   added_at TEXT NOT NULL,
   conflicts_reported INTEGER NOT NULL DEFAULT 0,
-  conflicts_pulled INTEGER NOT NULL DEFAULT 0
+  conflicts_pulled INTEGER NOT NULL DEFAULT 0,
+  resolutions_reported INTEGER NOT NULL DEFAULT 0,
+  resolutions_pulled INTEGER NOT NULL DEFAULT 0
 );
 -- Sites that push to this replica (a hub's clients, or a peer file's writer):
 -- recv_* is how far in the peer's stream we have committed (push resumes there);
@@ -67,9 +69,32 @@ CREATE TABLE IF NOT EXISTS crsync_conflicts (
   detected_at TEXT NOT NULL,
   resolved_at TEXT,
   resolution TEXT,
-  reported_by BLOB
+  reported_by BLOB,
+  resolved_by BLOB
 );
 CREATE INDEX IF NOT EXISTS crsync_conflicts_cell ON crsync_conflicts (tbl, pk, cid);
+-- Resolutions made here or heard of (src/db/conflicts/resolutions.ts): a conflict named by its
+-- pair of writes, orientation-free (a_* the lesser; sites empty for delete_update, named by its
+-- causal lengths), one row per resolving site. from_site: the peer that delivered it (NULL: made here).
+CREATE TABLE IF NOT EXISTS crsync_resolutions (
+  id INTEGER PRIMARY KEY,
+  tbl TEXT NOT NULL,
+  pk BLOB NOT NULL,
+  cid TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  a_site BLOB NOT NULL,
+  a_version INTEGER NOT NULL,
+  b_site BLOB NOT NULL,
+  b_version INTEGER NOT NULL,
+  choice TEXT NOT NULL,
+  value TEXT NOT NULL,
+  resolver BLOB NOT NULL,
+  written_version INTEGER,
+  at TEXT NOT NULL,
+  from_site BLOB
+);
+CREATE UNIQUE INDEX IF NOT EXISTS crsync_resolutions_pair
+  ON crsync_resolutions (tbl, pk, cid, kind, a_site, a_version, b_site, b_version, resolver);
 -- Migrations applied to the replicated schema (crsync migrate, or propagated from a remote).
 CREATE TABLE IF NOT EXISTS crsync_migrations (
   version INTEGER PRIMARY KEY NOT NULL,
@@ -98,7 +123,8 @@ export function ensureBookkeeping(db: Database.Database): void {
 
 /**
  * Columns added after version 1: conflict delivery cursors (remotes) and who already knows
- * (conflicts); version 3: merge records as runs (last_version), indexed by peer and run end.
+ * (conflicts); version 3: merge records as runs (last_version), indexed by peer and run end;
+ * version 4: resolution cursors (remotes) and resolvers (conflicts).
  */
 function upgradeBookkeeping(db: Database.Database): void {
   const has = (table: string, col: string): boolean =>
@@ -108,6 +134,12 @@ function upgradeBookkeeping(db: Database.Database): void {
     db.exec('ALTER TABLE crsync_remotes ADD COLUMN conflicts_pulled INTEGER NOT NULL DEFAULT 0');
   }
   if (!has('crsync_conflicts', 'reported_by')) db.exec('ALTER TABLE crsync_conflicts ADD COLUMN reported_by BLOB');
+  // Version 4: resolutions travel (their delivery cursors, and who resolved a conflict).
+  if (!has('crsync_remotes', 'resolutions_reported')) {
+    db.exec('ALTER TABLE crsync_remotes ADD COLUMN resolutions_reported INTEGER NOT NULL DEFAULT 0');
+    db.exec('ALTER TABLE crsync_remotes ADD COLUMN resolutions_pulled INTEGER NOT NULL DEFAULT 0');
+  }
+  if (!has('crsync_conflicts', 'resolved_by')) db.exec('ALTER TABLE crsync_conflicts ADD COLUMN resolved_by BLOB');
   if (!has('crsync_applied', 'last_version')) compactMergeRecords(db);
   db.exec('DROP INDEX IF EXISTS crsync_applied_peer');
   db.exec('CREATE INDEX IF NOT EXISTS crsync_applied_run ON crsync_applied (peer_site, last_version)');

@@ -16,6 +16,10 @@ export interface RemoteRecord {
   conflictsReported: bigint;
   /** Newest remote conflict id we have heard of (pulls ask for the ones after it). */
   conflictsPulled: bigint;
+  /** Newest local resolution id pushed to the remote. */
+  resolutionsReported: bigint;
+  /** Newest remote resolution id we have heard of. */
+  resolutionsPulled: bigint;
 }
 
 interface RemoteRow {
@@ -31,6 +35,8 @@ interface RemoteRow {
   last_push: string | null;
   conflicts_reported: bigint;
   conflicts_pulled: bigint;
+  resolutions_reported: bigint;
+  resolutions_pulled: bigint;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -48,6 +54,8 @@ function fromRow(r: RemoteRow): RemoteRecord {
     lastPush: r.last_push,
     conflictsReported: r.conflicts_reported,
     conflictsPulled: r.conflicts_pulled,
+    resolutionsReported: r.resolutions_reported,
+    resolutionsPulled: r.resolutions_pulled,
   };
 }
 
@@ -124,7 +132,7 @@ export function touchRemote(db: Db, name: string, what: 'pull' | 'push'): void {
 /** Forgets cursors when the remote turned out to be a different replica (re-created hub). */
 export function resetCursors(db: Db, name: string, remoteSite: Uint8Array): void {
   db.prepare(
-    'UPDATE crsync_remotes SET pull_version = ?, pull_seq = ?, push_version = ?, push_seq = ?, conflicts_pulled = 0, conflicts_reported = 0, remote_site = ? WHERE name = ?',
+    'UPDATE crsync_remotes SET pull_version = ?, pull_seq = ?, push_version = ?, push_seq = ?, conflicts_pulled = 0, conflicts_reported = 0, resolutions_pulled = 0, resolutions_reported = 0, remote_site = ? WHERE name = ?',
   ).run(START.version, START.seq, START.version, START.seq, remoteSite, name);
 }
 
@@ -136,4 +144,14 @@ export function setConflictsPulled(db: Db, name: string, lastId: bigint): void {
 /** Records the newest local conflict id the remote has been told of. */
 export function setConflictsReported(db: Db, name: string, lastId: bigint): void {
   db.prepare('UPDATE crsync_remotes SET conflicts_reported = max(conflicts_reported, ?) WHERE name = ?').run(lastId, name);
+}
+
+/** Remembers the newest remote resolution id heard of (never goes back). */
+export function setResolutionsPulled(db: Db, name: string, lastId: bigint): void {
+  db.prepare('UPDATE crsync_remotes SET resolutions_pulled = max(resolutions_pulled, ?) WHERE name = ?').run(lastId, name);
+}
+
+/** Remembers the newest local resolution id the remote has taken (never goes back). */
+export function setResolutionsReported(db: Db, name: string, lastId: bigint): void {
+  db.prepare('UPDATE crsync_remotes SET resolutions_reported = max(resolutions_reported, ?) WHERE name = ?').run(lastId, name);
 }

@@ -2,16 +2,17 @@ import { CrsyncError, SchemaMismatchError } from '../../errors.js';
 import { ChangeApplier, readPages } from '../../db/changes/apply.js';
 import { deliveredAfter, pruneDelivered } from '../../db/changes/delivered.js';
 import { ConflictStore, flipConflict } from '../../db/conflicts/store.js';
+import { ResolutionStore } from '../../db/conflicts/resolutions.js';
 import { applyAdditiveSchema } from '../../db/schema/apply.js';
 import { getPeer, laterCursor, setPeerReceived } from '../../db/state/peers.js';
-import { requireRemote, resetCursors, setPullCursor, setPushCursor, touchRemote, type RemoteRecord, setConflictsPulled, setConflictsReported } from '../../db/state/remotes.js';
+import { requireRemote, resetCursors, setPullCursor, setPushCursor, touchRemote, type RemoteRecord, setConflictsPulled, setConflictsReported, setResolutionsPulled, setResolutionsReported } from '../../db/state/remotes.js';
 import { diffSchemas, describeExtras, type SchemaDiff } from '../../db/schema/diff.js';
 import { readReplicatedSchema } from '../../db/schema/read.js';
 import { openStore, siteId, type Store } from '../../db/store.js';
 import { setImmediate } from 'node:timers/promises';
 import { DEFAULT_PAGE_BYTES } from '../../db/changes/stream.js';
 import { cursorFromJson } from '../protocol/codec.js';
-import { DEFAULT_PAGE_SIZE, END_OF_VERSION, MAX_FRAME_BYTES, MAX_PAGE_SIZE, isAfter, type Cursor, type DatasetInfo, type Page, type WireConflict } from '../protocol/types.js';
+import { DEFAULT_PAGE_SIZE, END_OF_VERSION, MAX_FRAME_BYTES, MAX_PAGE_SIZE, isAfter, type Cursor, type DatasetInfo, type Page, type WireConflict, type WireResolution } from '../protocol/types.js';
 import { openTransport } from '../transports/open.js';
 import { withRetries, type RetryOptions } from './retry.js';
 import type { Transport } from '../transports/transport.js';
@@ -144,7 +145,19 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
       setConflictsPulled(db, name, lastId);
     })();
   };
-  const pullReq = { site: local, since, pageSize: pageSizeOf(opts), conflictsAfter: remote.conflictsPulled, onConflicts };
+  // Resolutions made elsewhere close our copies of their conflicts (after the conflicts frame,
+  // so a conflict heard of in the same pull is closed too). Only a remote that says it has them.
+  const resolutions = new ResolutionStore(db);
+  const onResolutions = (list: WireResolution[], lastId: bigint): void => {
+    db.transaction(() => {
+      acc.conflicts += resolutions.receive(list, remoteSite, name);
+      setResolutionsPulled(db, name, lastId);
+    })();
+  };
+  const pullReq = {
+    site: local, since, pageSize: pageSizeOf(opts), conflictsAfter: remote.conflictsPulled, onConflicts,
+    ...(hasResolutions(info) ? { resolutionsAfter: remote.resolutionsPulled, onResolutions } : {}),
+  };
   await t.pull(pullReq, (page: Page) => {
     const r = applier.apply(page.changes, (versions, before) => {
       if (versions) {
@@ -167,6 +180,11 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
     pruneDelivered(db, remoteSite, pushed.version);
     touchRemote(db, name, 'pull');
   })();
+}
+
+/** True when the remote takes and relays resolutions (an older one would refuse their frame). */
+function hasResolutions(info: DatasetInfo): boolean {
+  return Array.isArray(info.features) && info.features.includes('resolutions');
 }
 
 /** True when a cursor in our stream stands at or after the end of `version` (0: nothing yet). */
@@ -241,12 +259,15 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
     const conflicts = new ConflictStore(db);
     // Conflicts found while pulling from this remote go back to it, so the other writer hears.
     const found = conflicts.detectedThrough(name, remote.conflictsReported);
-    const res = await t.push({ site: local, schemaHash: schema.hash, seen, conflicts: found.conflicts }, source, opts.signal);
+    // Resolutions made here (or heard of from other remotes) go to it, so every copy closes.
+    const resolved = hasResolutions(info) ? new ResolutionStore(db).after(remote.resolutionsReported, remoteSite) : undefined;
+    const res = await t.push({ site: local, schemaHash: schema.hash, seen, conflicts: found.conflicts, resolutions: resolved?.resolutions }, source, opts.signal);
     db.transaction(() => {
       const acked = laterCursor(cursorFromJson(res.cursor)!, start);
       setPushCursor(db, name, acked, remoteSite);
       pruneDelivered(db, remoteSite, acked.version);
       setConflictsReported(db, name, found.lastId);
+      if (resolved) setResolutionsReported(db, name, resolved.lastId);
       for (const c of res.conflicts) if (conflicts.record(flipConflict(c), name) !== null) acc.conflicts++;
       touchRemote(db, name, 'push');
     })();

@@ -2,7 +2,8 @@ import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
 import { CrsyncError } from '../../errors.js';
 import type { SqlValue } from '../../values.js';
 import { PROTOCOL_FRAME_LIMITS, type FrameLimits } from './limits.js';
-import { type Change, type Cursor, type Page, type StreamEnd, type StreamHeader, type WireConflict } from './types.js';
+import { resolutionFromJson, resolutionToJson } from './resolution-json.js';
+import { type Change, type Cursor, type Page, type StreamEnd, type StreamHeader, type WireConflict, type WireResolution } from './types.js';
 
 /*
  * Wire encoding (docs/protocol.md): a stream is a sequence of frames, each a 4-byte big-endian
@@ -10,6 +11,8 @@ import { type Change, type Cursor, type Page, type StreamEnd, type StreamHeader,
  *   ["h", site, schemaHash, seen|nil]                      header
  *   ["p", tables[], sites[], rows[], cursorVersion, cursorSeq]  page
  *   ["e", cursorVersion, cursorSeq, changeCount]           end of a complete stream
+ *   ["c", conflicts[], lastId]                             conflicts to pass on
+ *   ["r", resolutions[], lastId]                           resolutions to pass on
  *   ["x", code, message]                                   the sender failed mid-stream
  * A row is [tableIndex, pk, cid, val, colVersion, dbVersion, siteIndex, cl, seq]. Values keep
  * their SQLite type: NULL nil, INTEGER a msgpack int, REAL ext type 1 (8-byte big-endian
@@ -55,7 +58,8 @@ export type Frame =
   | { type: 'page'; page: Page }
   | { type: 'end'; end: StreamEnd }
   | { type: 'error'; code: string; message: string }
-  | { type: 'conflicts'; conflicts: WireConflict[]; lastId: bigint };
+  | { type: 'conflicts'; conflicts: WireConflict[]; lastId: bigint }
+  | { type: 'resolutions'; resolutions: WireResolution[]; lastId: bigint };
 
 function frame(payload: unknown): Buffer {
   const body = encoder.encode(payload);
@@ -76,6 +80,11 @@ export function encodeEnd(e: StreamEnd): Buffer {
 /** Conflicts for the other side to record; `lastId` is the sender's newest conflict id (pull). */
 export function encodeConflicts(conflicts: WireConflict[], lastId: bigint): Buffer {
   return frame(['c', conflicts.map(conflictToJson), lastId]);
+}
+
+/** Resolutions for the other side to apply; `lastId` is the sender's newest resolution id (pull). */
+export function encodeResolutions(resolutions: WireResolution[], lastId: bigint): Buffer {
+  return frame(['r', resolutions.map(resolutionToJson), lastId]);
 }
 
 export function encodeError(code: string, message: string): Buffer {
@@ -193,6 +202,10 @@ export function decodeFrame(payload: Uint8Array, limits: FrameLimits = PROTOCOL_
       if (!Array.isArray(f[1]) || f[1].length > MAX_CONFLICTS_PER_FRAME) throw bad('conflicts frame is not [c, conflicts[], lastId]');
       return { type: 'conflicts', conflicts: f[1].map(validConflict), lastId: int(f[2], 'lastId') };
     }
+    case 'r': {
+      if (!Array.isArray(f[1]) || f[1].length > MAX_CONFLICTS_PER_FRAME) throw bad('resolutions frame is not [r, resolutions[], lastId]');
+      return { type: 'resolutions', resolutions: f[1].map(validResolution), lastId: int(f[2], 'lastId') };
+    }
     case 'x':
       return { type: 'error', code: String(f[1]), message: String(f[2]) };
     default:
@@ -288,6 +301,12 @@ const MAX_CONFLICTS_PER_FRAME = 100_000;
 const HEX = /^([0-9a-f]{2})*$/;
 const INT = /^-?\d{1,20}$/;
 
+function validResolution(v: unknown): WireResolution {
+  const r = resolutionFromJson(v);
+  if (!r) throw bad('a resolution record is malformed');
+  return r;
+}
+
 /** Checks a conflict from the wire field by field before it is recorded. */
 function validConflict(v: unknown): WireConflict {
   const c = v as WireConflictJson;
@@ -309,3 +328,4 @@ function validConflict(v: unknown): WireConflict {
 export function conflictFromJson(c: WireConflictJson): WireConflict {
   return { ...c, pk: unhex(c.pk)!, oursSite: unhex(c.oursSite), theirsSite: unhex(c.theirsSite), oursColVersion: big(c.oursColVersion), theirsColVersion: big(c.theirsColVersion) };
 }
+

@@ -99,6 +99,35 @@ export interface WireConflict {
   theirsColVersion: bigint | null;
 }
 
+/**
+ * A resolution of a conflict, as it travels between replicas ("r" frames). It names the conflict
+ * by its pair of writes, orientation-free: `a` is the lesser of the two (site hex, then version),
+ * or for delete_update the lower causal length (sites null: a delete_update is named by its lives).
+ */
+export interface WireResolution {
+  table: string;
+  pk: Uint8Array;
+  cid: string | null;
+  kind: 'update_update' | 'delete_update';
+  aSite: Uint8Array | null;
+  aVersion: bigint;
+  bSite: Uint8Array | null;
+  bVersion: bigint;
+  /** What the resolver kept: cr-sqlite's winner, the losing write, or a value of its own. */
+  choice: 'winner' | 'loser' | 'value';
+  /** The kept value in crsync JSON text (a row object or null for delete_update). */
+  value: string;
+  /** Site that resolved it. */
+  resolver: Uint8Array;
+  /** col_version of the cell write the resolution made, or null when it wrote none (or a row). */
+  writtenVersion: bigint | null;
+  /** When it was resolved (ISO 8601). */
+  at: string;
+}
+
+/** Optional abilities a replica advertises in its info (older ones advertise none). */
+export const FEATURES = ['resolutions'] as const;
+
 /** GET /v1/datasets/<name>: what a client needs before moving changes. */
 export interface DatasetInfo {
   protocol: number;
@@ -110,6 +139,8 @@ export interface DatasetInfo {
   received?: { version: string; seq: string };
   /** A hub's limits on what it accepts (a sender keeps its pages within them). */
   limits?: { maxBodyBytes: number; maxFrameBytes: number; maxPageSize: number; maxValueBytes: number };
+  /** Optional abilities ("resolutions": takes and relays "r" frames); absent on older replicas. */
+  features?: string[];
 }
 
 /** Response of a push. */

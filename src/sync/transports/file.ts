@@ -52,6 +52,10 @@ export class FileTransport implements Transport {
         const c = served.conflictsFor(req.site, req.conflictsAfter);
         req.onConflicts?.(c.conflicts, c.lastId);
       }
+      if (req.resolutionsAfter !== undefined) {
+        const r = served.resolutionsFor(req.site, req.resolutionsAfter);
+        req.onResolutions?.(r.resolutions, r.lastId);
+      }
     } finally {
       reader.close();
     }
@@ -74,6 +78,7 @@ export class FileTransport implements Transport {
       for (const c of r.conflicts) conflicts.push(toWireConflict(c, stringifySqlJson(jsonSide(c.ours)), stringifySqlJson(jsonSide(c.theirs))));
     }
     if (req.conflicts && req.conflicts.length > 0) served.recordReported(req.site, req.conflicts);
+    if (req.resolutions && req.resolutions.length > 0) served.recordResolutions(req.site, req.resolutions);
     return { received, pages: count, cursor, conflicts };
   }
 

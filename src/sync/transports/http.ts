@@ -2,7 +2,7 @@ import { PassThrough, Readable, Transform, pipeline } from 'node:stream';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
 import { AuthError, CrsyncError, ERRORS, UnreachableError, codeOfAnswer } from '../../errors.js';
 import { parseHubUrl } from './url.js';
-import { conflictFromJson, encodeConflicts, encodeEnd, encodeHeader, encodePage, readFrames, type WireConflictJson } from '../protocol/codec.js';
+import { conflictFromJson, encodeConflicts, encodeEnd, encodeResolutions, encodeHeader, encodePage, readFrames, type WireConflictJson } from '../protocol/codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from '../protocol/types.js';
 import type { PullRequest, PushRequest, TransferStats, Transport } from './transport.js';
 import { HttpAgent, type HttpResponse } from './http-agent.js';
@@ -136,6 +136,7 @@ export class HttpTransport implements Transport {
   async pull(req: PullRequest, onPage: (page: Page) => void | Promise<void>, signal?: AbortSignal): Promise<StreamEnd> {
     let q = `/changes?since=${req.since.version}&seq=${req.since.seq}&site=${Buffer.from(req.site).toString('hex')}&pageSize=${req.pageSize}`;
     if (req.conflictsAfter !== undefined) q += `&conflictsAfter=${req.conflictsAfter}`;
+    if (req.resolutionsAfter !== undefined) q += `&resolutionsAfter=${req.resolutionsAfter}`;
     const res = await this.send('GET', q, { headers: { 'accept-encoding': 'gzip', accept: FRAMES_MEDIA_TYPE }, signal });
     const source = res.headers['content-encoding'] === 'gzip' ? createGunzip() : new PassThrough();
     // pipeline forwards a socket error to `source`, so the frame reader fails instead of hanging.
@@ -145,6 +146,7 @@ export class HttpTransport implements Transport {
         if (frame.type === 'page') await onPage(frame.page);
         else if (frame.type === 'end') return frame.end;
         else if (frame.type === 'conflicts') req.onConflicts?.(frame.conflicts, frame.lastId);
+        else if (frame.type === 'resolutions') req.onResolutions?.(frame.resolutions, frame.lastId);
         else if (frame.type === 'error') throw new CrsyncError('remote_error', `the hub failed mid-stream: ${frame.message}`, { hint: 'run the command again; it resumes from the last committed page' });
       }
     } catch (err) {
@@ -172,6 +174,7 @@ export class HttpTransport implements Transport {
         yield encodePage(page);
       }
       if (req.conflicts && req.conflicts.length > 0) yield encodeConflicts(req.conflicts, 0n);
+      if (req.resolutions && req.resolutions.length > 0) yield encodeResolutions(req.resolutions, 0n);
       yield encodeEnd({ cursor: cursor ?? START, changes });
     }
     // Each frame is flushed as it is written: the hub sees steady progress (its idle and rate limits),

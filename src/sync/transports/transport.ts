@@ -1,4 +1,4 @@
-import type { Cursor, DatasetInfo, Page, PushResponse, SchemaRequest, StreamEnd, WireConflict } from '../protocol/types.js';
+import type { Cursor, DatasetInfo, Page, PushResponse, SchemaRequest, StreamEnd, WireConflict, WireResolution } from '../protocol/types.js';
 
 /** One pull request: who asks, from where, and how big the pages may be. */
 export interface PullRequest {
@@ -9,6 +9,10 @@ export interface PullRequest {
   conflictsAfter?: bigint;
   /** Receives those conflicts (seen from us) and the remote's newest conflict id. */
   onConflicts?: (conflicts: WireConflict[], lastId: bigint) => void;
+  /** Ask for the resolutions recorded on the remote after this id (only if it has "resolutions"). */
+  resolutionsAfter?: bigint;
+  /** Receives them and the remote's newest resolution id. */
+  onResolutions?: (resolutions: WireResolution[], lastId: bigint) => void;
 }
 
 /** The header of one push. */
@@ -19,6 +23,8 @@ export interface PushRequest {
   seen: bigint;
   /** Conflicts the pusher found while pulling, for the remote to pass on to the other side. */
   conflicts?: WireConflict[];
+  /** Resolutions for the remote to apply and relay (only to a remote with "resolutions"). */
+  resolutions?: WireResolution[];
 }
 
 /** Statistics a transport keeps of what crossed the wire. */
