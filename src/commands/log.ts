@@ -1,19 +1,24 @@
 import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
 import { readLog } from '../db/log.js';
 import { withStore } from '../db/store.js';
-import { renderLog } from '../output/conflicts-render.js';
+import { renderLog } from '../output/log-render.js';
 import { action, positiveInt } from './common.js';
 
 export function registerLog(program: Command): void {
   program
     .command('log')
-    .description('recent transactions, newest first: version, who wrote them, tables and changes')
+    .description('transactions, newest first: version, time, writer site, source (local or the remote), tables and rows written')
     .option('-n, --limit <n>', 'how many transactions (default 20)')
+    .option('-t, --table <table>', 'only transactions that wrote this table')
+    .option('--since <dbVersion>', 'only transactions after this db_version')
     .action(
-      action((ctx, opts: { limit?: string }) => {
+      action((ctx, opts: { limit?: string; table?: string; since?: string }) => {
         const limit = positiveInt('--limit', opts.limit, 20);
-        const result = withStore(ctx.globals.db, {}, (s) => readLog(s.db, limit));
-        ctx.out.result(result, renderLog);
+        if (opts.since !== undefined && !/^\d{1,18}$/.test(opts.since)) throw new UsageError(`--since must be a db_version (a whole number), got ${opts.since}`);
+        const since = opts.since === undefined ? undefined : BigInt(opts.since);
+        const entries = withStore(ctx.globals.db, {}, (s) => readLog(s.db, { limit, table: opts.table, since }));
+        ctx.out.result(entries, renderLog);
       }),
     );
 }

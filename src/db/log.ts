@@ -1,80 +1,99 @@
-import { dbVersion, siteId, type Db } from './store.js';
+import { siteId, type Db } from './store.js';
 
-/** One transaction of the replica, as `crsync log` shows it. */
+/** One transaction of the replica, as `crsync log --json` shows it. */
 export interface LogEntry {
   dbVersion: bigint;
-  /** True for a local write; false for a merge of changes delivered by a peer. */
-  ours: boolean;
-  /** Sites that wrote the changes (hex), this replica's own first. */
-  sites: string[];
-  /** For a merge: the remote it came from (null when a peer pushed to us, e.g. on a hub). */
-  remote: string | null;
-  /** For a merge: the site that delivered it (hex). */
-  deliveredBy: string | null;
-  /** For a merge: when it was applied. Local writes carry no time in cr-sqlite's clocks. */
+  /** When it committed (ISO 8601); null for one older than the transaction log, written locally. */
   at: string | null;
-  tables: string[];
-  /** Changes of this version still visible in crsql_changes (later writes replace earlier ones). */
-  changes: number;
+  /** The site that wrote it (hex): this replica's for a local write, the writer's for a merge. */
+  siteId: string | null;
+  /** 'local', or the remote it was merged from (a hub's merges: the pushing site's id). */
+  source: string;
+  /** Rows written per table. */
+  tables: Record<string, number>;
 }
 
-/** Result of `crsync log`. */
-export interface LogResult {
-  siteId: string;
-  dbVersion: bigint;
-  entries: LogEntry[];
+/** Which transactions `crsync log` lists. */
+export interface LogOptions {
+  limit: number;
+  /** Only transactions that wrote this table. */
+  table?: string;
+  /** Only transactions after this db_version. */
+  since?: bigint;
 }
 
-interface Group {
-  tables: Set<string>;
-  sites: Set<string>;
-  changes: number;
+interface Source {
+  source: string;
+  site: string | null;
+  at: string | null;
 }
 
 /**
- * The most recent transactions, newest first. cr-sqlite keeps the latest write of each cell
- * only, so a version whose every cell was overwritten since has nothing left to show and is
- * skipped. Reads a window of recent versions and widens it until `limit` are found, so the cost
- * follows what is shown rather than the size of the history.
+ * Transactions, newest first, from crsync_txlog (every transaction, also those whose changes were
+ * overwritten since; see src/db/txlog.ts). A merged transaction's source is the run of merges in
+ * crsync_applied that holds its version. Versions older than the log (a replica from before it)
+ * are read from crsql_changes, where only those with a visible change remain.
  */
-export function readLog(db: Db, limit: number): LogResult {
+export function readLog(db: Db, opts: LogOptions): LogEntry[] {
   const local = siteId(db).toString('hex');
-  const current = dbVersion(db);
-  const read = db
-    .prepare('SELECT db_version, "table", site_id FROM crsql_changes WHERE db_version > ?')
-    .raw(true)
-    .safeIntegers(true);
-  let groups = new Map<bigint, Group>();
-  let window = BigInt(Math.max(limit, 16));
-  for (;;) {
-    const from = current - window;
-    groups = new Map();
-    for (const [v, table, site] of read.iterate(from < 0n ? -1n : from) as Iterable<[bigint, string, Buffer]>) {
-      let g = groups.get(v);
-      if (!g) groups.set(v, (g = { tables: new Set(), sites: new Set(), changes: 0 }));
-      g.tables.add(table);
-      g.sites.add(site.toString('hex'));
-      g.changes++;
-    }
-    if (groups.size >= limit || from <= 0n) break;
-    window *= 4n;
-  }
-  const applied = db.prepare('SELECT peer_site, remote, at FROM crsync_applied WHERE db_version = ?').safeIntegers(true);
-  const versions = [...groups.keys()].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)).slice(0, limit);
+  const since = opts.since ?? 0n;
+  const tableFilter = opts.table === undefined ? '' : 'AND db_version IN (SELECT db_version FROM crsync_txlog WHERE tbl = ?)';
+  const versions = db
+    .prepare(`SELECT DISTINCT db_version FROM crsync_txlog WHERE db_version > ? ${tableFilter} ORDER BY db_version DESC LIMIT ?`)
+    .pluck()
+    .safeIntegers(true)
+    .all(...(opts.table === undefined ? [since, opts.limit] : [since, opts.table, opts.limit])) as bigint[];
+  const rowsOf = db.prepare('SELECT tbl, changes, at FROM crsync_txlog WHERE db_version = ? ORDER BY tbl').safeIntegers(true);
+  const sourceOf = sources(db, local);
   const entries = versions.map((v): LogEntry => {
-    const g = groups.get(v)!;
-    const merge = applied.get(v) as { peer_site: Buffer | null; remote: string | null; at: string } | undefined;
-    const sites = [...g.sites].sort((a, b) => (a === local ? -1 : b === local ? 1 : a < b ? -1 : 1));
-    return {
-      dbVersion: v,
-      ours: !merge,
-      sites,
-      remote: merge?.remote ?? null,
-      deliveredBy: merge?.peer_site ? merge.peer_site.toString('hex') : null,
-      at: merge?.at ?? null,
-      tables: [...g.tables].sort(),
-      changes: g.changes,
-    };
+    const rows = rowsOf.all(v) as { tbl: string; changes: bigint; at: string }[];
+    const src = sourceOf(v);
+    return { dbVersion: v, at: src.at ?? rows[0]?.at ?? null, siteId: src.site, source: src.source, tables: Object.fromEntries(rows.map((r) => [r.tbl, Number(r.changes)])) };
   });
-  return { siteId: local, dbVersion: current, entries };
+  if (entries.length < opts.limit) entries.push(...olderThanLog(db, opts, entries.length, sourceOf));
+  return entries;
+}
+
+/** Names a version's source and writer: a merge run holding it, else a local write. */
+function sources(db: Db, local: string): (v: bigint) => Source {
+  const run = db
+    .prepare('SELECT peer_site, remote, at FROM crsync_applied WHERE db_version <= ? AND last_version >= ? ORDER BY db_version DESC LIMIT 1')
+    .safeIntegers(true);
+  const writer = db.prepare('SELECT site_id FROM crsql_changes WHERE db_version = ? LIMIT 1').pluck();
+  return (v) => {
+    const r = run.get(v, v) as { peer_site: Buffer | null; remote: string | null; at: string } | undefined;
+    if (!r) return { source: 'local', site: local, at: null };
+    const site = (writer.get(v) as Buffer | undefined) ?? r.peer_site;
+    return { source: r.remote ?? (r.peer_site ? r.peer_site.toString('hex') : 'peer'), site: site ? site.toString('hex') : null, at: null };
+  };
+}
+
+/** Transactions below the first one the log recorded, as far as crsql_changes still shows them. */
+function olderThanLog(db: Db, opts: LogOptions, have: number, sourceOf: (v: bigint) => Source): LogEntry[] {
+  const first = db.prepare('SELECT min(db_version) FROM crsync_txlog').pluck().safeIntegers(true).get() as bigint | null;
+  const below = first ?? 2n ** 62n;
+  const since = opts.since ?? 0n;
+  if (below <= since + 1n) return [];
+  const rows = db
+    .prepare(
+      `SELECT db_version, "table", count(*) FROM crsql_changes WHERE db_version > ? AND db_version < ?
+       GROUP BY db_version, "table" ORDER BY db_version DESC`,
+    )
+    .raw(true)
+    .safeIntegers(true)
+    .all(since, below) as [bigint, string, bigint][];
+  const byVersion = new Map<bigint, Record<string, number>>();
+  for (const [v, t, n] of rows) {
+    const tables = byVersion.get(v) ?? {};
+    tables[t] = Number(n);
+    byVersion.set(v, tables);
+  }
+  const out: LogEntry[] = [];
+  for (const [v, tables] of byVersion) {
+    if (out.length + have >= opts.limit) break;
+    if (opts.table !== undefined && !(opts.table in tables)) continue;
+    const src = sourceOf(v);
+    out.push({ dbVersion: v, at: src.at, siteId: src.site, source: src.source, tables });
+  }
+  return out;
 }

@@ -1,3 +1,4 @@
+import { ensureTxlogTriggers } from './txlog.js';
 import { CrsyncError, UsageError } from '../errors.js';
 import { openStore, quoteIdent, siteId, type Db, type Store } from './store.js';
 import { isReplicated, listReplicatedTables, tableExists, trackProblems } from './schema/read.js';
@@ -80,6 +81,7 @@ export function trackTables(store: Store, tables: string[]): TrackResult {
       }
       tracked.push(t);
     }
+    ensureTxlogTriggers(db);
   })();
   return { db: store.path, tracked, alreadyTracked };
 }

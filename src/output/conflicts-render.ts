@@ -1,6 +1,5 @@
 import type { ChalkInstance } from 'chalk';
 import type { ConflictView } from '../db/conflicts/list.js';
-import type { LogResult } from '../db/log.js';
 import type { ResolveResult } from '../db/conflicts/resolve.js';
 import { displayValue, fromJsonValue, stringifyJson } from '../values.js';
 import { renderTable } from './format.js';
@@ -66,15 +65,4 @@ export function renderResolve(r: ResolveResult, c: ChalkInstance): string {
   });
   if (r.written > 0) lines.push(c.dim(`sync to send ${r.written === 1 ? 'it' : 'them'} to the other replicas (crsync sync)`));
   return lines.join('\n');
-}
-
-/** `crsync log` as a table, newest first. */
-export function renderLog(r: LogResult, c: ChalkInstance): string {
-  if (r.entries.length === 0) return c.dim('no changes yet');
-  const rows = r.entries.map((e) => {
-    const others = e.sites.filter((s) => s !== r.siteId).map((s) => s.slice(0, 8));
-    const who = e.ours ? 'this replica' : `merge from ${e.remote ?? 'peer ' + (e.deliveredBy ?? '?').slice(0, 8)}`;
-    return [e.dbVersion, who, others.length ? others.join(' ') : '-', e.tables.join(', '), BigInt(e.changes), e.at ?? '-'];
-  });
-  return renderTable(['version', 'origin', 'written by', 'tables', 'changes', 'applied at'], rows, c);
 }

@@ -52,10 +52,10 @@ describe('crsync demo', () => {
     expect(rows(`${dir}/bob.db`, 'SELECT count(*) AS n FROM crsync_conflicts WHERE resolved_at IS NULL')).toEqual([{ n: 0 }]);
 
     // The replicas it leaves are ordinary ones: the CLI reads them.
-    const log = await crsyncJson<{ entries: { ours: boolean; remote: string | null; tables: string[] }[] }>(['-d', `${dir}/alice.db`, 'log', '--limit', '2']);
+    const log = await crsyncJson<{ source: string; tables: Record<string, number> }[]>(['-d', `${dir}/alice.db`, 'log', '--limit', '2']);
     expect(log.exitCode).toBe(0);
-    expect(log.json.entries).toHaveLength(2);
-    expect(log.json.entries[0]).toMatchObject({ ours: true, tables: ['countries'] }); // the resolution
+    expect(log.json).toHaveLength(2);
+    expect(log.json[0]).toMatchObject({ source: 'local', tables: { countries: 1 } }); // the resolution
 
     // A folder that is not empty is refused, untouched.
     writeFileSync(t.path('busy'), 'x');

@@ -92,12 +92,14 @@ describe('conflicts, resolve and log on real files', () => {
     p.run(p.b, "INSERT INTO doc VALUES ('cy', 3, NULL, 0.5)");
     p.run(p.a, "UPDATE doc SET score = 7.0 WHERE owner = 'bo'");
     await p.sync();
-    const log = withStore(p.b, {}, (s) => readLog(s.db, 10));
-    expect(log.entries[0]).toMatchObject({ ours: false, remote: 'origin', tables: ['doc'], changes: 1 });
-    expect(log.entries[0]!.sites).not.toContain(log.siteId);
-    expect(log.entries[1]).toMatchObject({ ours: true, sites: [log.siteId], changes: 2, at: null });
-    expect(log.entries.map((e) => e.dbVersion)).toEqual([...log.entries.map((e) => e.dbVersion)].sort((x, y) => (x > y ? -1 : 1)));
-    expect(withStore(p.b, {}, (s) => readLog(s.db, 1)).entries).toHaveLength(1);
+    const log = withStore(p.b, {}, (s) => readLog(s.db, { limit: 10 }));
+    const local = withStore(p.b, {}, (s) => s.db.prepare('SELECT hex(crsql_site_id())').pluck().get() as string).toLowerCase();
+    expect(log[0]).toMatchObject({ source: 'origin', tables: { doc: 1 } });
+    expect(log[0]!.siteId).not.toBe(local);
+    expect(log[1]).toMatchObject({ source: 'local', siteId: local, tables: { doc: 1 } });
+    expect(new Date(log[1]!.at!).toISOString()).toBe(log[1]!.at);
+    expect(log.map((e) => e.dbVersion)).toEqual([...log.map((e) => e.dbVersion)].sort((x, y) => (x > y ? -1 : 1)));
+    expect(withStore(p.b, {}, (s) => readLog(s.db, { limit: 1 }))).toHaveLength(1);
     // status counts with a file remote too
     const st = await replicaStatus({ dbPath: p.b, env: {} });
     expect(st).toMatchObject({ conflicts: 0, inSync: true, remotes: [{ reachable: true, unpushed: 0, unpulled: 0 }] });

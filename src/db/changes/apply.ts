@@ -54,6 +54,8 @@ export class ChangeApplier {
   private readonly newestRecord: Database.Statement;
   private readonly extendRecord: Database.Statement;
   private readonly recordApplied: Database.Statement;
+  private readonly clearTxlog: Database.Statement;
+  private readonly logMerge: Database.Statement;
   private readonly columns = new Map<string, { names: Set<string>; pkCount: number }>();
   private readonly detector: ConflictDetector;
 
@@ -74,6 +76,9 @@ export class ChangeApplier {
     this.recordApplied = db.prepare(
       'INSERT OR REPLACE INTO crsync_applied (db_version, last_version, peer_site, remote, changes, at) VALUES (?, ?, ?, ?, ?, ?)',
     );
+    // The txlog triggers see a merge as one row write per cell: the merge is logged as the rows it changed.
+    this.clearTxlog = db.prepare('DELETE FROM crsync_txlog WHERE db_version > ?');
+    this.logMerge = db.prepare('INSERT OR REPLACE INTO crsync_txlog (db_version, tbl, changes, at) VALUES (?, ?, ?, ?)');
     this.refreshSchema();
     this.detector = new ConflictDetector(db, ctx);
   }
@@ -125,17 +130,19 @@ export class ChangeApplier {
     let first: bigint | null = null;
     let last = 0n;
     let total = 0n;
+    const rowsOf = new Map<string, bigint>();
     for (const table of new Set(changes.map((c) => c[0]))) {
       let stmt = this.mergedVersions.get(table);
       if (!stmt) {
         stmt = this.db
-          .prepare(`SELECT min(db_version), max(db_version), count(*) FROM ${quoteIdent(`${table}__crsql_clock`)} WHERE db_version > ?`)
+          .prepare(`SELECT min(db_version), max(db_version), count(*), count(DISTINCT key) FROM ${quoteIdent(`${table}__crsql_clock`)} WHERE db_version > ?`)
           .raw(true)
           .safeIntegers(true);
         this.mergedVersions.set(table, stmt);
       }
-      const [lo, hi, n] = stmt.get(before) as [bigint | null, bigint | null, bigint];
+      const [lo, hi, n, rows] = stmt.get(before) as [bigint | null, bigint | null, bigint, bigint];
       if (lo === null || hi === null) continue;
+      rowsOf.set(table, rows);
       if (first === null || lo < first) first = lo;
       if (hi > last) last = hi;
       total += n;
@@ -152,6 +159,8 @@ export class ChangeApplier {
       Buffer.from(this.ctx.peerSite).equals(newest.peer_site);
     if (continues) this.extendRecord.run(last, total, at, newest.db_version);
     else this.recordApplied.run(first, last, this.ctx.peerSite, this.ctx.remote, total, at);
+    this.clearTxlog.run(before);
+    for (const [table, rows] of rowsOf) this.logMerge.run(first, table, rows, at);
     return { first, last };
   }
 

@@ -2,6 +2,7 @@ import type { SchemaExtras } from './diff.js';
 import { columnDefinition, createTableSql, listReplicatedTables, readReplicatedSchema } from './read.js';
 import { quoteIdent, type Db } from '../store.js';
 import { getMeta, setMeta } from '../state/bookkeeping.js';
+import { ensureTxlogTriggers } from '../txlog.js';
 
 /**
  * Applies additive schema changes (new replicated tables, new columns) in one transaction, the
@@ -31,6 +32,7 @@ export function applyAdditiveSchema(db: Db, extras: SchemaExtras, source: string
       db.prepare('SELECT crsql_commit_alter(?)').run(table);
     }
     if (statements.length === 0) return;
+    ensureTxlogTriggers(db);
     if (fresh) storeVersion(db, atLeastVersion, statements.join('\n'), source);
     else recordMigration(db, statements.join('\n'), source, atLeastVersion);
   })();

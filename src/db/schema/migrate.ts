@@ -1,3 +1,4 @@
+import { ensureTxlogTriggers } from '../txlog.js';
 import { CrsyncError, ExitCode, UsageError } from '../../errors.js';
 import { checkMigration, type MigrationStep, type Refusal } from '../../migrate/check.js';
 import { parseMigration, type ParsedStatement, type StatementKind } from '../../migrate/parse.js';
@@ -146,6 +147,7 @@ export function runMigration(opts: MigrateOptions): MigrateResult {
         });
       }
       const schemaChanged = after.hash !== before.hash;
+      ensureTxlogTriggers(db);
       const trackNote = tracked.map((t) => `\n-- --track ${t}`).join('');
       const version = schemaChanged ? recordMigration(db, opts.sql.trim() + trackNote, `migrate ${opts.source}`) : before.version;
       result = {

@@ -95,6 +95,15 @@ CREATE TABLE IF NOT EXISTS crsync_resolutions (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS crsync_resolutions_pair
   ON crsync_resolutions (tbl, pk, cid, kind, a_site, a_version, b_site, b_version, resolver);
+-- Every transaction that wrote replicated rows, local or merged, by any program with cr-sqlite
+-- loaded: rows written per table, recorded by triggers as it commits (src/db/txlog.ts).
+CREATE TABLE IF NOT EXISTS crsync_txlog (
+  db_version INTEGER NOT NULL,
+  tbl TEXT NOT NULL,
+  changes INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  PRIMARY KEY (db_version, tbl)
+) WITHOUT ROWID;
 -- Migrations applied to the replicated schema (crsync migrate, or propagated from a remote).
 CREATE TABLE IF NOT EXISTS crsync_migrations (
   version INTEGER PRIMARY KEY NOT NULL,
@@ -124,7 +133,7 @@ export function ensureBookkeeping(db: Database.Database): void {
 /**
  * Columns added after version 1: conflict delivery cursors (remotes) and who already knows
  * (conflicts); version 3: merge records as runs (last_version), indexed by peer and run end;
- * version 4: resolution cursors (remotes) and resolvers (conflicts).
+ * version 4: resolution cursors (remotes) and resolvers (conflicts); the transaction log.
  */
 function upgradeBookkeeping(db: Database.Database): void {
   const has = (table: string, col: string): boolean =>
