@@ -15,6 +15,9 @@ import { registerStatus } from './status.js';
 import { registerLog } from './log.js';
 import { registerDemo } from './demo.js';
 import { registerMigrate } from './migrate.js';
+import { registerConflictsShow } from './conflicts-show.js';
+import { registerShow } from './show.js';
+import { registerDiff } from './diff.js';
 
 /** Registers every crsync command on the program. */
 export function registerCommands(program: Command): void {
@@ -34,4 +37,7 @@ export function registerCommands(program: Command): void {
   registerLog(program);
   registerDemo(program);
   registerMigrate(program);
+  registerConflictsShow(program);
+  registerShow(program);
+  registerDiff(program);
 }
