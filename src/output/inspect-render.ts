@@ -8,7 +8,7 @@ import { describeCell, displayPk } from './conflicts-render.js';
 import { renderTable } from './format.js';
 
 /** A value in full (no clipping): a scalar as SQLite shows it, anything else as JSON. */
-function full(v: unknown): string {
+export function full(v: unknown): string {
   const s = fromJsonValue(v);
   return s === undefined ? stringifyJson(v) : s === null ? 'NULL' : typeof s === 'string' ? JSON.stringify(s) : displayValue(s);
 }

@@ -5,7 +5,8 @@ import type { ConflictView } from '../db/conflicts/list.js';
 import type { ResolveDecision } from '../db/conflicts/resolve.js';
 import { fromJsonValue, parseSqlJson } from '../values.js';
 import type { Output } from './output.js';
-import { describeCell, displaySide } from './conflicts-render.js';
+import { describeCell } from './conflicts-render.js';
+import { full } from './inspect-render.js';
 
 /**
  * Asks, conflict by conflict, what to keep (on a terminal only): ours, theirs, a value, skip or
@@ -30,8 +31,8 @@ export async function promptResolutions(conflicts: ConflictView[], stdin: Readab
       const rowLevel = x.kind === 'delete_update';
       out.opts.stderr.write(
         `\n${c.bold('#' + x.id)} ${describeCell(x)} ${c.dim(x.kind)}\n` +
-          `  ours   ${displaySide(x.ours, rowLevel)}${x.winner === 'ours' ? c.green('  (won)') : ''}\n` +
-          `  theirs ${displaySide(x.theirs, rowLevel)}${x.winner === 'theirs' ? c.green('  (won)') : ''}` +
+          `  ours   ${rowLevel && x.ours === null ? '(deleted)' : full(x.ours)}${x.winner === 'ours' ? c.green('  (won)') : ''}\n` +
+          `  theirs ${rowLevel && x.theirs === null ? '(deleted)' : full(x.theirs)}${x.winner === 'theirs' ? c.green('  (won)') : ''}` +
           c.dim(x.remote ? `  via ${x.remote}` : '') + '\n',
       );
       for (;;) {
