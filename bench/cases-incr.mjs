@@ -72,18 +72,18 @@ function failure(r) {
 }
 
 /**
- * blobs: a replica of `blobMiB` MiB of 100 KiB random blobs pushes to a new dataset, then a fresh
+ * blobs: a replica of `blobMB` MB of 100 kB random blobs pushes to a new dataset, then a fresh
  * replica clones it, both with default settings, once (whole processes). If the push fails, the
  * clone is measured from a hub dataset that is a copy of the replica's file, so it is measured
  * either way (said in the figures).
  */
 export async function blobsCase(ctx) {
   const { dir, log } = ctx;
-  const blobBytes = 100 * 1024;
-  const rows = Math.max(1, Math.round((ctx.blobMiB * 2 ** 20) / blobBytes));
+  const blobBytes = 100_000;
+  const rows = Math.max(1, Math.round((ctx.blobMB * 1e6) / blobBytes));
   const a = join(dir, 'blobs-a.db');
   seedBlobs(a, rows, blobBytes);
-  const out = { rows, blobBytes, totalMiB: (rows * blobBytes) / 2 ** 20, fileMiB: statSync(a).size / 2 ** 20 };
+  const out = { rows, blobBytes, totalMB: (rows * blobBytes) / 1e6, fileMiB: statSync(a).size / 2 ** 20 };
   let hubDir = join(dir, 'hub-blobs');
   let hub = await startHub(hubDir);
   try {

@@ -11,12 +11,12 @@
 // --only    a comma-separated subset of: push,pull,wire,clone,small,memory,import,migrate,
 //           big-small,old-replica,health,incr1k,blobs
 // --merges  recorded merges of the old replica (old-replica; default 2,000,000)
-// --blob-mib  MiB of 100 KiB blobs (blobs; default 200)
+// --blob-mb  MB of 100 kB blobs (blobs; default 200, so 2,000 rows of 100,000 bytes)
 // --load-seconds, --load-clients  the load under which health is sampled (default 15 s, 30 clients)
 // --crsync  the bin/crsync.js to measure (default: this checkout's), e.g. a worktree of older
 //           code; its dist/ must be built. The bench scripts and yardsticks stay these.
 // --json    print the figures as one JSON document on stdout instead of the table (or to a file)
-// Quick look: --n 100000 --runs 1 --merges 200000 --blob-mib 20 --load-seconds 5
+// Quick look: --n 100000 --runs 1 --merges 200000 --blob-mb 20 --load-seconds 5
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +38,7 @@ function args() {
         only: { type: 'string' },
         json: { type: 'string' },
         merges: { type: 'string' },
-        'blob-mib': { type: 'string' },
+        'blob-mb': { type: 'string' },
         'load-seconds': { type: 'string' },
         'load-clients': { type: 'string' },
         crsync: { type: 'string' },
@@ -56,11 +56,11 @@ const { values } = args();
 const n = Math.round(Number(values.n ?? 1_000_000) / 4) * 4;
 const runs = Number(values.runs ?? 3);
 const merges = Number(values.merges ?? 2_000_000);
-const blobMiB = Number(values['blob-mib'] ?? 200);
+const blobMB = Number(values['blob-mb'] ?? 200);
 const loadSeconds = Number(values['load-seconds'] ?? 15);
 const loadClients = Number(values['load-clients'] ?? 30);
-if (!(n >= 4000) || !(runs >= 1) || !(merges >= 2) || !(blobMiB > 0) || !(loadSeconds > 0) || !(loadClients >= 1)) {
-  console.error('bench: --n must be at least 4000, --runs and --load-clients at least 1, --merges at least 2, --blob-mib and --load-seconds above 0');
+if (!(n >= 4000) || !(runs >= 1) || !(merges >= 2) || !(blobMB > 0) || !(loadSeconds > 0) || !(loadClients >= 1)) {
+  console.error('bench: --n must be at least 4000, --runs and --load-clients at least 1, --merges at least 2, --blob-mb and --load-seconds above 0');
   process.exit(2);
 }
 if (values.crsync) {
@@ -81,8 +81,8 @@ if (unknown.length > 0) {
 const jsonOut = values.json;
 const log = (s) => process.stderr.write(`${s}\n`);
 const dir = mkdtempSync(join(tmpdir(), 'crsync-bench-'));
-const ctx = { dir, n, runs, log, merges, blobMiB, loadSeconds, loadClients, state: {} };
-const figures = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, crsync: cli, n, runs, merges, blobMiB, cases: {} };
+const ctx = { dir, n, runs, log, merges, blobMB, loadSeconds, loadClients, state: {} };
+const figures = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, crsync: cli, n, runs, merges, blobMB, cases: {} };
 const f = figures.cases;
 
 async function step(name, fn) {

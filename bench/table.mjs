@@ -70,7 +70,7 @@ export function table(f) {
   if (f.blobs) {
     const b = f.blobs;
     const res = (x) => (x.ok ? fmtInt(x.ms) : 'FAILED');
-    row(`push ${fmtInt(b.totalMiB)} MiB of 100 KiB blobs (ms)`, res(b.push), b.push.ok ? '' : b.push.error.slice(0, 40), '', 'succeeds', b.push.ok);
+    row(`push ${fmtInt(b.totalMB)} MB of 100 kB blobs (ms)`, res(b.push), b.push.ok ? '' : b.push.error.slice(0, 40), '', 'succeeds', b.push.ok);
     row(`clone them (ms)`, res(b.clone), b.push.ok ? '' : 'from a file copy', '', 'succeeds', b.clone.ok);
   }
   const head = ['case', 'crsync', 'yardstick', 'ratio', 'target', 'met'];
