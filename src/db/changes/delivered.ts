@@ -64,10 +64,13 @@ export function deliveredAfter(db: Db, peerSite: Uint8Array, after: bigint): Del
 /** Retention of merge records that no sync needs any more (kept for `crsync log`'s sources). */
 const KEEP_RECORDS = 10_000;
 
+/** Most records one call deletes: a long history drains over several syncs, none of them slow. */
+const PRUNE_BATCH = 5_000;
+
 /**
  * Drops a peer's merge records at or below `floor` (everything there is known to the peer, so
  * neither echo suppression nor conflict detection asks for them), keeping the newest
- * KEEP_RECORDS rows of the table for the log. Cost: the rows it deletes.
+ * KEEP_RECORDS rows of the table for the log. Cost: at most PRUNE_BATCH deletions.
  */
 export function pruneDelivered(db: Db, peerSite: Uint8Array, floor: bigint): void {
   const keepFrom = db
@@ -76,5 +79,8 @@ export function pruneDelivered(db: Db, peerSite: Uint8Array, floor: bigint): voi
     .safeIntegers(true)
     .get(KEEP_RECORDS) as bigint | undefined;
   if (keepFrom === undefined) return;
-  db.prepare('DELETE FROM crsync_applied WHERE peer_site = ? AND last_version <= ? AND db_version <= ?').run(peerSite, floor, keepFrom);
+  db.prepare(
+    `DELETE FROM crsync_applied WHERE db_version IN (
+       SELECT db_version FROM crsync_applied WHERE db_version <= ? AND last_version <= ? AND peer_site = ? LIMIT ${PRUNE_BATCH})`,
+  ).run(keepFrom, floor, peerSite);
 }

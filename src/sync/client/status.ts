@@ -13,7 +13,7 @@ import { DEFAULT_PAGE_SIZE, END_OF_VERSION } from '../protocol/types.js';
 import { openTransport } from '../transports/open.js';
 
 /** How long status waits for a remote to count what it has for us (`--timeout`). */
-export const STATUS_TIMEOUT_MS = 10_000;
+export const STATUS_TIMEOUT_MS = 5_000;
 
 /** Options of `crsync status`. */
 export interface StatusOptions {

@@ -203,14 +203,26 @@ export class HttpTransport implements Transport {
       const res = await this.send('GET', q, { signal });
       return (await this.json<{ count: number }>(res)).count;
     } catch (err) {
-      // Our own deadline, not the network's: the hub took the request but is slow to answer.
-      if (signal.aborted && err instanceof UnreachableError) {
+      // Our own deadline, not the network's: if the hub still answers its health check, it took
+      // the request and is slow; a socket that answers nothing at all is unreachable.
+      if (signal.aborted && err instanceof UnreachableError && (await this.answersHealth())) {
         throw new CrsyncError('remote_slow', `${this.origin} did not answer within ${timeoutMs} ms`, {
           hint: 'the hub is busy; wait longer with --timeout',
           cause: err,
         });
       }
       throw err;
+    }
+  }
+
+  /** True when the hub answers `GET /v1/health` within a second or two. */
+  private async answersHealth(): Promise<boolean> {
+    try {
+      const res = await this.agent.request('GET', `${this.origin}/v${PROTOCOL_VERSION}/health`, { headers: this.headers(), signal: AbortSignal.timeout(2000) });
+      await res.text();
+      return res.statusCode < 500;
+    } catch {
+      return false;
     }
   }
 
