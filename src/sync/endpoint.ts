@@ -1,6 +1,6 @@
 import { CrsyncError } from '../errors.js';
 import { ChangeApplier, readPages, countChangesAfter, type ApplyResult } from '../db/changes/apply.js';
-import { deliveredAfter, pruneDelivered } from '../db/changes/delivered.js';
+import { deliveredBy, pruneDelivered } from '../db/changes/delivered.js';
 import { getPeer, notePeerSeen, setPeerReceived } from '../db/state/peers.js';
 import { diffSchemas } from '../db/schema/diff.js';
 import { listReplicatedTables, readReplicatedSchema } from '../db/schema/read.js';
@@ -62,7 +62,7 @@ export class ServedReplica {
   pull(reader: Db, site: Uint8Array, since: Cursor, pageSize: number): Generator<Page> {
     this.checkNotAhead(since.version, 'since');
     notePeerSeen(this.db, site, since.version);
-    return readPages(reader, since, pageSize, { exclude: deliveredAfter(reader, site, since.version) });
+    return readPages(reader, since, pageSize, { excludeDeliveredBy: site });
   }
 
   /**
@@ -82,7 +82,7 @@ export class ServedReplica {
   /** How many changes a pull from `since` would carry. */
   countPending(site: Uint8Array, since: Cursor): number {
     this.checkNotAhead(since.version, 'since');
-    return countChangesAfter(this.db, since, { exclude: deliveredAfter(this.db, site, since.version) }).total;
+    return countChangesAfter(this.db, since, { excludeDeliveredBy: site }).total;
   }
 
   /** An applier for one push from `site`; `seen` is how far that site has pulled our stream. */
@@ -95,17 +95,16 @@ export class ServedReplica {
     if (seen !== undefined) this.checkNotAhead(seen, 'seen');
     const known = getPeer(this.db, site).seen;
     const peerSeen = seen !== undefined && seen > known ? seen : known;
-    const fromPeer = deliveredAfter(this.db, site, peerSeen);
+    const fromPeer = deliveredBy(this.db, site);
     const applier = new ChangeApplier(this.db, {
       peerSite: site,
       remote: null,
-      knownToPeer: (v) => v <= peerSeen || fromPeer.has(v),
+      knownToPeer: (v) => v <= peerSeen || fromPeer(v),
       reportedBy: site,
     });
     // Bookkeeping moves only with a committed page: a refused push leaves the replica as it was.
     return (page) =>
-      applier.apply(page.changes, (versions) => {
-        if (versions) fromPeer.add(versions.first, versions.last);
+      applier.apply(page.changes, () => {
         if (seen !== undefined) notePeerSeen(this.db, site, seen);
         setPeerReceived(this.db, site, page.cursor);
         // The site has pulled our stream up to peerSeen: it never asks below it again.

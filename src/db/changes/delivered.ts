@@ -51,14 +51,40 @@ export class DeliveredRanges {
   }
 }
 
-/** The ranges of local versions above `after` that `peerSite` delivered (indexed by peer and last version). */
-export function deliveredAfter(db: Db, peerSite: Uint8Array, after: bigint): DeliveredRanges {
+/** Most ranges a stream skips one by one; past it, the filter runs in SQL row by row instead. */
+export const MAX_SKIPPED_RANGES = 64;
+
+/**
+ * The ranges of local versions above `after` that `peerSite` delivered (indexed by peer and
+ * last version), or null when there are more than `max` of them (then filter with
+ * NOT_DELIVERED in SQL: memory stays flat however long the history above the cursor is).
+ */
+export function deliveredAfter(db: Db, peerSite: Uint8Array, after: bigint, max = MAX_SKIPPED_RANGES): DeliveredRanges | null {
   const rows = db
-    .prepare('SELECT max(db_version, ?) AS first, last_version FROM crsync_applied WHERE peer_site = ? AND last_version > ? ORDER BY db_version')
+    .prepare('SELECT max(db_version, ?) AS first, last_version FROM crsync_applied WHERE peer_site = ? AND last_version > ? ORDER BY db_version LIMIT ?')
     .raw(true)
     .safeIntegers(true)
-    .iterate(after + 1n, peerSite, after) as Iterable<[bigint, bigint]>;
-  return new DeliveredRanges(rows);
+    .all(after + 1n, peerSite, after, max + 1) as [bigint, bigint][];
+  return rows.length > max ? null : new DeliveredRanges(rows);
+}
+
+/**
+ * SQL condition (one parameter: the peer's site) that a row's `<alias>.db_version` was not
+ * delivered by that peer. Runs never overlap, so the run that starts at or below a version is the
+ * only one that can hold it: one primary-key lookup per row.
+ */
+export function notDeliveredSql(alias: string): string {
+  return ` AND NOT coalesce((SELECT a.last_version >= ${alias}.db_version AND a.peer_site = ? FROM crsync_applied a WHERE a.db_version <= ${alias}.db_version ORDER BY a.db_version DESC LIMIT 1), 0)`;
+}
+
+/** Whether a local version was delivered by `peerSite`: one indexed lookup per call. */
+export function deliveredBy(db: Db, peerSite: Uint8Array): (version: bigint) => boolean {
+  const stmt = db
+    .prepare('SELECT peer_site = ? AND last_version >= ? FROM crsync_applied WHERE db_version <= ? ORDER BY db_version DESC LIMIT 1')
+    .pluck()
+    .safeIntegers(true);
+  const site = Buffer.from(peerSite);
+  return (v) => Number((stmt.get(site, v, v) as bigint | number | undefined) ?? 0) === 1;
 }
 
 /** Retention of merge records that no sync needs any more (kept for `crsync log`'s sources). */

@@ -1,6 +1,6 @@
 import { CrsyncError, SchemaMismatchError } from '../../errors.js';
 import { ChangeApplier, readPages } from '../../db/changes/apply.js';
-import { deliveredAfter, pruneDelivered } from '../../db/changes/delivered.js';
+import { deliveredBy, pruneDelivered } from '../../db/changes/delivered.js';
 import { ConflictStore, flipConflict } from '../../db/conflicts/store.js';
 import { applyAdditiveSchema } from '../../db/schema/apply.js';
 import { getPeer, laterCursor, setPeerReceived } from '../../db/state/peers.js';
@@ -128,11 +128,11 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   const peer = getPeer(db, remoteSite);
   // What the remote has of our stream: our pushes, or (a peer file) its own pulls from us.
   let pushed = laterCursor(remote.push, { version: peer.seen, seq: END_OF_VERSION });
-  const fromPeer = deliveredAfter(db, remoteSite, pushed.version);
+  const fromPeer = deliveredBy(db, remoteSite);
   const applier = new ChangeApplier(db, {
     peerSite: remoteSite,
     remote: name,
-    knownToPeer: (v) => v <= pushed.version || fromPeer.has(v),
+    knownToPeer: (v) => v <= pushed.version || fromPeer(v),
   });
   // A peer file may also have pushed its stream to us: resume after whichever got further.
   const since = laterCursor(remote.pull, peer.received);
@@ -148,7 +148,6 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   await t.pull(pullReq, (page: Page) => {
     const r = applier.apply(page.changes, (versions, before) => {
       if (versions) {
-        fromPeer.add(versions.first, versions.last);
         // Nothing of ours is waiting below this merge: the push cursor moves past it, so the
         // next push starts at our next write instead of re-reading what the remote sent us.
         if (covers(pushed, before)) {
@@ -219,7 +218,7 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   const reader = openStore(store.path, {});
   // Pages within what the hub accepts (it says so in its info).
   const pageSize = Math.min(pageSizeOf(opts), info.limits?.maxPageSize ?? MAX_PAGE_SIZE);
-  const filter = { exclude: deliveredAfter(reader.db, remoteSite, start.version), maxBytes: pageBytesFor(info) };
+  const filter = { excludeDeliveredBy: remoteSite, maxBytes: pageBytesFor(info) };
   let sent = 0;
   async function* pages(): AsyncGenerator<Page> {
     let turn = performance.now();

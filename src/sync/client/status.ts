@@ -1,5 +1,4 @@
 import { countChangesAfter } from '../../db/changes/apply.js';
-import { deliveredAfter } from '../../db/changes/delivered.js';
 import { getPeer, laterCursor } from '../../db/state/peers.js';
 import type { Cursor } from '../protocol/types.js';
 
@@ -84,7 +83,7 @@ export async function replicaStatus(opts: StatusOptions): Promise<StatusResult> 
       const peer = remote.remoteSite ? getPeer(db, remote.remoteSite) : undefined;
       const pushedTo = peer ? laterCursor(remote.push, { version: peer.seen, seq: END_OF_VERSION }) : remote.push;
       const pulledFrom = peer ? laterCursor(remote.pull, peer.received) : remote.pull;
-      const filter = remote.remoteSite ? { exclude: deliveredAfter(db, remote.remoteSite, pushedTo.version) } : {};
+      const filter = remote.remoteSite ? { excludeDeliveredBy: remote.remoteSite } : {};
       const pending = countChangesAfter(db, pushedTo, filter);
       return {
         remote,
