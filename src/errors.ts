@@ -117,6 +117,9 @@ export const ERRORS = {
   schema_mismatch:        { family: 'schema_mismatch', exit: 5, status: 409 },
   unknown_table:          { family: 'schema_mismatch', exit: 5, status: 409 },
   unknown_column:         { family: 'schema_mismatch', exit: 5, status: 409 },
+  // the library: exit 1
+  replica_open:           { family: 'input', exit: 1, status: 500 },
+  replica_closed:         { family: 'input', exit: 1, status: 500 },
   // stopped, and bugs: exit 1
   interrupted:            { family: 'interrupted', exit: 1, status: 500 },
   demo_failed:            { family: 'internal', exit: 1, status: 500 },
