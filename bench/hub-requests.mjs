@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // What one small request costs a hub, and whether it stays responsive during a big count.
-//   node bench/hub-requests.mjs [--requests 200] [--rows 250000] [--json]
-// 1. Sequential requests against a small dataset (1000 rows): info, an empty pull (from the end
+//   node bench/hub-requests.mjs [--requests 200] [--rows 250000] [--tables 1] [--json]
+// 1. Sequential requests against a small dataset (1000 rows; `tables` replicated tables): info, an empty pull (from the end
 //    of the stream), a no-op push (header and end frames, no page). Mean and p50/p99 per kind.
 // 2. A stale count (GET changes?count=1 from the start) of a dataset of `rows` rows (4 changes
 //    each), while /v1/health is polled every 10 ms: the count's time and health latencies.
@@ -12,12 +12,17 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
-import { seedItems, startHub } from './lib.mjs';
+import { crsync, seedItems, startHub } from './lib.mjs';
 import { encodeEnd, encodeHeader } from '../dist/sync/protocol/codec.js';
 import { FRAMES_MEDIA_TYPE } from '../dist/sync/protocol/types.js';
 
 const { values: flags } = parseArgs({
-  options: { requests: { type: 'string', default: '200' }, rows: { type: 'string', default: '250000' }, json: { type: 'boolean', default: false } },
+  options: {
+    requests: { type: 'string', default: '200' },
+    rows: { type: 'string', default: '250000' },
+    tables: { type: 'string', default: '1' },
+    json: { type: 'boolean', default: false },
+  },
 });
 const requests = Number(flags.requests);
 const rows = Number(flags.rows);
@@ -53,6 +58,10 @@ try {
   say(`seeding: small (1000 rows) and big (${rows} rows, ${rows * 4} changes)`);
   mkdirSync(join(dir, 'hub'));
   seedItems(join(dir, 'hub', 'small.db'), 1000);
+  for (let t = 2; t <= Number(flags.tables); t++) {
+    crsync('-d', join(dir, 'hub', 'small.db'), 'sql', `CREATE TABLE extra${t} (id INTEGER PRIMARY KEY NOT NULL, name TEXT, qty INTEGER, note TEXT)`);
+    crsync('-d', join(dir, 'hub', 'small.db'), 'track', `extra${t}`);
+  }
   seedItems(join(dir, 'hub', 'big.db'), rows);
   hub = await startHub(join(dir, 'hub'));
   const base = `${hub.url}/v1/datasets`;
