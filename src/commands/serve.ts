@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { action } from './common.js';
 import { addLimitOptions, limitsFrom } from '../server/limit-options.js';
+import { parseQuantity } from '../units.js';
 
 export function registerServe(program: Command): void {
   const cmd = program
@@ -13,11 +14,14 @@ export function registerServe(program: Command): void {
     .option('--tokens <file>', 'tokens file: "<token> <read|read-write> [datasets]" per line')
     .option('--tls-cert <file>', 'TLS certificate (PEM)')
     .option('--tls-key <file>', 'TLS private key (PEM)')
+    .option('--dataset-idle <duration>', 'close a dataset\'s files after this long with no request (env CRSYNC_SERVE_DATASET_IDLE; default 60s)')
     .action(
-      action(async (ctx, opts: { dir: string; host: string; port: string; tokens?: string; tlsCert?: string; tlsKey?: string } & Record<string, unknown>) => {
+      action(async (ctx, opts: { dir: string; host: string; port: string; tokens?: string; tlsCert?: string; tlsKey?: string; datasetIdle?: string } & Record<string, unknown>) => {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${opts.port}`);
         const limits = limitsFrom(opts, ctx.env);
+        const idle = opts.datasetIdle ?? ctx.env.CRSYNC_SERVE_DATASET_IDLE;
+        const datasetIdleMs = idle ? parseQuantity(opts.datasetIdle !== undefined ? '--dataset-idle' : 'CRSYNC_SERVE_DATASET_IDLE', idle, 'duration') : undefined;
         const { startServer } = await import('../server/hub.js');
         const hub = await startServer({
           dir: opts.dir,
@@ -27,6 +31,7 @@ export function registerServe(program: Command): void {
           tlsCert: opts.tlsCert,
           tlsKey: opts.tlsKey,
           limits,
+          datasetIdleMs,
           log: (line) => ctx.out.warn(line),
         });
         // The first stdout line is the URL: tests and scripts read it.

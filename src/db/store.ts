@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { CrsyncError } from '../errors.js';
 import { extensionPath } from './extension.js';
 import { ensureBookkeeping } from './state/bookkeeping.js';
+import { stmt } from './statements.js';
 
 export type Db = Database.Database;
 
@@ -155,10 +156,10 @@ export function quoteIdent(name: string): string {
 
 /** This replica's site id (16 bytes). */
 export function siteId(db: Db): Buffer {
-  return db.prepare('SELECT crsql_site_id()').pluck().get() as Buffer;
+  return stmt(db, 'SELECT crsql_site_id()', { pluck: true }).get() as Buffer;
 }
 
 /** This replica's current db_version. */
 export function dbVersion(db: Db): bigint {
-  return db.prepare('SELECT crsql_db_version()').pluck().safeIntegers(true).get() as bigint;
+  return stmt(db, 'SELECT crsql_db_version()', { pluck: true, safeIntegers: true }).get() as bigint;
 }

@@ -1,25 +1,23 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { readFileSync, mkdirSync, existsSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { once } from 'node:events';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { CrsyncError, UsageError, toCrsyncError } from '../errors.js';
-import { openStore } from '../db/store.js';
-import { stringifySqlJson } from '../values.js';
-import { jsonSide } from '../db/conflicts/detect.js';
-import { conflictToJson, cursorToJson, encodeConflicts, encodeEnd, encodeError, encodePage, readFrames } from '../sync/protocol/codec.js';
+import { conflictToJson, cursorToJson, encodeConflicts, encodeEnd, encodeError, encodePage, readFrames, type Frame } from '../sync/protocol/codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type Page } from '../sync/protocol/types.js';
 import {
-  DATASET_NAME, MAX_JSON_BODY, badRequest, checkContentType, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, validSchemaRequest,
+  MAX_JSON_BODY, badRequest, checkContentType, checkDatasetName, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, validSchemaRequest,
 } from './request.js';
 import { bodyStream, drainRefused, guardedBody } from './body.js';
 import { BUSY_RETRY_AFTER_S, busyError, limitConnections } from './connections.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
-import { ServedReplica, toWireConflict } from '../sync/endpoint.js';
+import type { Dataset, DatasetStore, PageStream } from './dataset-store.js';
+import { SqliteDatasetStore } from './sqlite-store.js';
 import { findGrant, loadTokens, type TokenTable } from './tokens.js';
 
 /** Options of `crsync serve`. */
@@ -34,6 +32,8 @@ export interface ServeOptions {
   limits?: Partial<ServerLimits>;
   /** Where the hub logs request failures (stderr). */
   log?: (line: string) => void;
+  /** Close a dataset's connections after this long with no request in flight (default 60 s). */
+  datasetIdleMs?: number;
 }
 
 /** A running hub. */
@@ -49,31 +49,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
   const tokens: TokenTable | null = opts.tokensFile ? loadTokens(opts.tokensFile) : null;
-  const datasets = new Map<string, ServedReplica>();
+  const store: DatasetStore = new SqliteDatasetStore({ dir, idleMs: opts.datasetIdleMs });
   const log = opts.log ?? (() => {});
   let inFlight = 0;
   let closing = false;
-
-  const datasetPath = (name: string): string => {
-    if (!DATASET_NAME.test(name) || name.includes('..')) {
-      throw badRequest(`invalid dataset name ${JSON.stringify(name)}`, 'dataset names use letters, digits, ".", "_" and "-"');
-    }
-    const p = resolve(join(dir, `${name}.db`));
-    if (!p.startsWith(dir + sep)) throw badRequest('dataset name escapes the hub folder');
-    return p;
-  };
-
-  const dataset = (name: string, create: boolean): ServedReplica => {
-    let d = datasets.get(name);
-    if (d) return d;
-    const path = datasetPath(name);
-    if (!create && !existsSync(path)) {
-      throw new CrsyncError('dataset_not_found', `no dataset named ${name} on this hub`, { hint: 'push to create it, or check the name' });
-    }
-    d = new ServedReplica(openStore(path, { create }), name);
-    datasets.set(name, d);
-    return d;
-  };
 
   /** What a client may size its pushes by. */
   const advertised = { maxBodyBytes: limits.maxBodyBytes, maxFrameBytes: limits.maxFrameBytes, maxPageSize: limits.maxPageSize, maxValueBytes: limits.maxValueBytes };
@@ -111,25 +90,18 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     if (write && !grant.write) throw new CrsyncError('forbidden', 'the token is read-only');
   };
 
-  async function streamChanges(req: IncomingMessage, res: ServerResponse, d: ServedReplica, q: URLSearchParams): Promise<void> {
+  async function streamChanges(req: IncomingMessage, res: ServerResponse, d: Dataset, q: URLSearchParams): Promise<void> {
     const site = siteParam(q, true);
     const since = cursorParams(q);
     if (q.get('count')) {
-      sendJson(res, 200, { count: d.countPending(site, since) });
+      sendJson(res, 200, { count: await d.countPending(site, since) });
       return;
     }
     // A client may ask for more than this hub allows: it gets smaller pages, not an error.
     const pageSize = Math.min(pageSizeParam(q), limits.maxPageSize);
     const conflictsAfter = conflictsAfterParam(q);
-    const reader = d.openReader();
-    let pages: Generator<Page>;
-    try {
-      // Before the answer starts, so a refusal (a cursor from the future) is still a JSON error.
-      pages = d.pull(reader.db, site, since, pageSize);
-    } catch (err) {
-      reader.close();
-      throw err;
-    }
+    // Before the answer starts, so a refusal (a cursor from the future) is still a JSON error.
+    const pages: PageStream = await d.pull(site, since, pageSize);
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
     res.writeHead(200, { 'content-type': FRAMES_MEDIA_TYPE, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
     let out: Writable = res;
@@ -144,7 +116,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     let changes = 0;
     let cursor = since;
     try {
-      for (const page of pages) {
+      for await (const page of pages) {
         if (gone.signal.aborted) return;
         changes += page.changes.length;
         cursor = page.cursor;
@@ -154,7 +126,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       }
       // Conflicts this client's writes were part of, recorded here since it last asked.
       if (conflictsAfter !== undefined) {
-        const c = d.conflictsFor(site, conflictsAfter);
+        const c = await d.conflictsFor(site, conflictsAfter);
         if (c.conflicts.length > 0 || c.lastId > conflictsAfter) out.write(encodeConflicts(c.conflicts, c.lastId));
       }
       out.end(encodeEnd({ cursor, changes }));
@@ -170,52 +142,49 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       }
       out.end(encodeError(e.code, e.message));
     } finally {
-      reader.close();
+      await pages.return?.();
       if (gone.signal.aborted && out !== res) out.destroy();
     }
   }
 
-  async function receivePush(req: IncomingMessage, res: ServerResponse, d: ServedReplica): Promise<void> {
+  async function receivePush(req: IncomingMessage, res: ServerResponse, d: Dataset): Promise<void> {
     const enc = String(req.headers['content-encoding'] ?? 'identity');
     if (enc !== 'gzip' && enc !== 'identity') {
       throw new CrsyncError('unsupported_encoding', `unsupported content-encoding ${enc}`, { hint: 'send gzip or identity' });
     }
     checkContentType(req, FRAMES_MEDIA_TYPE);
     const source = guardedBody(bodyStream(req, enc), { ...limits, maxBytes: limits.maxBodyBytes, framed: true });
-    let apply: ReturnType<ServedReplica['pushApplier']> | undefined;
-    let reporter: Uint8Array | undefined;
-    let received = 0;
+    const frames = readFrames(source, limits);
     let pages = 0;
-    const conflicts: ReturnType<typeof conflictToJson>[] = [];
-    let cursor = cursorToJson(START);
     try {
-      for await (const frame of readFrames(source, limits)) {
-        if (frame.type === 'header') {
-          if (apply) throw new CrsyncError('bad_stream', 'a second header frame');
-          if (frame.header.site.length !== 16) throw badRequest('the header site must be 16 bytes');
-          apply = d.pushApplier(frame.header.site, frame.header.seen);
-          reporter = frame.header.site;
-          cursor = d.received(frame.header.site);
-        } else if (frame.type === 'page') {
-          if (!apply) throw new CrsyncError('bad_stream', 'a page came before the header');
-          const r = apply(frame.page);
-          received += r.received;
-          pages++;
-          cursor = cursorToJson(frame.page.cursor);
-          for (const c of r.conflicts) {
-            conflicts.push(conflictToJson(toWireConflict(c, stringifySqlJson(jsonSide(c.ours)), stringifySqlJson(jsonSide(c.theirs)))));
-          }
-          await yieldToLoop();
-        } else if (frame.type === 'conflicts') {
-          if (!reporter) throw new CrsyncError('bad_stream', 'conflicts came before the header');
-          d.recordReported(reporter, frame.conflicts);
-        } else if (frame.type === 'end') {
-          sendJson(res, 200, { received, pages, cursor, conflicts });
-          return;
-        } else {
-          throw new CrsyncError('bad_stream', `the client failed: ${frame.message}`);
-        }
+      const first = await frames.next();
+      if (first.done) throw new CrsyncError('truncated_stream', 'push body ended before its last frame (0 pages committed)');
+      const frame: Frame = first.value;
+      if (frame.type === 'end') {
+        sendJson(res, 200, { received: 0, pages: 0, cursor: cursorToJson(START), conflicts: [] });
+        return;
       }
+      if (frame.type === 'page') throw new CrsyncError('bad_stream', 'a page came before the header');
+      if (frame.type === 'conflicts') throw new CrsyncError('bad_stream', 'conflicts came before the header');
+      if (frame.type === 'error') throw new CrsyncError('bad_stream', `the client failed: ${frame.message}`);
+      if (frame.header.site.length !== 16) throw badRequest('the header site must be 16 bytes');
+      const site = frame.header.site;
+      // The pages of the body, up to its end frame; conflicts frames are recorded on the way.
+      async function* pageFrames(): AsyncGenerator<Page> {
+        for await (const f of frames) {
+          if (f.type === 'page') {
+            yield f.page;
+            pages++;
+          } else if (f.type === 'header') throw new CrsyncError('bad_stream', 'a second header frame');
+          else if (f.type === 'conflicts') await d.recordReported(site, f.conflicts);
+          else if (f.type === 'end') return;
+          else throw new CrsyncError('bad_stream', `the client failed: ${f.message}`);
+        }
+        // Pages before the cut are committed (with their cursor): the client resumes after them.
+        throw new CrsyncError('truncated_stream', `push body ended before its last frame (${pages} pages committed)`);
+      }
+      const r = await d.push(site, frame.header.seen, pageFrames());
+      sendJson(res, 200, { ...r, conflicts: r.conflicts.map(conflictToJson) });
     } catch (err) {
       const z = err as { code?: string };
       if (z.code === 'Z_DATA_ERROR' || z.code === 'Z_BUF_ERROR') throw new CrsyncError('bad_stream', 'request body is not valid gzip');
@@ -223,9 +192,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
         throw new CrsyncError('truncated_stream', `the client went away mid-push (${pages} pages committed)`);
       }
       throw err;
+    } finally {
+      await frames.return(undefined);
     }
-    // Pages before the cut are committed (with their cursor): the client resumes after them.
-    throw new CrsyncError('truncated_stream', `push body ended before its last frame (${pages} pages committed)`);
+  }
+
+  /** Runs `fn` with a handle on the dataset, open for exactly as long as the request uses it. */
+  async function withDataset(name: string, create: boolean, fn: (d: Dataset) => Promise<void>): Promise<void> {
+    const d = await store.open(name, { create });
+    try {
+      await fn(d);
+    } finally {
+      await d.close();
+    }
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -240,7 +219,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     }
     const name = parts[2]!;
     const action = parts[3];
-    datasetPath(name);
+    checkDatasetName(name);
     const write = req.method === 'POST';
     authorize(req, name, write);
     if (!write && (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined)) {
@@ -248,16 +227,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     }
     if (req.method === 'GET' && action === undefined) {
       const site = siteParam(url.searchParams, false);
-      sendJson(res, 200, { ...dataset(name, false).info(site), limits: advertised });
+      await withDataset(name, false, async (d) => sendJson(res, 200, { ...(await d.info(site)), limits: advertised }));
     } else if (req.method === 'GET' && action === 'changes') {
-      await streamChanges(req, res, dataset(name, false), url.searchParams);
+      await withDataset(name, false, (d) => streamChanges(req, res, d, url.searchParams));
     } else if (req.method === 'POST' && action === 'changes') {
-      await receivePush(req, res, dataset(name, false));
+      await withDataset(name, false, (d) => receivePush(req, res, d));
     } else if (req.method === 'POST' && action === 'schema') {
       checkContentType(req, 'application/json');
       const body = validSchemaRequest(await readJsonBody(guardedBody(bodyStream(req, 'identity'), { ...limits, maxBytes: MAX_JSON_BODY, framed: false })));
-      const applied = dataset(name, true).applySchema(body, 'push');
-      sendJson(res, 200, { applied });
+      await withDataset(name, true, async (d) => sendJson(res, 200, { applied: await d.applySchema(body, 'push') }));
     } else {
       throw new CrsyncError('method_not_allowed', `no such endpoint ${req.method} ${url.pathname}`, { hint: 'GET the dataset or its changes; POST changes or schema' });
     }
@@ -325,8 +303,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       server.closeAllConnections();
       await closed;
-      for (const d of datasets.values()) d.store.close();
-      datasets.clear();
+      await store.close();
     },
   };
 }

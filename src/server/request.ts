@@ -7,6 +7,13 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, START } from '../sync/protocol/types.
 /** Dataset names: letters, digits, ".", "_" and "-", starting with a letter or digit, no "..". */
 export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/** Throws bad_request unless `name` is a valid dataset name (on any store). */
+export function checkDatasetName(name: string): void {
+  if (!DATASET_NAME.test(name) || name.includes('..')) {
+    throw badRequest(`invalid dataset name ${JSON.stringify(name)}`, 'dataset names use letters, digits, ".", "_" and "-"');
+  }
+}
+
 /** Largest JSON request body (POST .../schema). */
 export const MAX_JSON_BODY = 1024 * 1024;
 

@@ -1,15 +1,57 @@
 import { CrsyncError } from '../errors.js';
-import { ChangeApplier, readPages, countChangesAfter, type ApplyResult } from '../db/changes/apply.js';
+import { ChangeApplier, readPages, countChangesAfter, type ApplyContext, type ApplyResult } from '../db/changes/apply.js';
 import { deliveredBy, pruneDelivered } from '../db/changes/delivered.js';
 import { getPeer, notePeerSeen, setPeerReceived } from '../db/state/peers.js';
 import { diffSchemas } from '../db/schema/diff.js';
 import { listReplicatedTables, readReplicatedSchema } from '../db/schema/read.js';
 import { applyAdditiveSchema } from '../db/schema/apply.js';
 import { dbVersion, openStore, siteId, type Db, type Store } from '../db/store.js';
+import { schemaCookie } from '../db/statements.js';
 import type { DetectedConflict } from '../db/conflicts/detect.js';
 import { ConflictStore } from '../db/conflicts/store.js';
 import { cursorToJson } from './protocol/codec.js';
 import { PROTOCOL_VERSION, type Cursor, type DatasetInfo, type Page, type SchemaRequest, type WireConflict } from './protocol/types.js';
+import type { ReplicatedSchema } from './protocol/schema.js';
+
+/**
+ * The context of the one cached applier: each push points it at its own context right before it
+ * applies a page. An apply is synchronous (one transaction), so pushes in flight at once never
+ * see each other's context. ChangeApplier and its conflict detector read the context at each
+ * apply, not when they are built.
+ */
+class PushContext implements ApplyContext {
+  current: ApplyContext | undefined;
+  private get c(): ApplyContext {
+    if (!this.current) throw new Error('applier used outside a push');
+    return this.current;
+  }
+  get peerSite(): Uint8Array {
+    return this.c.peerSite;
+  }
+  get remote(): string | null {
+    return this.c.remote;
+  }
+  get reportedBy(): Uint8Array | undefined {
+    return this.c.reportedBy;
+  }
+  knownToPeer(v: bigint): boolean {
+    return this.c.knownToPeer(v);
+  }
+}
+
+/** A value built from the schema, kept until the schema cookie changes (a migration, from any connection). */
+class BySchema<T> {
+  private key: number | undefined;
+  private value: T | undefined;
+  constructor(private readonly build: () => T) {}
+  get(cookie: number): T {
+    if (this.key !== cookie || this.value === undefined) {
+      this.value = this.build();
+      this.key = cookie;
+    }
+    return this.value;
+  }
+}
 
 /**
  * The serving side of a sync: what a hub does for one dataset, and what a client does to a peer
@@ -19,6 +61,11 @@ export class ServedReplica {
   readonly site: Buffer;
   /** Prepared once per dataset: a hub asks it on every pull and every push that reports conflicts. */
   private conflictStore: ConflictStore | undefined;
+  /** What info reports of the schema (read and hashed once per schema). */
+  private readonly schema = new BySchema<ReplicatedSchema>(() => readReplicatedSchema(this.db));
+  private readonly pushContext = new PushContext();
+  /** One applier (and conflict detector) for every push: its statements follow the schema. */
+  private readonly applier = new BySchema<ChangeApplier>(() => new ChangeApplier(this.db, this.pushContext));
 
   constructor(
     readonly store: Store,
@@ -38,7 +85,7 @@ export class ServedReplica {
       dataset: this.name,
       siteId: this.site.toString('hex'),
       dbVersion: dbVersion(this.db).toString(),
-      schema: readReplicatedSchema(this.db),
+      schema: this.schema.get(this.schemaCookie()),
     };
     if (site) info.received = this.received(site);
     return info;
@@ -47,6 +94,11 @@ export class ServedReplica {
   /** How far this replica has committed a site's pushes (where its next push resumes). */
   received(site: Uint8Array): { version: string; seq: string } {
     return cursorToJson(getPeer(this.db, site).received);
+  }
+
+  /** The schema cookie: the key of everything cached from the schema (here and in a hub's pools). */
+  schemaCookie(): number {
+    return schemaCookie(this.db);
   }
 
   /** A separate connection for one long read (a pull stream), so writes can go on meanwhile. */
@@ -96,20 +148,27 @@ export class ServedReplica {
     const known = getPeer(this.db, site).seen;
     const peerSeen = seen !== undefined && seen > known ? seen : known;
     const fromPeer = deliveredBy(this.db, site);
-    const applier = new ChangeApplier(this.db, {
+    const ctx: ApplyContext = {
       peerSite: site,
       remote: null,
       knownToPeer: (v) => v <= peerSeen || fromPeer(v),
       reportedBy: site,
-    });
+    };
     // Bookkeeping moves only with a committed page: a refused push leaves the replica as it was.
-    return (page) =>
-      applier.apply(page.changes, () => {
-        if (seen !== undefined) notePeerSeen(this.db, site, seen);
-        setPeerReceived(this.db, site, page.cursor);
-        // The site has pulled our stream up to peerSeen: it never asks below it again.
-        pruneDelivered(this.db, site, peerSeen);
-      });
+    return (page) => {
+      const applier = this.applier.get(this.schemaCookie());
+      this.pushContext.current = ctx;
+      try {
+        return applier.apply(page.changes, () => {
+          if (seen !== undefined) notePeerSeen(this.db, site, seen);
+          setPeerReceived(this.db, site, page.cursor);
+          // The site has pulled our stream up to peerSeen: it never asks below it again.
+          pruneDelivered(this.db, site, peerSeen);
+        });
+      } finally {
+        this.pushContext.current = undefined;
+      }
+    };
   }
 
   private conflicts(): ConflictStore {

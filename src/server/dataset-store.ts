@@ -1,0 +1,53 @@
+import type { Cursor, DatasetInfo, Page, PushResponse, SchemaRequest, WireConflict } from '../sync/protocol/types.js';
+
+/**
+ * Where a hub keeps its datasets. Every endpoint goes through this interface, so the storage can
+ * change (SQLite files today, sqlite-store.ts; PostgreSQL next) without touching the HTTP side.
+ * Values are the protocol's own types; every method is async.
+ */
+export interface DatasetStore {
+  /**
+   * A handle on a dataset for one request, open until its `close()`. Throws dataset_not_found
+   * when it does not exist, unless `create`. Many handles on one dataset may be open at once.
+   */
+  open(name: string, options: { create: boolean }): Promise<Dataset>;
+  /** Closes every dataset (hub shutdown); handles still open fail from then on. */
+  close(): Promise<void>;
+}
+
+/** Conflicts a site should hear of, and the id to ask after next time. */
+export interface ConflictsForSite {
+  conflicts: WireConflict[];
+  lastId: bigint;
+}
+
+/** Pages of one pull. Ending the iteration early (`return()`) frees what the pull holds. */
+export type PageStream = AsyncIterableIterator<Page>;
+
+/** One dataset, as one request sees it. */
+export interface Dataset {
+  readonly name: string;
+  /** Identity, schema and (for a site) the resume point of its pushes. */
+  info(site?: Uint8Array): Promise<DatasetInfo>;
+  /**
+   * The pages a pull from `since` carries for `site` (its own writes and what it delivered left
+   * out). Refuses (cursor_ahead) before the first page, so the refusal can still be the answer.
+   */
+  pull(site: Uint8Array, since: Cursor, pageSize: number): Promise<PageStream>;
+  /** How many changes that pull would carry. Never holds up other requests while it counts. */
+  countPending(site: Uint8Array, since: Cursor): Promise<number>;
+  /**
+   * Applies one push: each page commits with its cursor as it comes, so when `pages` throws
+   * (the client went away) the pages before stay committed and the push resumes after them.
+   * `seen` is how far the site has pulled this dataset's stream.
+   */
+  push(site: Uint8Array, seen: bigint | undefined, pages: AsyncIterable<Page>): Promise<PushResponse>;
+  /** Creates the schema or carries over additive changes; refuses others (schema_mismatch). Returns what it added. */
+  applySchema(req: SchemaRequest, source: string): Promise<string[]>;
+  /** Conflicts recorded after `afterId` in which `site`'s write lost, seen from the site. */
+  conflictsFor(site: Uint8Array, afterId: bigint): Promise<ConflictsForSite>;
+  /** Records conflicts a site found while pulling, so the other side hears of them. Returns how many were new. */
+  recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<number>;
+  /** Ends this handle (the store may keep the dataset open for the next request). */
+  close(): Promise<void>;
+}
