@@ -95,6 +95,8 @@ export const ERRORS = {
   bad_response:           { family: 'protocol', exit: 1, status: 500 },
   remote_error:           { family: 'protocol', exit: 1, status: 500 },
   remote_behind:          { family: 'protocol', exit: 1, status: 500 },
+  snapshot_corrupt:       { family: 'protocol', exit: 1, status: 500 },
+  range_not_satisfiable:  { family: 'protocol', exit: 1, status: 416 },
   // limits: exit 1
   request_timeout:        { family: 'limit', exit: 1, status: 408 },
   frame_too_large:        { family: 'limit', exit: 1, status: 413 },

@@ -11,9 +11,10 @@ export function registerClone(program: Command): void {
     .description('make a new replica of a remote (its own site id, origin set to the URL)')
     .argument('<url>', 'http(s)://host:port/<dataset>, or a path to a crsync database')
     .argument('[file]', 'database file to create (default: <dataset>.db)')
+    .option('--no-snapshot', 'merge the change stream even into a new file (default: receive a snapshot of the remote)')
     .option('--page-size <n>', `changes per page, one transaction each (default ${DEFAULT_PAGE_SIZE})`)
     .action(
-      action(async (ctx, url: string, file: string | undefined, flags: { pageSize?: string }) => {
+      action(async (ctx, url: string, file: string | undefined, flags: { pageSize?: string; snapshot: boolean }) => {
         const { progress, onProgress } = transferProgress(ctx.out, `clone ${url}`);
         try {
           const { cloneReplica } = await import('../sync/client/clone.js');
@@ -22,6 +23,7 @@ export function registerClone(program: Command): void {
             signal: ctx.signal,
             pageSize: positiveInt('--page-size', flags.pageSize, DEFAULT_PAGE_SIZE),
             retry: retryFromEnv(ctx.env),
+            snapshot: flags.snapshot,
             onProgress,
           });
           progress.done();
@@ -29,7 +31,7 @@ export function registerClone(program: Command): void {
             [
               `Cloned ${c.bold(x.url)} into ${c.bold(x.db)}`,
               `site id ${c.cyan(x.siteId)}; tables: ${x.tables.join(', ') || 'none'}`,
-              `${formatCount(x.received)} change${x.received === 1 ? '' : 's'}, ${formatBytes(x.bytes)} in ${formatMs(x.ms)}`,
+              `${formatCount(x.received)} change${x.received === 1 ? '' : 's'}, ${formatBytes(x.bytes)} in ${formatMs(x.ms)}${x.via === 'snapshot' ? ' (snapshot)' : ''}`,
             ].join('\n'),
           );
         } catch (err) {

@@ -24,6 +24,15 @@ export interface ConflictsForSite {
 /** Pages of one pull. Ending the iteration early (`return()`) frees what the pull holds. */
 export type PageStream = AsyncIterableIterator<Page>;
 
+/** A snapshot written by `Dataset.snapshot`: who wrote it, and up to which of its versions. */
+export interface SnapshotMade {
+  site: Uint8Array;
+  /** The dataset's stream position at the snapshot (its db version then). */
+  version: bigint;
+  /** Changes (clock rows) it holds. */
+  changes: number;
+}
+
 /** One dataset, as one request sees it. */
 export interface Dataset {
   readonly name: string;
@@ -48,6 +57,11 @@ export interface Dataset {
   conflictsFor(site: Uint8Array, afterId: bigint): Promise<ConflictsForSite>;
   /** Records conflicts a site found while pulling, so the other side hears of them. Returns how many were new. */
   recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<number>;
+  /**
+   * Writes a consistent copy of the dataset (one read transaction) to `dest`, a new file, with the
+   * dataset's own bookkeeping of other sites left out (peers, merge records, conflicts).
+   */
+  snapshot(dest: string): Promise<SnapshotMade>;
   /** Ends this handle (the store may keep the dataset open for the next request). */
   close(): Promise<void>;
 }

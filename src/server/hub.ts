@@ -19,6 +19,7 @@ import { resolveLimits, type ServerLimits } from './limits.js';
 import type { Dataset, DatasetStore, PageStream } from './dataset-store.js';
 import { SqliteDatasetStore } from './sqlite-store.js';
 import { findGrant, loadTokens, type TokenTable } from './tokens.js';
+import { Snapshots } from './snapshot.js';
 
 /** Options of `crsync serve`. */
 export interface ServeOptions {
@@ -51,6 +52,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   const tokens: TokenTable | null = opts.tokensFile ? loadTokens(opts.tokensFile) : null;
   const store: DatasetStore = new SqliteDatasetStore({ dir, idleMs: opts.datasetIdleMs });
   const log = opts.log ?? (() => {});
+  const snapshots = new Snapshots(dir);
   let inFlight = 0;
   let closing = false;
 
@@ -230,6 +232,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       await withDataset(name, false, async (d) => sendJson(res, 200, { ...(await d.info(site)), limits: advertised }));
     } else if (req.method === 'GET' && action === 'changes') {
       await withDataset(name, false, (d) => streamChanges(req, res, d, url.searchParams));
+    } else if (req.method === 'GET' && action === 'snapshot') {
+      await withDataset(name, false, (d) => snapshots.serve(req, res, d, limits.idleTimeoutMs));
     } else if (req.method === 'POST' && action === 'changes') {
       await withDataset(name, false, (d) => receivePush(req, res, d));
     } else if (req.method === 'POST' && action === 'schema') {
@@ -303,6 +307,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       server.closeAllConnections();
       await closed;
+      snapshots.close();
       await store.close();
     },
   };

@@ -4,11 +4,12 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CrsyncError } from '../errors.js';
 import { openStore, type Store } from '../db/store.js';
 import { jsonSide } from '../db/conflicts/detect.js';
+import { sealSnapshot, vacuumInto } from '../db/snapshot.js';
 import { stringifySqlJson } from '../values.js';
 import { ServedReplica, toWireConflict } from '../sync/endpoint.js';
 import { cursorToJson } from '../sync/protocol/codec.js';
 import type { Cursor, DatasetInfo, Page, PushResponse, SchemaRequest, WireConflict } from '../sync/protocol/types.js';
-import type { ConflictsForSite, Dataset, DatasetStore, PageStream } from './dataset-store.js';
+import type { ConflictsForSite, Dataset, DatasetStore, PageStream, SnapshotMade } from './dataset-store.js';
 import { badRequest, checkDatasetName } from './request.js';
 import { Counter } from './counter.js';
 
@@ -202,6 +203,17 @@ class SqliteDataset implements Dataset {
 
   async recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<number> {
     return this.served.recordReported(site, conflicts);
+  }
+
+  async snapshot(dest: string): Promise<SnapshotMade> {
+    const reader = this.d.takeReader();
+    try {
+      // VACUUM INTO reads in one transaction: pushes committing meanwhile are not in the copy.
+      vacuumInto(reader.db, dest);
+    } finally {
+      this.d.giveBack(reader);
+    }
+    return sealSnapshot(dest);
   }
 
   async close(): Promise<void> {

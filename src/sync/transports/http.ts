@@ -4,7 +4,8 @@ import { AuthError, CrsyncError, ERRORS, UnreachableError, codeOfAnswer } from '
 import { parseHubUrl } from './url.js';
 import { conflictFromJson, encodeConflicts, encodeEnd, encodeHeader, encodePage, readFrames, type WireConflictJson } from '../protocol/codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from '../protocol/types.js';
-import type { PullRequest, PushRequest, TransferStats, Transport } from './transport.js';
+import type { PullRequest, PushRequest, SnapshotReceipt, TransferStats, Transport } from './transport.js';
+import { downloadSnapshot } from './http-snapshot.js';
 import { HttpAgent, type HttpResponse } from './http-agent.js';
 
 /** OpenSSL and Node codes of a certificate that cannot be verified. */
@@ -212,6 +213,15 @@ export class HttpTransport implements Transport {
         });
       }
       throw err;
+    }
+  }
+
+  async snapshot(out: string, signal?: AbortSignal): Promise<SnapshotReceipt | null> {
+    const request = (headers: Record<string, string>, sig?: AbortSignal): Promise<HttpResponse> => this.send('GET', '/snapshot', { headers, signal: sig });
+    try {
+      return await downloadSnapshot(this.url, out, request, (n) => (this.stats.bytesReceived += n), signal);
+    } catch (err) {
+      throw networkError(err, this.origin) ?? err;
     }
   }
 

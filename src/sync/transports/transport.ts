@@ -21,6 +21,14 @@ export interface PushRequest {
   conflicts?: WireConflict[];
 }
 
+/** A snapshot a transport wrote: the remote's site, its stream position, the file's size. */
+export interface SnapshotReceipt {
+  site: Buffer;
+  /** Every change of the remote up to this version is in the file. */
+  version: bigint;
+  bytes: number;
+}
+
 /** Statistics a transport keeps of what crossed the wire. */
 export interface TransferStats {
   bytesSent: number;
@@ -44,5 +52,11 @@ export interface Transport {
   applySchema(req: SchemaRequest): Promise<void>;
   /** Counts changes a pull from `since` would bring (status). */
   countPending(req: PullRequest, timeoutMs: number): Promise<number>;
+  /**
+   * Writes a consistent copy of the remote's replica to `out` (a plain SQLite file, checked),
+   * with the remote's bookkeeping of other sites left out; null when the remote cannot make one.
+   * A cut download resumes when called again with the same `out`.
+   */
+  snapshot(out: string, signal?: AbortSignal): Promise<SnapshotReceipt | null>;
   close(): Promise<void>;
 }
