@@ -46,6 +46,14 @@ export interface Dataset {
   applySchema(req: SchemaRequest, source: string): Promise<string[]>;
   /** Conflicts recorded after `afterId` in which `site`'s write lost, seen from the site. */
   conflictsFor(site: Uint8Array, afterId: bigint): Promise<ConflictsForSite>;
+  /**
+   * Waits for something a live pull from `since` could carry: resolves true at once when the
+   * dataset's stream is already past `since.version` or has conflicts after `conflictsAfter`,
+   * else at the next commit (pages of a push, a schema change, reported conflicts; bursts
+   * collapsed), and false when `ms` pass or `signal` aborts first. A store backed by a server
+   * (PostgreSQL LISTEN/NOTIFY) implements it the same way.
+   */
+  waitForChange(since: Cursor, conflictsAfter: bigint | undefined, ms: number, signal: AbortSignal): Promise<boolean>;
   /** Records conflicts a site found while pulling, so the other side hears of them. Returns how many were new. */
   recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<number>;
   /** Ends this handle (the store may keep the dataset open for the next request). */

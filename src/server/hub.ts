@@ -11,13 +11,14 @@ import { CrsyncError, UsageError, toCrsyncError } from '../errors.js';
 import { conflictToJson, cursorToJson, encodeConflicts, encodeEnd, encodeError, encodePage, readFrames, type Frame } from '../sync/protocol/codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type Page } from '../sync/protocol/types.js';
 import {
-  MAX_JSON_BODY, badRequest, checkContentType, checkDatasetName, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, validSchemaRequest,
+  MAX_JSON_BODY, badRequest, checkContentType, checkDatasetName, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, validSchemaRequest, waitParam,
 } from './request.js';
 import { bodyStream, drainRefused, guardedBody } from './body.js';
 import { BUSY_RETRY_AFTER_S, busyError, limitConnections } from './connections.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
 import type { Dataset, DatasetStore, PageStream } from './dataset-store.js';
 import { SqliteDatasetStore } from './sqlite-store.js';
+import { LivePulls } from './live.js';
 import { findGrant, loadTokens, type TokenTable } from './tokens.js';
 
 /** Options of `crsync serve`. */
@@ -53,6 +54,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   const log = opts.log ?? (() => {});
   let inFlight = 0;
   let closing = false;
+  const live = new LivePulls(limits.maxLive);
 
   /** What a client may size its pushes by. */
   const advertised = { maxBodyBytes: limits.maxBodyBytes, maxFrameBytes: limits.maxFrameBytes, maxPageSize: limits.maxPageSize, maxValueBytes: limits.maxValueBytes };
@@ -100,6 +102,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     // A client may ask for more than this hub allows: it gets smaller pages, not an error.
     const pageSize = Math.min(pageSizeParam(q), limits.maxPageSize);
     const conflictsAfter = conflictsAfterParam(q);
+    // A live pull with nothing to carry waits here for a commit; then it is an ordinary pull.
+    const wait = waitParam(q);
+    if (wait > 0 && !closing) {
+      await live.hold(d, since, conflictsAfter, wait, res);
+      if (res.destroyed) return;
+    }
     // Before the answer starts, so a refusal (a cursor from the future) is still a JSON error.
     const pages: PageStream = await d.pull(site, since, pageSize);
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
@@ -297,6 +305,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     url,
     async close() {
       closing = true;
+      live.release();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       const deadline = Date.now() + 15_000;

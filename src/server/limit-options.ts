@@ -13,6 +13,7 @@ const LIMIT_OPTIONS: [flag: string, key: keyof ServerLimits, kind: Kind, help: s
   ['idle-timeout', 'idleTimeoutMs', 'duration', 'longest silence while a request is under way'],
   ['min-rate', 'minBytesPerSec', 'size', 'bytes per second a frame must keep arriving at (after one idle timeout)'],
   ['max-connections', 'maxConnections', 'count', 'open connections at once; more get 503 busy'],
+  ['max-live', 'maxLive', 'count', 'live pulls held at once (sync --watch clients); more get 503 busy'],
 ];
 
 function show(key: keyof ServerLimits, kind: Kind): string {

@@ -17,6 +17,8 @@ export interface ServerLimits extends FrameLimits {
   minBytesPerSec: number;
   /** Open connections at once; more are answered 503 busy (with Retry-After) and closed. */
   maxConnections: number;
+  /** Live pulls held at once (waiting for a commit); more are answered 503 busy. */
+  maxLive: number;
 }
 
 const MiB = 1024 * 1024;
@@ -31,6 +33,7 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   idleTimeoutMs: 30_000,
   minBytesPerSec: 1024,
   maxConnections: 512,
+  maxLive: 256,
 };
 
 /** Fills in defaults and checks that the limits fit together and within the protocol. */

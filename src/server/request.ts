@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CrsyncError } from '../errors.js';
 import { stringifyJson } from '../values.js';
 import type { Cursor, SchemaRequest } from '../sync/protocol/types.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, START } from '../sync/protocol/types.js';
+import { DEFAULT_PAGE_SIZE, MAX_LIVE_WAIT_MS, MAX_PAGE_SIZE, START } from '../sync/protocol/types.js';
 
 /** Dataset names: letters, digits, ".", "_" and "-", starting with a letter or digit, no "..". */
 export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -81,6 +81,12 @@ export function pageSizeParam(q: URLSearchParams): number {
   const n = intParam(q, 'pageSize', BigInt(DEFAULT_PAGE_SIZE), 1n);
   if (n > BigInt(MAX_PAGE_SIZE)) throw badRequest(`pageSize must be at most ${MAX_PAGE_SIZE}`);
   return Number(n);
+}
+
+/** The `wait` parameter of a live pull, in ms (0: an ordinary pull); above the cap it is the cap. */
+export function waitParam(q: URLSearchParams): number {
+  const n = intParam(q, 'wait', 0n, 0n);
+  return Number(n > BigInt(MAX_LIVE_WAIT_MS) ? BigInt(MAX_LIVE_WAIT_MS) : n);
 }
 
 /** Refuses a body declared as something else (a missing Content-Type is taken as `expected`). */

@@ -11,6 +11,7 @@ import type { Cursor, DatasetInfo, Page, PushResponse, SchemaRequest, WireConfli
 import type { ConflictsForSite, Dataset, DatasetStore, PageStream } from './dataset-store.js';
 import { badRequest, checkDatasetName } from './request.js';
 import { Counter } from './counter.js';
+import { ChangeNotifier } from './notifier.js';
 
 /** How long a dataset stays open with no request in flight (`crsync serve --dataset-idle`). */
 export const DEFAULT_DATASET_IDLE_MS = 60_000;
@@ -83,6 +84,8 @@ class OpenDataset {
   private leases = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Wakes this dataset's live pulls after each commit. */
+  readonly notifier = new ChangeNotifier();
 
   constructor(
     readonly served: ServedReplica,
@@ -127,6 +130,7 @@ class OpenDataset {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
+    this.notifier.close();
     for (const r of this.readers) r.store.close();
     this.readers = [];
     this.served.store.close();
@@ -182,6 +186,7 @@ class SqliteDataset implements Dataset {
     const conflicts: WireConflict[] = [];
     for await (const page of pages) {
       const r = apply(page);
+      this.d.notifier.notify();
       received += r.received;
       count++;
       cursor = cursorToJson(page.cursor);
@@ -193,7 +198,16 @@ class SqliteDataset implements Dataset {
   }
 
   async applySchema(req: SchemaRequest, source: string): Promise<string[]> {
-    return this.served.applySchema(req, source);
+    const applied = this.served.applySchema(req, source);
+    if (applied.length > 0) this.d.notifier.notify();
+    return applied;
+  }
+
+  async waitForChange(since: Cursor, conflictsAfter: bigint | undefined, ms: number, signal: AbortSignal): Promise<boolean> {
+    // Checked and registered in one turn of the loop: no commit can land in between.
+    const mark = this.served.changeMark();
+    if (mark.version > since.version || (conflictsAfter !== undefined && mark.conflictId > conflictsAfter)) return true;
+    return this.d.notifier.wait(ms, signal);
   }
 
   async conflictsFor(site: Uint8Array, afterId: bigint): Promise<ConflictsForSite> {
@@ -201,7 +215,9 @@ class SqliteDataset implements Dataset {
   }
 
   async recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<number> {
-    return this.served.recordReported(site, conflicts);
+    const added = this.served.recordReported(site, conflicts);
+    if (added > 0) this.d.notifier.notify();
+    return added;
   }
 
   async close(): Promise<void> {

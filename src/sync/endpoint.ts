@@ -184,6 +184,11 @@ export class ServedReplica {
     return this.conflicts().forPeer(site, afterId);
   }
 
+  /** The dataset's version and newest conflict id: what a waiting live pull compares against. */
+  changeMark(): { version: bigint; conflictId: bigint } {
+    return { version: dbVersion(this.db), conflictId: this.conflicts().maxId() };
+  }
+
   /** Records conflicts a client found while pulling, so the other side's site hears of them. */
   recordReported(site: Uint8Array, conflicts: WireConflict[]): number {
     const store = this.conflicts();

@@ -97,6 +97,11 @@ export class ConflictStore {
     return { conflicts, lastId: this.maxIdStmt.get() as bigint };
   }
 
+  /** The newest conflict id (0 when none). */
+  maxId(): bigint {
+    return this.maxIdStmt.get() as bigint;
+  }
+
   /** Conflicts detected through `remote` after `afterId` (to report to it), with the last id. */
   detectedThrough(remote: string, afterId: bigint): { conflicts: ConflictInput[]; lastId: bigint } {
     const rows = this.byRemoteStmt.all(afterId, remote) as ConflictRow[];

@@ -31,6 +31,9 @@ function networkError(err: unknown, origin: string): CrsyncError | undefined {
   return undefined;
 }
 
+/** How much longer than a live pull's wait the hub may stay silent before the pull counts as failed. */
+const LIVE_GRACE_MS = 10_000;
+
 /** Counts bytes flowing through. */
 function counter(onBytes: (n: number) => void): Transform {
   return new Transform({
@@ -136,7 +139,10 @@ export class HttpTransport implements Transport {
   async pull(req: PullRequest, onPage: (page: Page) => void | Promise<void>, signal?: AbortSignal): Promise<StreamEnd> {
     let q = `/changes?since=${req.since.version}&seq=${req.since.seq}&site=${Buffer.from(req.site).toString('hex')}&pageSize=${req.pageSize}`;
     if (req.conflictsAfter !== undefined) q += `&conflictsAfter=${req.conflictsAfter}`;
-    const res = await this.send('GET', q, { headers: { 'accept-encoding': 'gzip', accept: FRAMES_MEDIA_TYPE }, signal });
+    if (req.waitMs) q += `&wait=${req.waitMs}`;
+    // A held live pull is silent for up to its wait: a hub silent for longer than that is dead.
+    const idleTimeout = req.waitMs ? req.waitMs + LIVE_GRACE_MS : undefined;
+    const res = await this.send('GET', q, { headers: { 'accept-encoding': 'gzip', accept: FRAMES_MEDIA_TYPE }, signal, idleTimeout });
     const source = res.headers['content-encoding'] === 'gzip' ? createGunzip() : new PassThrough();
     // pipeline forwards a socket error to `source`, so the frame reader fails instead of hanging.
     pipeline(res.body, counter((n) => (this.stats.bytesReceived += n)), source, () => {});

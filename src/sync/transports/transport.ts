@@ -9,6 +9,8 @@ export interface PullRequest {
   conflictsAfter?: bigint;
   /** Receives those conflicts (seen from us) and the remote's newest conflict id. */
   onConflicts?: (conflicts: WireConflict[], lastId: bigint) => void;
+  /** A live pull: when nothing is pending, the remote holds the request this long for a commit (hubs only). */
+  waitMs?: number;
 }
 
 /** The header of one push. */
