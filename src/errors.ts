@@ -120,6 +120,9 @@ export const ERRORS = {
   // the library: exit 1
   replica_open:           { family: 'input', exit: 1, status: 500 },
   replica_closed:         { family: 'input', exit: 1, status: 500 },
+  // live sync: exit 1
+  watch_running:          { family: 'input', exit: 1, status: 500 },
+  replica_gone:           { family: 'not_found', exit: 1, status: 500 },
   // stopped, and bugs: exit 1
   interrupted:            { family: 'interrupted', exit: 1, status: 500 },
   demo_failed:            { family: 'internal', exit: 1, status: 500 },

@@ -9,6 +9,7 @@ import { action, positiveInt } from './common.js';
 interface TransferFlags {
   migrate: boolean;
   pageSize?: string;
+  watch?: boolean;
 }
 
 function syncOptions(ctx: CommandContext, remote: string | undefined, flags: TransferFlags): SyncOptions {
@@ -31,14 +32,19 @@ export function registerTransfers(program: Command): void {
     { name: 'sync', past: 'synced', run: 'syncChanges', about: 'pull, then push' },
   ] as const;
   for (const v of verbs) {
-    program
+    const cmd = program
       .command(v.name)
       .description(v.about)
       .argument('[remote]', 'remote name', 'origin')
       .option('--no-migrate', 'do not carry additive schema changes (a schema difference is then exit 5)')
-      .option('--page-size <n>', `changes per page, one transaction each (default ${DEFAULT_PAGE_SIZE})`)
-      .action(
+      .option('--page-size <n>', `changes per page, one transaction each (default ${DEFAULT_PAGE_SIZE})`);
+    if (v.name === 'sync') cmd.option('--watch', 'keep syncing live until SIGINT/SIGTERM (a hub remote): local commits pushed as they happen, hub changes applied as they come');
+    cmd.action(
         action(async (ctx, remote: string, flags: TransferFlags) => {
+          if (flags.watch) {
+            const { watchSync } = await import('./sync-watch.js');
+            return watchSync(ctx, remote, { migrate: flags.migrate, pageSize: positiveInt('--page-size', flags.pageSize, DEFAULT_PAGE_SIZE) });
+          }
           const { progress, onProgress } = transferProgress(ctx.out, `${v.name} ${remote}`);
           try {
             // Loaded on use: keeps the start-up of every other command light.

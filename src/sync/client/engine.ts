@@ -36,6 +36,10 @@ export interface SyncOptions {
   signal?: AbortSignal;
   retry?: Partial<RetryOptions>;
   onProgress?: (p: TransferProgress) => void;
+  /** Pull only: hold the pull this long at a hub when nothing is pending (live sync). */
+  waitMs?: number;
+  /** Pull only: the remote started answering. */
+  onAnswer?: () => void;
 }
 
 /** Result of `crsync pull`. */
@@ -113,7 +117,16 @@ function checkIdentity(store: Store, remote: RemoteRecord, info: DatasetInfo): B
   return remoteSite;
 }
 
-async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: { received: number; conflicts: number; schema: string[] }): Promise<void> {
+/** A pull's running totals (`tables`, when given, collects the tables its pages touched). */
+export interface PullAcc {
+  received: number;
+  conflicts: number;
+  schema: string[];
+  tables?: Set<string>;
+}
+
+/** One pull attempt on an open replica and transport (no retries): what live sync repeats. */
+export async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PullAcc): Promise<void> {
   const db = store.db;
   const local = siteId(db);
   const info = await t.info(local);
@@ -144,8 +157,9 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
       setConflictsPulled(db, name, lastId);
     })();
   };
-  const pullReq = { site: local, since, pageSize: pageSizeOf(opts), conflictsAfter: remote.conflictsPulled, onConflicts };
+  const pullReq = { site: local, since, pageSize: pageSizeOf(opts), conflictsAfter: remote.conflictsPulled, onConflicts, waitMs: opts.waitMs, onAnswer: opts.onAnswer };
   await t.pull(pullReq, (page: Page) => {
+    if (acc.tables) for (const c of page.changes) acc.tables.add(c[0]);
     const r = applier.apply(page.changes, (versions, before) => {
       if (versions) {
         // Nothing of ours is waiting below this merge: the push cursor moves past it, so the
@@ -174,7 +188,7 @@ function covers(c: Cursor, version: bigint): boolean {
 }
 
 /** A push's running totals; `unacked` are the pages of an attempt the remote has not answered. */
-interface PushAcc {
+export interface PushAcc {
   sent: number;
   conflicts: number;
   created: boolean;
@@ -182,7 +196,8 @@ interface PushAcc {
   unacked: { cursor: Cursor; changes: number }[];
 }
 
-async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PushAcc): Promise<void> {
+/** One push attempt on an open replica and transport (no retries): what live sync repeats. */
+export async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PushAcc): Promise<void> {
   const db = store.db;
   const local = siteId(db);
   const schema = readReplicatedSchema(db);

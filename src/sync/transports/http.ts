@@ -143,6 +143,7 @@ export class HttpTransport implements Transport {
     // A held live pull is silent for up to its wait: a hub silent for longer than that is dead.
     const idleTimeout = req.waitMs ? req.waitMs + LIVE_GRACE_MS : undefined;
     const res = await this.send('GET', q, { headers: { 'accept-encoding': 'gzip', accept: FRAMES_MEDIA_TYPE }, signal, idleTimeout });
+    req.onAnswer?.();
     const source = res.headers['content-encoding'] === 'gzip' ? createGunzip() : new PassThrough();
     // pipeline forwards a socket error to `source`, so the frame reader fails instead of hanging.
     pipeline(res.body, counter((n) => (this.stats.bytesReceived += n)), source, () => {});
