@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Db } from '../store.js';
 import type { WireConflict } from '../../sync/protocol/types.js';
+import { MAX_CONFLICTS_PER_FRAME } from '../../sync/protocol/shape.js';
 
 /**
  * A conflict to record, from this replica's point of view (values already in crsync JSON text).
@@ -58,10 +59,10 @@ export class ConflictStore {
       .prepare(
         `SELECT ${cols} FROM crsync_conflicts WHERE id > ?
          AND ((ours_site = ? AND winner = 'theirs') OR (theirs_site = ? AND winner = 'ours'))
-         AND (reported_by IS NULL OR reported_by != ?) ORDER BY id`,
+         AND (reported_by IS NULL OR reported_by != ?) ORDER BY id LIMIT ${MAX_CONFLICTS_PER_FRAME}`,
       )
       .safeIntegers(true);
-    this.byRemoteStmt = db.prepare(`SELECT ${cols} FROM crsync_conflicts WHERE id > ? AND remote = ? ORDER BY id`).safeIntegers(true);
+    this.byRemoteStmt = db.prepare(`SELECT ${cols} FROM crsync_conflicts WHERE id > ? AND remote = ? ORDER BY id LIMIT ${MAX_CONFLICTS_PER_FRAME}`).safeIntegers(true);
     this.maxIdStmt = db.prepare('SELECT coalesce(max(id), 0) FROM crsync_conflicts').pluck().safeIntegers(true);
   }
 
@@ -85,7 +86,7 @@ export class ConflictStore {
   }
 
   /**
-   * Conflicts recorded after `afterId` in which `site` wrote the side that lost, seen from that
+   * Conflicts recorded after `afterId` (a frame's worth at most) in which `site` wrote the side that lost, seen from that
    * site (its write is "ours"), leaving out those it reported or was answered with already.
    */
   forPeer(site: Uint8Array, afterId: bigint): { conflicts: ConflictInput[]; lastId: bigint } {
@@ -94,10 +95,12 @@ export class ConflictStore {
       const c = fromRow(r);
       return r.ours_site && Buffer.from(site).equals(r.ours_site) ? c : flipConflict(c);
     });
-    return { conflicts, lastId: this.maxIdStmt.get() as bigint };
+    // A full batch says where it stopped: the rest comes with the next pull.
+    const lastId = rows.length === MAX_CONFLICTS_PER_FRAME ? rows[rows.length - 1]!.id : (this.maxIdStmt.get() as bigint);
+    return { conflicts, lastId };
   }
 
-  /** Conflicts detected through `remote` after `afterId` (to report to it), with the last id. */
+  /** Conflicts detected through `remote` after `afterId` (to report to it, a frame's worth at most), with the last id. */
   detectedThrough(remote: string, afterId: bigint): { conflicts: ConflictInput[]; lastId: bigint } {
     const rows = this.byRemoteStmt.all(afterId, remote) as ConflictRow[];
     return { conflicts: rows.map(fromRow), lastId: rows.length > 0 ? rows[rows.length - 1]!.id : afterId };
