@@ -17,7 +17,7 @@ import {
   DATASET_NAME, MAX_JSON_BODY, badRequest, checkContentType, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, statusOf, validSchemaRequest,
 } from './request.js';
 import { bodyStream, drainRefused, guardedBody } from './body.js';
-import { BUSY_RETRY_AFTER_S, busyError, limitConnections } from './connections.js';
+import { BUSY_RETRY_AFTER_S, MAX_HEADER_BYTES, busyError, limitConnections } from './connections.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
 import { ServedReplica, toWireConflict } from '../sync/endpoint.js';
 import { findGrant, loadTokens, type TokenTable } from './tokens.js';
@@ -292,11 +292,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   };
 
   // Node checks the headers timeout this often (its default, 30 s, is too coarse for short timeouts).
-  const serverOptions = { connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))) };
+  const serverOptions = { connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))), maxHeaderSize: MAX_HEADER_BYTES };
   let server: Server;
   if (opts.tlsCert || opts.tlsKey) {
     if (!opts.tlsCert || !opts.tlsKey) throw new UsageError('--tls-cert and --tls-key go together');
-    server = createHttpsServer({ ...serverOptions, cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) }, onRequest);
+    server = createHttpsServer({ ...serverOptions, handshakeTimeout: limits.headersTimeoutMs, cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) }, onRequest);
   } else {
     server = createHttpServer(serverOptions, onRequest);
   }

@@ -17,6 +17,8 @@ export interface ServerLimits extends FrameLimits {
   minBytesPerSec: number;
   /** Open connections at once; more are answered 503 busy (with Retry-After) and closed. */
   maxConnections: number;
+  /** Open connections from one client address; more are closed at once (one client cannot take every slot). */
+  maxClientConnections: number;
 }
 
 const MiB = 1024 * 1024;
@@ -31,6 +33,7 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   idleTimeoutMs: 30_000,
   minBytesPerSec: 1024,
   maxConnections: 512,
+  maxClientConnections: 128,
 };
 
 /** Fills in defaults and checks that the limits fit together and within the protocol. */
