@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, tempDir, type Hub } from '../helpers.js';
-import { makeReplica, ok, sql } from './sync-helpers.js';
-import { call, codec, snapshot } from './hostile-helpers.js';
+import { makeReplica, ok, rows, sql } from './sync-helpers.js';
+import { PK1, call, codec, pushBody, snapshot } from './hostile-helpers.js';
 
 // Hostile payloads that used to crash, stall or brick a hub (issue 14): each is refused with a
 // 4xx quickly, the hub keeps answering, and the dataset stays usable.
@@ -91,3 +91,46 @@ describe('decoding is bounded before anything is built', () => {
   });
 });
 
+
+const dbVersionOf = async (): Promise<bigint> => BigInt((await call(`${base}/shop`)).json.dbVersion as string);
+
+describe('clocks stay sane whatever a client sends', () => {
+  it('a db_version of 2^53 - 1 cannot drag the hub clock: later pushes, pulls and clones work', async () => {
+    const before = await dbVersionOf();
+    const forged = push(pushBody(site, [['t', PK1, 'qty', 42n, 5n, 2n ** 53n - 1n, site, 1n, 0n]]));
+    expect((await forged).status).toBe(200);
+    // The merge took the hub's next version, not the one sent (it was 2^53 - 1, and the next push broke the dataset).
+    expect(await dbVersionOf()).toBe(before + 1n);
+    const a = tmp.path('a.db');
+    await sql(a, "update t set name = 'after' where id = 2");
+    await ok(['-d', a, 'sync']);
+    const c = tmp.path('c.db');
+    await ok(['clone', `${h.url}/shop`, c]);
+    expect(await rows(c)).toEqual(await rows(a));
+    expect(await dbVersionOf()).toBeLessThan(before + 10n);
+  });
+
+  it('col_version and cl at the ceiling, and row markers whose version is not their causal length, are refused', async () => {
+    const before = snapshot(hubFile);
+    const ceiling = 2n ** 53n - 1n - 2n ** 32n;
+    const cases: [string, Parameters<typeof pushBody>[1]][] = [
+      ['col_version 2^53 - 1 (locked the cell, then jammed its owner)', [['t', PK1, 'name', 'mine', 2n ** 53n - 1n, 1n, site, 1n, 0n]]],
+      ['col_version just over the ceiling', [['t', PK1, 'name', 'mine', ceiling + 1n, 1n, site, 1n, 0n]]],
+      ['a delete with causal length 2^53 - 2', [['t', PK1, '-1', null, 2n ** 53n - 2n, 1n, site, 2n ** 53n - 2n, 0n]]],
+      ['a delete marker with col_version 1 and cl 2 (deleted the row on the hub alone)', [['t', PK1, '-1', null, 1n, 1n, site, 2n, 0n]]],
+      ['a marker with col_version 4 and cl 3', [['t', PK1, '-1', null, 4n, 1n, site, 3n, 0n]]],
+    ];
+    for (const [what, changes] of cases) {
+      const a = await push(pushBody(site, changes));
+      expect({ what, status: a.status, code: a.json.error?.code }).toEqual({ what, status: 400, code: 'bad_change' });
+    }
+    expect(snapshot(hubFile)).toEqual(before);
+    // The owner of the row still edits and pushes it.
+    const a = tmp.path('a.db');
+    await sql(a, "update t set name = 'still mine' where id = 1");
+    expect((await ok(['-d', a, 'push'])).sent).toBeGreaterThan(0);
+    const d = tmp.path('d.db');
+    await ok(['clone', `${h.url}/shop`, d]);
+    expect(await rows(d, 'select name from t where id = 1')).toEqual([{ name: 'still mine' }]);
+  });
+});
