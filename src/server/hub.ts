@@ -14,9 +14,10 @@ import { jsonSide } from '../db/conflicts/detect.js';
 import { conflictToJson, cursorToJson, encodeConflicts, encodeEnd, encodeError, encodePage, readFrames } from '../sync/protocol/codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, type Page } from '../sync/protocol/types.js';
 import {
-  DATASET_NAME, MAX_JSON_BODY, badRequest, checkContentType, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, statusOf, validSchemaRequest,
+  DATASET_NAME, MAX_JSON_BODY, badRequest, checkContentType, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, statusOf,
 } from './request.js';
 import { bodyStream, drainRefused, guardedBody } from './body.js';
+import { validSchemaRequest } from './schema-request.js';
 import { BUSY_RETRY_AFTER_S, MAX_HEADER_BYTES, busyError, limitConnections } from './connections.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
 import { ServedReplica, toWireConflict } from '../sync/endpoint.js';

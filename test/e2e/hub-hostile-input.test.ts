@@ -134,3 +134,40 @@ describe('clocks stay sane whatever a client sends', () => {
     expect(await rows(d, 'select name from t where id = 1')).toEqual([{ name: 'still mine' }]);
   });
 });
+
+describe('schema requests are bounded and declare plain types', () => {
+  const schemaOf = async () => (await call(`${base}/shop`)).json.schema as { version: number; tables: { name: string; columns: unknown[] }[] };
+  const postSchema = (body: unknown) => call(`${base}/shop/schema`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const table = (name: string, type = 'TEXT', columns = 1) => ({
+    name,
+    columns: [{ name: 'id', type: 'INTEGER', notnull: true, dflt: null, pk: 1 }, ...Array.from({ length: columns }, (_, i) => ({ name: `c${i}`, type, notnull: false, dflt: null, pk: 0 }))],
+  });
+
+  it('600 or 3000 tables, or a table of 600 columns, are refused at once (413) and the dataset stays usable', async () => {
+    const s = await schemaOf();
+    const before = snapshot(hubFile);
+    for (const [what, extra] of [['600 tables (bricked the dataset)', 600], ['3000 tables (blocked the hub 25 s)', 3000]] as const) {
+      const started = Date.now();
+      const a = await postSchema({ version: s.version, tables: [...s.tables, ...Array.from({ length: extra }, (_, i) => table(`x${i}`))] });
+      expect({ what, status: a.status, code: a.json.error?.code }).toEqual({ what, status: 413, code: 'schema_too_large' });
+      expect(Date.now() - started).toBeLessThan(3000);
+    }
+    const wide = await postSchema({ version: s.version, tables: [...s.tables, table('wide', 'TEXT', 600)] });
+    expect({ status: wide.status, code: wide.json.error?.code }).toEqual({ status: 413, code: 'schema_too_large' });
+    expect(snapshot(hubFile)).toEqual(before);
+    expect((await call(`${base}/shop`)).status).toBe(200);
+    expect((await ok(['-d', tmp.path('a.db'), 'pull'])).received).toBe(0);
+  });
+
+  it('a column type carrying a constraint or a generated column is refused; plain types with sizes are taken', async () => {
+    const s = await schemaOf();
+    for (const type of ['TEXT CHECK (c0 IN (1,2,3))', 'INTEGER GENERATED ALWAYS AS (id * 2) VIRTUAL', 'TEXT NOT NULL', 'TEXT COLLATE NOCASE', 'INT REFERENCES t', 'TEXT UNIQUE', "TEXT DEFAULT 'x'", 'INT);DROP TABLE t;--']) {
+      const a = await postSchema({ version: s.version, tables: [...s.tables, table('smuggled', type)] });
+      expect({ type, status: a.status, code: a.json.error?.code }).toEqual({ type, status: 400, code: 'bad_request' });
+    }
+    const plain = [table('p1', 'VARCHAR(20)'), table('p2', 'NUMERIC(10,2)'), table('p3', ''), table('p4', 'UNSIGNED BIG INT')];
+    const a = await postSchema({ version: s.version, tables: [...s.tables, ...plain] });
+    expect(a.status).toBe(200);
+    expect((await schemaOf()).tables.map((t) => t.name)).toEqual(expect.arrayContaining(['p1', 'p2', 'p3', 'p4']));
+  });
+});
