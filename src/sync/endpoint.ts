@@ -55,11 +55,11 @@ export class ServedReplica {
 
   /**
    * Pages of our stream after `since` for the site asking: its own writes and what it
-   * delivered are left out. Asking from `since` tells us the site has everything before it.
+   * delivered are left out. A pull writes nothing: anyone may claim a site id in a GET, so how
+   * far a site has seen comes only with its own pushes (their `seen` header).
    */
   pull(reader: Db, site: Uint8Array, since: Cursor, pageSize: number): Generator<Page> {
     this.checkNotAhead(since.version, 'since');
-    notePeerSeen(this.db, site, since.version);
     return readPages(reader, since, pageSize, { excludeSite: site, excludeVersions: versionsAppliedFrom(this.db, site) });
   }
 
