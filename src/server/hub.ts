@@ -18,6 +18,7 @@ import {
 } from './request.js';
 import { bodyStream, drainRefused, guardedBody } from './body.js';
 import { validSchemaRequest } from './schema-request.js';
+import { MAX_CONFLICTS_PER_FRAME } from '../sync/protocol/shape.js';
 import { BUSY_RETRY_AFTER_S, MAX_HEADER_BYTES, busyError, limitConnections } from './connections.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
 import { ServedReplica, toWireConflict } from '../sync/endpoint.js';
@@ -186,6 +187,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     let apply: ReturnType<ServedReplica['pushApplier']> | undefined;
     let reporter: Uint8Array | undefined;
     let received = 0;
+    let reported = 0;
     let pages = 0;
     const conflicts: ReturnType<typeof conflictToJson>[] = [];
     let cursor = { version: '0', seq: '-1' };
@@ -209,7 +211,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
           await yieldToLoop();
         } else if (frame.type === 'conflicts') {
           if (!reporter) throw new CrsyncError('bad_stream', 'conflicts came before the header', { exitCode: 2 });
-          d.recordReported(reporter, frame.conflicts);
+          reported += frame.conflicts.length;
+          if (reported > MAX_CONFLICTS_PER_FRAME) {
+            throw new CrsyncError('too_many_conflicts', `a push reports ${reported} conflicts, more than ${MAX_CONFLICTS_PER_FRAME}`, { hint: 'crsync sends at most this many per push and the rest with the next' });
+          }
+          const r = d.recordReported(reporter, frame.conflicts);
+          if (r.refused > 0) log(`push ${d.name}: left out ${r.refused} reported conflicts that cannot be conflicts of this dataset`);
         } else if (frame.type === 'end') {
           sendJson(res, 200, { received, pages, cursor, conflicts });
           return;

@@ -2,11 +2,12 @@ import { CrsyncError } from '../errors.js';
 import { ChangeApplier, readPages, countChangesAfter, versionsAppliedFrom, type ApplyResult } from '../db/changes/apply.js';
 import { getPeer, notePeerSeen, setPeerReceived } from '../db/state/peers.js';
 import { diffSchemas } from '../db/schema/diff.js';
-import { listReplicatedTables, readReplicatedSchema } from '../db/schema/read.js';
+import { readReplicatedSchema } from '../db/schema/read.js';
 import { applyAdditiveSchema } from '../db/schema/apply.js';
 import { dbVersion, openStore, siteId, type Db, type Store } from '../db/store.js';
 import type { DetectedConflict } from '../db/conflicts/detect.js';
 import { ConflictStore } from '../db/conflicts/store.js';
+import { ReportedConflictCheck } from '../db/conflicts/check.js';
 import { cursorToJson } from './protocol/codec.js';
 import { PROTOCOL_VERSION, type Cursor, type DatasetInfo, type Page, type SchemaRequest, type WireConflict } from './protocol/types.js';
 
@@ -124,15 +125,23 @@ export class ServedReplica {
     return this.conflicts().forPeer(site, afterId);
   }
 
-  /** Records conflicts a client found while pulling, so the other side's site hears of them. */
-  recordReported(site: Uint8Array, conflicts: WireConflict[]): number {
+  /**
+   * Records conflicts a client found while pulling, so the other side's site hears of them.
+   * Records that cannot be conflicts of this dataset (ReportedConflictCheck) are left out and
+   * counted: refusing the push would jam the client, which sends them again with every push.
+   */
+  recordReported(site: Uint8Array, conflicts: WireConflict[]): { added: number; refused: number } {
     const store = this.conflicts();
-    const tables = new Set(listReplicatedTables(this.db));
+    const check = new ReportedConflictCheck(this.db);
     let added = 0;
+    let refused = 0;
     this.db.transaction(() => {
-      for (const c of conflicts) if (tables.has(c.table) && store.record(c, null, site) !== null) added++;
+      for (const c of conflicts) {
+        if (check.problem(c) !== null) refused++;
+        else if (store.record(c, null, site) !== null) added++;
+      }
     })();
-    return added;
+    return { added, refused };
   }
 
   /**

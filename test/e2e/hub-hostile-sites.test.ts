@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { call } from './hostile-helpers.js';
-import { makeReplica, ok, peek, sandbox, sql } from './sync-helpers.js';
+import { PK1, call, codec, rawFrame } from './hostile-helpers.js';
+import { makeReplica, ok, peek, rows, runJson, sandbox, sql } from './sync-helpers.js';
 
 // What one client can do to another's standing on the hub (issue 14): a GET writes nothing, a
 // site id belongs to whoever first pushed as it, and conflict records from clients are checked.
@@ -45,5 +45,62 @@ describe('a GET never writes hub state', () => {
     await sql(b, "update t set name = 'from b' where id = 1");
     const sync = await ok(['-d', b, 'sync']);
     expect(sync.conflicts).toBeGreaterThan(0);
+  });
+});
+
+/** A push by `site` that carries only conflict records (wire JSON form). */
+function conflictsPush(site: Buffer, records: unknown[]): Buffer {
+  return Buffer.concat([
+    codec.encodeHeader({ site, schemaHash: 'x', seen: 0n }),
+    rawFrame(['c', records, 0]),
+    codec.encodeEnd({ cursor: { version: 0n, seq: -1n }, changes: 0 }),
+  ]);
+}
+
+describe('conflict records from clients are checked', () => {
+  it('forged records are left out or refused; the victim lists and resolves its conflicts; 1000 on one cell take indexed time', async () => {
+    const { h, a, b, hubFile, siteOf } = await twoReplicas();
+    const thief = randomBytes(16);
+    const victim = siteOf(b);
+    const record = (o: Record<string, unknown>) => ({
+      table: 't', pk: PK1.toString('hex'), cid: 'name', kind: 'update_update', ours: '"mine"', theirs: '"evil"', winner: 'theirs',
+      oursSite: victim, theirsSite: thief.toString('hex'), oursColVersion: '5', theirsColVersion: '6', ...o,
+    });
+    const send = (records: unknown[]) =>
+      call(`${h.url}/v1/datasets/shop/changes`, { method: 'POST', body: conflictsPush(thief, records), headers: { 'content-type': 'application/vnd.crsync.frames+msgpack' } });
+    const count = () => Number(peek(hubFile, 'select count(*) from crsync_conflicts'));
+    const forged = [
+      record({ ours: 'not json {' }), // broke the victim's `conflicts` and `resolve`
+      record({ cid: 'id', ours: '1', theirs: '99' }), // resolve --theirs rewrote the key
+      record({ cid: 'nope' }),
+      record({ winner: 'ours' }), // the lower col_version cannot win
+      record({ oursSite: thief.toString('hex') }),
+      record({ pk: '0109' }), // a cut-off key (cr-sqlite's unpacking trusts it)
+      record({ kind: 'delete_update', cid: null, ours: '{"nope": 1}', oursColVersion: '1', theirsColVersion: '2' }),
+    ];
+    expect((await send(forged)).status).toBe(200);
+    expect(count()).toBe(0);
+    // Over the cap of 1000 a push is refused.
+    const tooMany = await send(Array.from({ length: 1001 }, (_, i) => record({ theirsColVersion: String(6 + i) })));
+    expect({ status: tooMany.status, code: tooMany.json.error?.code }).toEqual({ status: 413, code: 'too_many_conflicts' });
+    // 1000 well-formed records on one cell, twice: recorded once each, in indexed time (10,000 took 31 s).
+    const started = Date.now();
+    const batch = Array.from({ length: 1000 }, (_, i) => record({ theirsColVersion: String(6 + i) }));
+    expect((await send(batch)).status).toBe(200);
+    expect((await send(batch)).status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(count()).toBe(1000);
+    // The victim hears of them (an open hub cannot tell them from real ones) and can still work.
+    await ok(['-d', b, 'pull']);
+    const list = await runJson<{ column: string }[]>(['-d', b, 'conflicts']);
+    expect(list.exitCode).toBe(0);
+    expect(list.json.length).toBeGreaterThan(0);
+    expect(list.json.every((c) => c.column === 'name')).toBe(true);
+    const resolved = await runJson(['-d', b, 'resolve', '--all', '--theirs']);
+    expect(resolved.exitCode).toBe(0);
+    expect((await rows(b, 'select id from t order by id'))).toEqual([{ id: 1 }, { id: 2 }]);
+    await ok(['-d', b, 'sync']);
+    await ok(['-d', a, 'sync']);
+    expect(await rows(a)).toEqual(await rows(b));
   });
 });

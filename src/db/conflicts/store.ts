@@ -38,17 +38,18 @@ export class ConflictStore {
     this.markSuperseded = db.prepare(
       "UPDATE crsync_conflicts SET resolved_at = ?, resolution = 'superseded' WHERE id = ? AND resolved_at IS NULL",
     );
+    // Each lookup is one equality search of the crsync_conflicts_pair index (a pair of writes
+    // is looked up both ways round: two plain queries, since SQLite does not split the OR).
     this.findSame = db.prepare(
-      `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS ? AND kind = ?
-       AND ((ours_site IS ? AND ours_col_version IS ? AND theirs_site IS ? AND theirs_col_version IS ?)
-         OR (ours_site IS ? AND ours_col_version IS ? AND theirs_site IS ? AND theirs_col_version IS ?))`,
+      `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS ? AND ours_col_version IS ? AND theirs_col_version IS ?
+       AND kind = ? AND ours_site IS ? AND theirs_site IS ?`,
     );
     // A delete_update is one life of a row ended by a delete (or delete and re-insert) of a
     // later life: the pair of causal lengths names it, whichever site each side saw it from.
     // (Any open conflict on the row was too coarse: a later, different loss went unrecorded.)
     this.findSameLives = db.prepare(
-      `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND kind = 'delete_update'
-       AND ((ours_col_version IS ? AND theirs_col_version IS ?) OR (ours_col_version IS ? AND theirs_col_version IS ?))`,
+      `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS NULL AND ours_col_version IS ? AND theirs_col_version IS ?
+       AND kind = 'delete_update'`,
     );
     this.insert = db.prepare(
       `INSERT INTO crsync_conflicts (tbl, pk, cid, kind, ours, theirs, winner, ours_site, theirs_site, ours_col_version, theirs_col_version, remote, detected_at, reported_by)
@@ -70,12 +71,10 @@ export class ConflictStore {
   record(c: ConflictInput, remote: string | null, reportedBy: Uint8Array | null = null): number | null {
     const existing =
       c.kind === 'delete_update'
-        ? this.findSameLives.get(c.table, c.pk, c.oursColVersion, c.theirsColVersion, c.theirsColVersion, c.oursColVersion)
-        : this.findSame.get(
-            c.table, c.pk, c.cid, c.kind,
-            c.oursSite, c.oursColVersion, c.theirsSite, c.theirsColVersion,
-            c.theirsSite, c.theirsColVersion, c.oursSite, c.oursColVersion,
-          );
+        ? this.findSameLives.get(c.table, c.pk, c.oursColVersion, c.theirsColVersion) ??
+          this.findSameLives.get(c.table, c.pk, c.theirsColVersion, c.oursColVersion)
+        : this.findSame.get(c.table, c.pk, c.cid, c.oursColVersion, c.theirsColVersion, c.kind, c.oursSite, c.theirsSite) ??
+          this.findSame.get(c.table, c.pk, c.cid, c.theirsColVersion, c.oursColVersion, c.kind, c.theirsSite, c.oursSite);
     if (existing) return null;
     const info = this.insert.run(
       c.table, c.pk, c.cid, c.kind, c.ours, c.theirs, c.winner,

@@ -127,11 +127,16 @@ export function checkFrameShape(payload: Uint8Array, limits: FrameLimits): void 
     s.scalars(n - 4, 'a page cursor');
   } else if (payload[1] === 0xa1 && payload[2] === 0x63 /* "c" */) {
     if (n < 3) throw refuse('conflicts frame is not [c, conflicts, lastId]');
-    const count = s.array('a conflicts list', MAX_CONFLICTS_PER_FRAME);
+    const h = s.head();
+    if (h.kind !== 'array') throw refuse('a conflicts list must be an array');
+    if (h.count > MAX_CONFLICTS_PER_FRAME) {
+      throw new CrsyncError('too_many_conflicts', `a frame of ${h.count} conflicts exceeds the limit of ${MAX_CONFLICTS_PER_FRAME}`, { hint: 'crsync sends at most this many at once and the rest next time' });
+    }
+    const count = h.count;
     for (let i = 0; i < count; i++) {
-      const h = s.head();
-      if (h.kind !== 'map' || h.count > MAX_CONFLICT_FIELDS) throw refuse('a conflict record is not a small map');
-      s.scalars(h.count * 2, 'a conflict field');
+      const m = s.head();
+      if (m.kind !== 'map' || m.count > MAX_CONFLICT_FIELDS) throw refuse('a conflict record is not a small map');
+      s.scalars(m.count * 2, 'a conflict field');
     }
     s.scalars(n - 2, 'lastId');
   } else {
