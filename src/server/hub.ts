@@ -18,6 +18,7 @@ import {
 } from './request.js';
 import { bodyStream, drainRefused, guardedBody } from './body.js';
 import { validSchemaRequest } from './schema-request.js';
+import { MemoryBudget } from './budget.js';
 import { MAX_CONFLICTS_PER_FRAME } from '../sync/protocol/shape.js';
 import { BUSY_RETRY_AFTER_S, MAX_HEADER_BYTES, busyError, limitConnections } from './connections.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
@@ -53,6 +54,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   const tokens: TokenTable | null = opts.tokensFile ? loadTokens(opts.tokensFile) : null;
   const datasets = new Map<string, ServedReplica>();
   const log = opts.log ?? (() => {});
+  const budget = new MemoryBudget(limits.maxMemoryBytes);
   let inFlight = 0;
   let closing = false;
 
@@ -123,6 +125,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     // A client may ask for more than this hub allows: it gets smaller pages, not an error.
     const pageSize = Math.min(pageSizeParam(q), limits.maxPageSize);
     const conflictsAfter = conflictsAfterParam(q);
+    // A page's worth of the hub-wide budget, before the answer starts (503 busy if it is spent);
+    // a page larger than that is counted too, until the socket has taken it.
+    const base = budget.estimatePage(pageSize);
+    budget.reserve(base, 'a pull');
     const reader = d.openReader();
     let pages: Generator<Page>;
     try {
@@ -130,6 +136,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       pages = d.pull(reader.db, site, since, pageSize);
     } catch (err) {
       reader.close();
+      budget.release(base);
       throw err;
     }
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
@@ -150,7 +157,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
         if (gone.signal.aborted) return;
         changes += page.changes.length;
         cursor = page.cursor;
-        if (!out.write(encodePage(page))) await drained(out, gone.signal);
+        const encoded = encodePage(page);
+        budget.notePage(page.changes.length, encoded.length);
+        const extra = Math.max(0, encoded.length - base);
+        budget.force(extra);
+        try {
+          if (!out.write(encoded)) await drained(out, gone.signal);
+        } finally {
+          budget.release(extra);
+        }
         // Between pages, let other clients' requests run.
         await yieldToLoop();
       }
@@ -173,6 +188,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       out.end(encodeError(e.code, e.message));
     } finally {
       reader.close();
+      budget.release(base);
       if (gone.signal.aborted && out !== res) out.destroy();
     }
   }
@@ -183,7 +199,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       throw new CrsyncError('unsupported_encoding', `unsupported content-encoding ${enc}`, { exitCode: 2, hint: 'send gzip or identity' });
     }
     checkContentType(req, FRAMES_MEDIA_TYPE);
-    const source = guardedBody(bodyStream(req, enc), { ...limits, maxBytes: limits.maxBodyBytes, framed: true });
+    const source = guardedBody(bodyStream(req, enc), { ...limits, maxBytes: limits.maxBodyBytes, framed: true, budget });
     let apply: ReturnType<ServedReplica['pushApplier']> | undefined;
     let reporter: Uint8Array | undefined;
     let received = 0;
@@ -293,6 +309,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       const unread = !res.headersSent && !req.complete;
       const linger = unread && !closing && e.code !== 'busy' && e.code !== 'request_timeout';
       if ((unread || closing) && !linger && !res.headersSent) res.setHeader('connection', 'close');
+      if (e.code === 'busy' && !res.headersSent) res.setHeader('retry-after', String(BUSY_RETRY_AFTER_S));
       sendError(res, e);
       if (linger) drainRefused(req, limits.idleTimeoutMs);
       else req.resume();

@@ -1,5 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { call, rawExchange } from './hostile-helpers.js';
 import { makeReplica, ok, sandbox, sql } from './sync-helpers.js';
 
@@ -71,5 +73,49 @@ describe('idle and trickling connections cannot lock a hub', () => {
     const cut = await Promise.all(slow);
     expect(cut.every((r) => r.closed && r.status !== 200)).toBe(true);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
+/** A pull over a raw socket that reads only its first bytes, then nothing: its status line. */
+function stuckPull(url: string, path: string): { socket: Socket; status: Promise<string> } {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  socket.write(`GET ${path} HTTP/1.1\r\nhost: hub\r\n\r\n`);
+  const status = new Promise<string>((done) => {
+    socket.once('data', (c: Buffer) => {
+      socket.pause();
+      done(c.subarray(0, 200).toString('latin1'));
+    });
+    socket.once('close', () => done('closed'));
+  });
+  return { socket, status };
+}
+
+describe('memory is budgeted across requests', () => {
+  it('20 pulls of 24 MB pages that stop reading: beyond --max-memory they get 503 busy; the hub stays small and answers', async () => {
+    const h = await tmp.hub('hub', ['--max-memory', '64MiB', '--max-frame', '32MiB', '--idle-timeout', '20s']);
+    const a = tmp.path('a.db');
+    await makeReplica(a, 'create table t (id integer primary key not null, name text, qty integer)');
+    await sql(a, `with recursive s(i) as (select 1 union all select i + 1 from s where i < 3000)
+      insert into t (id, name, qty) select i, hex(randomblob(4000)), i from s`);
+    await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/big`]);
+    await ok(['-d', a, 'push']);
+    const peakMiB = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.proc.pid}/status`, 'utf8'))![1]) / 1024;
+    const before = peakMiB();
+    const pulls = Array.from({ length: 20 }, () => stuckPull(h.url, `/v1/datasets/big/changes?since=0&seq=-1&site=${randomBytes(16).toString('hex')}&pageSize=100000`));
+    const statuses = await Promise.all(pulls.map((p) => p.status));
+    const busy = statuses.filter((s) => s.startsWith('HTTP/1.1 503'));
+    const served = statuses.filter((s) => s.startsWith('HTTP/1.1 200'));
+    expect(served.length).toBeGreaterThan(0);
+    expect(busy.length).toBeGreaterThanOrEqual(10);
+    expect(busy.every((s) => /retry-after: 1/i.test(s))).toBe(true);
+    expect((await call(`${h.url}/v1/health`)).status).toBe(200);
+    // Each served pull holds one 24 MB page (and its rows); without the budget all 20 did.
+    expect(peakMiB() - before).toBeLessThan(300);
+    for (const p of pulls) p.socket.destroy();
+    await sleep(200);
+    // Once they are gone the budget is free again: a real pull of the whole dataset works.
+    const b = tmp.path('b.db');
+    await ok(['clone', `${h.url}/big`, b]);
   });
 });
