@@ -253,6 +253,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Before URL parsing, which would resolve a "." or ".." segment away (and answer 404).
+    if (pathParts((req.url ?? '/').split('?')[0]!).some((p) => p === '.' || p === '..')) throw badRequest('a dataset name cannot be "." or ".."');
     const url = new URL(req.url ?? '/', 'http://hub');
     const parts = pathParts(url.pathname);
     if (parts[0] === `v${PROTOCOL_VERSION}` && parts[1] === 'health' && parts.length === 2) {

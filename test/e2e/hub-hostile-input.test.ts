@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, tempDir, type Hub } from '../helpers.js';
-import { makeReplica, ok, rows, sql } from './sync-helpers.js';
-import { PK1, call, codec, pushBody, snapshot } from './hostile-helpers.js';
+import { makeReplica, ok, rows, run, sql } from './sync-helpers.js';
+import Database from 'better-sqlite3';
+import { PK1, call, codec, pushBody, rawExchange, snapshot } from './hostile-helpers.js';
 
 // Hostile payloads that used to crash, stall or brick a hub (issue 14): each is refused with a
 // 4xx quickly, the hub keeps answering, and the dataset stays usable.
@@ -169,5 +170,41 @@ describe('schema requests are bounded and declare plain types', () => {
     const a = await postSchema({ version: s.version, tables: [...s.tables, ...plain] });
     expect(a.status).toBe(200);
     expect((await schemaOf()).tables.map((t) => t.name)).toEqual(expect.arrayContaining(['p1', 'p2', 'p3', 'p4']));
+  });
+});
+
+describe('smaller holes', () => {
+  it('a bare ".." dataset is 400; headers over 16 KiB are 431', async () => {
+    for (const path of ['/v1/datasets/..', '/v1/datasets/%2e%2e', '/v1/datasets/../changes', '/v1/datasets/.']) {
+      const r = await rawExchange(h.url, `GET ${path} HTTP/1.1\r\nhost: hub\r\nconnection: close\r\n\r\n`);
+      expect({ path, status: r.status, code: r.json?.error?.code }).toEqual({ path, status: 400, code: 'bad_request' });
+    }
+    for (const size of [17_000, 18_900]) {
+      const r = await rawExchange(h.url, `GET /v1/health HTTP/1.1\r\nhost: hub\r\nx-pad: ${'p'.repeat(size)}\r\n\r\n`);
+      expect({ size, status: r.status }).toEqual({ size, status: 431 });
+    }
+    const fine = await rawExchange(h.url, `GET /v1/health HTTP/1.1\r\nhost: hub\r\nconnection: close\r\nx-pad: ${'p'.repeat(15_000)}\r\n\r\n`);
+    expect(fine.status).toBe(200);
+  });
+
+  it('a clone URL with a malformed host never echoes the token', async () => {
+    for (const url of ['http://user:s3cr3t-token@[bad/shop', 'http://user:s3cr3t/token@host:99999/shop', 'http://x@s3cr3t-token@ho st/shop']) {
+      const r = await run(['clone', url, tmp.path('never.db')]);
+      expect({ url, exit: r.exitCode }).toEqual({ url, exit: 2 });
+      expect(r.stdout + r.stderr).not.toContain('s3cr3t');
+    }
+  });
+
+  it('a crsync sql script that reads then writes waits for another writer instead of failing "database is locked"', async () => {
+    const a = tmp.path('a.db');
+    await sql(a, 'create table if not exists plain (x)');
+    const other = new Database(a);
+    other.exec('begin immediate; insert into plain values (1)');
+    const script = run(['-d', a, 'sql', "select count(*) from t; update t set qty = qty + 1 where id = 1"]);
+    await new Promise((r) => setTimeout(r, 2500));
+    other.exec('commit');
+    other.close();
+    const r = await script;
+    expect({ exit: r.exitCode, locked: /locked/.test(r.stderr) }).toEqual({ exit: 0, locked: false });
   });
 });
