@@ -19,11 +19,12 @@ import {
 import { bodyStream, drainRefused, guardedBody } from './body.js';
 import { validSchemaRequest } from './schema-request.js';
 import { MemoryBudget } from './budget.js';
+import { DatasetQuota, resourceError } from './resources.js';
 import { MAX_CONFLICTS_PER_FRAME } from '../sync/protocol/shape.js';
 import { BUSY_RETRY_AFTER_S, MAX_HEADER_BYTES, busyError, limitConnections } from './connections.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
 import { ServedReplica, toWireConflict } from '../sync/endpoint.js';
-import { findGrant, loadTokens, type TokenTable } from './tokens.js';
+import { findGrant, loadTokens, type TokenGrant, type TokenTable } from './tokens.js';
 
 /** Options of `crsync serve`. */
 export interface ServeOptions {
@@ -55,6 +56,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   const datasets = new Map<string, ServedReplica>();
   const log = opts.log ?? (() => {});
   const budget = new MemoryBudget(limits.maxMemoryBytes);
+  const quota = new DatasetQuota(dir, limits.maxDatasets);
   let inFlight = 0;
   let closing = false;
 
@@ -74,7 +76,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     if (!create && !existsSync(path)) {
       throw new CrsyncError('dataset_not_found', `no dataset named ${name} on this hub`, { hint: 'push to create it, or check the name' });
     }
-    d = new ServedReplica(openStore(path, { create }), name);
+    const store = openStore(path, { create });
+    if (store.created) quota.created();
+    d = new ServedReplica(store, name);
     datasets.set(name, d);
     return d;
   };
@@ -104,8 +108,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       gone.addEventListener('abort', onGone, { once: true });
     });
 
-  const authorize = (req: IncomingMessage, name: string, write: boolean): void => {
-    if (!tokens) return;
+  /** Checks the request's token for `name`; returns its grant (null on a hub without tokens). */
+  const authorize = (req: IncomingMessage, name: string, write: boolean): TokenGrant | null => {
+    if (!tokens) return null;
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) throw new CrsyncError('unauthenticated', 'a token is required', { exitCode: 4, hint: 'send Authorization: Bearer <token>' });
@@ -113,6 +118,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     if (!grant) throw new CrsyncError('unauthenticated', 'unknown token', { exitCode: 4 });
     if (grant.datasets && !grant.datasets.has(name)) throw new CrsyncError('forbidden', `the token may not use dataset ${name}`, { exitCode: 4 });
     if (write && !grant.write) throw new CrsyncError('forbidden', 'the token is read-only', { exitCode: 4 });
+    return grant;
+  };
+
+  /** Refuses to create dataset `name` beyond --max-datasets, or for a token without the right. */
+  const mayCreate = (name: string, grant: TokenGrant | null): void => {
+    if (datasets.has(name) || existsSync(datasetPath(name))) return;
+    if (tokens?.createRestricted && !grant?.create) {
+      throw new CrsyncError('forbidden', `the token may not create datasets (${name} does not exist)`, { exitCode: 4, hint: 'creating a dataset takes a token with the create or admin right' });
+    }
+    quota.check(name);
   };
 
   async function streamChanges(req: IncomingMessage, res: ServerResponse, d: ServedReplica, q: URLSearchParams): Promise<void> {
@@ -268,7 +283,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     const action = parts[3];
     datasetPath(name);
     const write = req.method === 'POST';
-    authorize(req, name, write);
+    const grant = authorize(req, name, write);
     if (!write && (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined)) {
       throw badRequest(`a ${req.method} request takes no body`);
     }
@@ -282,6 +297,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     } else if (req.method === 'POST' && action === 'schema') {
       checkContentType(req, 'application/json');
       const body = validSchemaRequest(await readJsonBody(guardedBody(bodyStream(req, 'identity'), { ...limits, maxBytes: MAX_JSON_BODY, framed: false })));
+      mayCreate(name, grant);
       const applied = dataset(name, true).applySchema(body, 'push');
       sendJson(res, 200, { applied });
     } else {
@@ -302,8 +318,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       work = Promise.reject(busyError(limits.maxConnections));
     } else work = handle(req, res);
     work.catch((err: unknown) => {
-      const e = toCrsyncError(err);
-      if (statusOf(e) >= 500 && e.code !== 'shutting_down' && e.code !== 'busy') log(`${req.method} ${req.url}: ${e.message}`);
+      const e = resourceError(err) ?? toCrsyncError(err);
+      if (statusOf(e) >= 500 && e.code !== 'shutting_down' && e.code !== 'busy' && e.code !== 'hub_busy') log(`${req.method} ${req.url}: ${e.message}`);
       req.unpipe();
       // A body still coming after a refusal is read and dropped (a bounded amount) once the answer
       // is out, so the client gets the answer, not a reset. Too slow, too busy or shutting down:

@@ -21,6 +21,8 @@ export interface ServerLimits extends FrameLimits {
   maxClientConnections: number;
   /** Bytes of frames and pull pages in flight across all requests; more get 503 busy. */
   maxMemoryBytes: number;
+  /** Datasets a hub may hold; creating more is refused (403 dataset_limit). */
+  maxDatasets: number;
 }
 
 const MiB = 1024 * 1024;
@@ -37,6 +39,7 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   maxConnections: 512,
   maxClientConnections: 128,
   maxMemoryBytes: 1024 * MiB,
+  maxDatasets: 1000,
 };
 
 /** Fills in defaults and checks that the limits fit together and within the protocol. */

@@ -22,7 +22,9 @@ export function statusOf(err: CrsyncError): number {
   if (err.code === 'frame_too_large' || err.code === 'page_too_large' || err.code === 'body_too_large' || err.code === 'value_too_large' || err.code === 'schema_too_large' || err.code === 'too_many_conflicts') return 413;
   if (err.code === 'unsupported_encoding' || err.code === 'unsupported_media_type') return 415;
   if (err.code === 'request_timeout') return 408;
-  if (err.code === 'busy') return 503;
+  if (err.code === 'busy' || err.code === 'hub_busy') return 503;
+  if (err.code === 'disk_full') return 507;
+  if (err.code === 'dataset_limit') return 403;
   if (err.code === 'unauthenticated') return 401;
   if (err.code === 'shutting_down') return 503;
   if (err.exitCode === 4) return 403;
