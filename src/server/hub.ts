@@ -8,10 +8,12 @@ import { createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { CrsyncError, UsageError, toCrsyncError } from '../errors.js';
-import { openStore } from '../db/store.js';
+import { dbVersion, openStore } from '../db/store.js';
+import { claimSite } from '../db/state/site-owners.js';
+import { checkPageCursor, siteOwned } from './site-guard.js';
 import { stringifySqlJson } from '../values.js';
 import { jsonSide } from '../db/conflicts/detect.js';
-import { conflictToJson, cursorToJson, encodeConflicts, encodeEnd, encodeError, encodePage, readFrames } from '../sync/protocol/codec.js';
+import { conflictToJson, cursorFromJson, cursorToJson, encodeConflicts, encodeEnd, encodeError, encodePage, readFrames } from '../sync/protocol/codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, type Page } from '../sync/protocol/types.js';
 import {
   DATASET_NAME, MAX_JSON_BODY, badRequest, checkContentType, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, statusOf,
@@ -208,7 +210,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     }
   }
 
-  async function receivePush(req: IncomingMessage, res: ServerResponse, d: ServedReplica): Promise<void> {
+  async function receivePush(req: IncomingMessage, res: ServerResponse, d: ServedReplica, grant: TokenGrant | null): Promise<void> {
     const enc = String(req.headers['content-encoding'] ?? 'identity');
     if (enc !== 'gzip' && enc !== 'identity') {
       throw new CrsyncError('unsupported_encoding', `unsupported content-encoding ${enc}`, { exitCode: 2, hint: 'send gzip or identity' });
@@ -227,11 +229,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
         if (frame.type === 'header') {
           if (apply) throw new CrsyncError('bad_stream', 'a second header frame', { exitCode: 2 });
           if (frame.header.site.length !== 16) throw badRequest('the header site must be 16 bytes');
+          // With tokens, a site id belongs to the token that first pushed as it.
+          if (grant && !claimSite(d.db, frame.header.site, grant.owner)) throw siteOwned(frame.header.site);
           apply = d.pushApplier(frame.header.site, frame.header.seen);
           reporter = frame.header.site;
           cursor = d.received(frame.header.site);
         } else if (frame.type === 'page') {
           if (!apply) throw new CrsyncError('bad_stream', 'a page came before the header', { exitCode: 2 });
+          checkPageCursor(frame.page, cursorFromJson(cursor)!, dbVersion(d.db));
           const r = apply(frame.page);
           received += r.received;
           pages++;
@@ -293,7 +298,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     } else if (req.method === 'GET' && action === 'changes') {
       await streamChanges(req, res, dataset(name, false), url.searchParams);
     } else if (req.method === 'POST' && action === 'changes') {
-      await receivePush(req, res, dataset(name, false));
+      await receivePush(req, res, dataset(name, false), grant);
     } else if (req.method === 'POST' && action === 'schema') {
       checkContentType(req, 'application/json');
       const body = validSchemaRequest(await readJsonBody(guardedBody(bodyStream(req, 'identity'), { ...limits, maxBytes: MAX_JSON_BODY, framed: false })));

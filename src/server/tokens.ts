@@ -7,6 +7,8 @@ export interface TokenGrant {
   write: boolean;
   /** May create datasets (right `create` or `admin`). */
   create: boolean;
+  /** Who this token is, as stored with the site ids it pushes as (a digest, never the token). */
+  owner: Buffer;
   /** Datasets it may use; null for all. */
   datasets: Set<string> | null;
 }
@@ -49,7 +51,7 @@ export function loadTokens(path: string): TokenTable {
     else if (rights === 'create' || rights === 'admin') create = true;
     else if (rights !== 'read-write' && rights !== 'rw' && rights !== 'write') throw new UsageError(`${where}: unknown right ${JSON.stringify(rights)}`, 'use read, read-write, create or admin');
     const list = rights === 'admin' || !datasets || datasets === '*' ? null : new Set(datasets.split(',').filter(Boolean));
-    grants.push({ digest: digest(token), grant: { write, create, datasets: list } });
+    grants.push({ digest: digest(token), grant: { write, create, datasets: list, owner: digest(`crsync site owner\0${token}`) } });
   });
   if (grants.length === 0) throw new UsageError(`${path} holds no tokens`, 'add lines "<token> <read|read-write> [datasets]"');
   return { grants, createRestricted: grants.some((g) => g.grant.create) };

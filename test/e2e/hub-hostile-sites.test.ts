@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PK1, call, codec, rawFrame } from './hostile-helpers.js';
 import { makeReplica, ok, peek, rows, runJson, sandbox, sql } from './sync-helpers.js';
@@ -102,5 +103,45 @@ describe('conflict records from clients are checked', () => {
     await ok(['-d', b, 'sync']);
     await ok(['-d', a, 'sync']);
     expect(await rows(a)).toEqual(await rows(b));
+  });
+});
+
+/** A push as `site` of one empty page whose cursor claims `version`. */
+function emptyPush(site: Buffer, version: bigint): Buffer {
+  return Buffer.concat([
+    codec.encodeHeader({ site, schemaHash: 'x', seen: 0n }),
+    codec.encodePage({ changes: [], cursor: { version, seq: 0n } }),
+    codec.encodeEnd({ cursor: { version, seq: 0n }, changes: 0 }),
+  ]);
+}
+
+describe('a site id is not for anyone to push as', () => {
+  const FRAMES = { 'content-type': 'application/vnd.crsync.frames+msgpack' };
+
+  it('with tokens, a push naming a site another token pushed as is 403 site_owned, and the owner’s rows still flow', async () => {
+    const tokens = tmp.path('tokens');
+    writeFileSync(tokens, 'alice-1 read-write\nmallory-2 read-write\n');
+    const env = { CRSYNC_TOKEN: 'alice-1' };
+    const { h, a, b, hubFile, siteOf } = await twoReplicas(['--tokens', tokens], env);
+    const received = () => peek(hubFile, 'select recv_version from crsync_peers where site_id = ?', Buffer.from(siteOf(a), 'hex'));
+    const before = received();
+    const spoof = await call(`${h.url}/v1/datasets/shop/changes`, { method: 'POST', body: emptyPush(Buffer.from(siteOf(a), 'hex'), 10n ** 12n), headers: { ...FRAMES, authorization: 'Bearer mallory-2' } });
+    expect({ status: spoof.status, code: spoof.json.error?.code }).toEqual({ status: 403, code: 'site_owned' });
+    expect(received()).toBe(before);
+    // The victim's next rows reach the others (its push said sent: 0 and they never arrived).
+    await sql(a, "insert into t (id, name) values (3, 'after the spoof')");
+    expect((await ok(['-d', a, 'push'], env)).sent).toBeGreaterThan(0);
+    await ok(['-d', b, 'pull'], env);
+    expect(await rows(b, 'select name from t where id = 3')).toEqual([{ name: 'after the spoof' }]);
+  });
+
+  it('on an open hub, an empty page with a cursor far beyond the site’s stream is refused', async () => {
+    const { h, a, b, siteOf } = await twoReplicas();
+    const spoof = await call(`${h.url}/v1/datasets/shop/changes`, { method: 'POST', body: emptyPush(Buffer.from(siteOf(a), 'hex'), 10n ** 12n), headers: FRAMES });
+    expect({ status: spoof.status, code: spoof.json.error?.code }).toEqual({ status: 400, code: 'cursor_ahead' });
+    await sql(a, "insert into t (id, name) values (3, 'after the spoof')");
+    expect((await ok(['-d', a, 'push'])).sent).toBeGreaterThan(0);
+    await ok(['-d', b, 'pull']);
+    expect(await rows(b, 'select name from t where id = 3')).toEqual([{ name: 'after the spoof' }]);
   });
 });
