@@ -101,9 +101,14 @@ export const ERRORS = {
   page_too_large:         { family: 'limit', exit: 1, status: 413 },
   body_too_large:         { family: 'limit', exit: 1, status: 413 },
   value_too_large:        { family: 'limit', exit: 1, status: 413 },
+  schema_too_large:       { family: 'limit', exit: 1, status: 413 },
+  too_many_conflicts:     { family: 'limit', exit: 1, status: 413 },
+  dataset_limit:          { family: 'limit', exit: 1, status: 403 },
   // unavailable: exit 1 (retried by the client, then remote_unreachable)
   busy:                   { family: 'unavailable', exit: 1, status: 503 },
   shutting_down:          { family: 'unavailable', exit: 1, status: 503 },
+  hub_busy:               { family: 'unavailable', exit: 1, status: 503 },
+  disk_full:              { family: 'io', exit: 1, status: 507 },
   remote_unavailable:     { family: 'unavailable', exit: 1, status: 500 },
   // unreachable: exit 3
   remote_unreachable:     { family: 'unreachable', exit: 3, status: 500 },
@@ -113,6 +118,7 @@ export const ERRORS = {
   auth_failed:            { family: 'auth', exit: 4, status: 403 },
   unauthenticated:        { family: 'auth', exit: 4, status: 401 },
   forbidden:              { family: 'auth', exit: 4, status: 403 },
+  site_owned:             { family: 'auth', exit: 4, status: 403 },
   // schema mismatch: exit 5
   schema_mismatch:        { family: 'schema_mismatch', exit: 5, status: 409 },
   unknown_table:          { family: 'schema_mismatch', exit: 5, status: 409 },

@@ -15,8 +15,14 @@ export function registerServe(program: Command): void {
     .option('--tls-cert <file>', 'TLS certificate (PEM)')
     .option('--tls-key <file>', 'TLS private key (PEM)')
     .option('--dataset-idle <duration>', 'close a dataset\'s files after this long with no request (env CRSYNC_SERVE_DATASET_IDLE; default 60s)')
+    .option('--repair <dataset>', 'instead of serving: repair a dataset whose clocks an older crsync let reach the ceiling (hub stopped; clients clone again)')
     .action(
-      action(async (ctx, opts: { dir: string; host: string; port: string; tokens?: string; tlsCert?: string; tlsKey?: string; datasetIdle?: string } & Record<string, unknown>) => {
+      action(async (ctx, opts: { dir: string; host: string; port: string; tokens?: string; tlsCert?: string; tlsKey?: string; datasetIdle?: string; repair?: string } & Record<string, unknown>) => {
+        if (opts.repair !== undefined) {
+          const { repairDatasetIn } = await import('../server/repair.js');
+          ctx.out.result(repairDatasetIn(opts.dir, opts.repair));
+          return;
+        }
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${opts.port}`);
         const limits = limitsFrom(opts, ctx.env);

@@ -24,6 +24,7 @@ export function splitStatements(sql: string): string[] {
   return splitMigration(sql).map((p) => p.sql);
 }
 
+const READ_ONLY = /^\s*(SELECT|EXPLAIN|VALUES)\b/i;
 const TXN_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
 
 /** Prepares each statement in turn (later ones may depend on earlier ones) and runs it. */
@@ -72,6 +73,10 @@ export function runSql(db: Db, sql: string): SqlResult {
     result = { columns, rows: stmt.all() as SqlValue[][] };
   };
   const managesOwnTxn = pieces.some((p) => TXN_CONTROL.test(p));
-  const counts = managesOwnTxn ? runEach(db, pieces, collect) : db.transaction(() => runEach(db, pieces, collect))();
+  // A script that may write takes the write lock at BEGIN (IMMEDIATE): a deferred transaction
+  // that reads first and then writes cannot wait for a pull's commit ("database is locked").
+  const readOnly = pieces.every((p) => READ_ONLY.test(p));
+  const txn = db.transaction(() => runEach(db, pieces, collect));
+  const counts = managesOwnTxn ? runEach(db, pieces, collect) : readOnly ? txn() : txn.immediate();
   return { ...counts, result };
 }

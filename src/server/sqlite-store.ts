@@ -2,15 +2,17 @@ import { existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CrsyncError } from '../errors.js';
-import { openStore, type Store } from '../db/store.js';
+import { dbVersion, openStore, type Store } from '../db/store.js';
+import { claimSite } from '../db/state/site-owners.js';
 import { jsonSide } from '../db/conflicts/detect.js';
 import { stringifySqlJson } from '../values.js';
 import { ServedReplica, toWireConflict } from '../sync/endpoint.js';
-import { cursorToJson } from '../sync/protocol/codec.js';
+import { cursorFromJson, cursorToJson } from '../sync/protocol/codec.js';
 import type { Cursor, DatasetInfo, Page, PushResponse, SchemaRequest, WireConflict } from '../sync/protocol/types.js';
 import type { ConflictsForSite, Dataset, DatasetStore, PageStream } from './dataset-store.js';
 import { badRequest, checkDatasetName } from './request.js';
 import { Counter } from './counter.js';
+import { checkPageCursor } from './site-guard.js';
 
 /** How long a dataset stays open with no request in flight (`crsync serve --dataset-idle`). */
 export const DEFAULT_DATASET_IDLE_MS = 60_000;
@@ -60,6 +62,10 @@ export class SqliteDatasetStore implements DatasetStore {
     }
     d.acquire();
     return new SqliteDataset(d, this.idleMs);
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return this.datasets.has(name) || existsSync(this.pathOf(name));
   }
 
   async close(): Promise<void> {
@@ -181,6 +187,7 @@ class SqliteDataset implements Dataset {
     let count = 0;
     const conflicts: WireConflict[] = [];
     for await (const page of pages) {
+      checkPageCursor(page, cursorFromJson(cursor)!, dbVersion(served.db));
       const r = apply(page);
       received += r.received;
       count++;
@@ -200,8 +207,12 @@ class SqliteDataset implements Dataset {
     return this.served.conflictsFor(site, afterId);
   }
 
-  async recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<number> {
+  async recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<{ added: number; refused: number }> {
     return this.served.recordReported(site, conflicts);
+  }
+
+  async claimSite(site: Uint8Array, owner: Uint8Array): Promise<boolean> {
+    return claimSite(this.served.db, site, owner);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import { CrsyncError, SchemaMismatchError } from '../../errors.js';
 import { ChangeApplier, readPages } from '../../db/changes/apply.js';
 import { deliveredBy, pruneDelivered } from '../../db/changes/delivered.js';
+import { ReportedConflictCheck } from '../../db/conflicts/check.js';
 import { ConflictStore, flipConflict } from '../../db/conflicts/store.js';
 import { applyAdditiveSchema } from '../../db/schema/apply.js';
 import { getPeer, laterCursor, setPeerReceived } from '../../db/state/peers.js';
@@ -137,10 +138,12 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   // A peer file may also have pushed its stream to us: resume after whichever got further.
   const since = laterCursor(remote.pull, peer.received);
   const conflictStore = new ConflictStore(db);
-  // The remote passes on conflicts our writes were part of that it (or another client) found.
+  const check = new ReportedConflictCheck(db);
+  // The remote passes on conflicts our writes were part of that it (or another client) found;
+  // one that cannot be a conflict of our tables (forged, or another schema) is left out.
   const onConflicts = (list: WireConflict[], lastId: bigint): void => {
     db.transaction(() => {
-      for (const c of list) if (conflictStore.record(c, name) !== null) acc.conflicts++;
+      for (const c of list) if (check.problem(c) === null && conflictStore.record(c, name) !== null) acc.conflicts++;
       setConflictsPulled(db, name, lastId);
     })();
   };
