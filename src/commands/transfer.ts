@@ -4,7 +4,7 @@ import type { SyncOptions } from '../sync/client/engine.js';
 import { retryFromEnv } from '../sync/client/retry.js';
 import { renderTransfer, transferProgress } from '../output/sync-render.js';
 import { DEFAULT_PAGE_SIZE } from '../sync/protocol/types.js';
-import { action, positiveInt } from './common.js';
+import { action, positiveInt, withResumeHint } from './common.js';
 
 interface TransferFlags {
   migrate: boolean;
@@ -48,7 +48,7 @@ export function registerTransfers(program: Command): void {
             ctx.out.result(result, (r, c) => renderTransfer(v.past, r, c));
           } catch (err) {
             progress.fail();
-            throw err;
+            throw withResumeHint(err, `crsync ${v.name} ${remote}`);
           }
         }),
       );

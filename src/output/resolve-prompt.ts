@@ -12,7 +12,7 @@ import { describeCell, displaySide } from './conflicts-render.js';
  * quit. Returns the decisions made; the ones skipped are left open.
  */
 export async function promptResolutions(conflicts: ConflictView[], stdin: Readable, out: Output): Promise<ResolveDecision[]> {
-  const c = out.c;
+  const c = out.e;
   const rl = createInterface({ input: stdin, output: out.opts.stderr, terminal: true });
   // Ctrl-C or Ctrl-D while asking: stop, and resolve nothing.
   const stop = new AbortController();
