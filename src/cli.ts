@@ -113,11 +113,11 @@ export function createProgram(cli: CliEnv): Command {
     .description('Local-first SQLite with CRDT sync (cr-sqlite): replicate tables, sync them, inspect what lost.')
     .version(VERSION, '-V, --version')
     .addOption(new Option('-d, --db <path>', 'replica database file').env('CRSYNC_DB').default('./crsync.db'))
-    .option('--json', 'print one JSON document on stdout (results and errors)', false)
+    .option('--json', 'print one JSON document on stdout (results and errors)')
     .option('--no-color', 'no colour in output')
-    .option('--debug', 'print stack traces of internal errors', false)
-    .option('-q, --quiet', 'print nothing on stderr but errors', false)
-    .option('-v, --verbose', 'print per-step detail, timings and HTTP requests on stderr', false)
+    .option('--debug', 'print stack traces of internal errors')
+    .option('-q, --quiet', 'print nothing on stderr but errors')
+    .option('-v, --verbose', 'print per-step detail, timings and HTTP requests on stderr')
     .showSuggestionAfterError(true)
     .configureHelp({ showGlobalOptions: true, sortSubcommands: true });
   registerCommands(program);
@@ -178,11 +178,11 @@ export async function run(argv: string[], cli: CliEnv): Promise<number> {
       }
       if (err.code === 'commander.help') {
         // No command given (crsync alone, or a command group alone): help went to stderr.
-        if (wantsJson) out.error(new UsageError('no command given', 'see `crsync --help`', 'no_command'));
+        if (wantsJson) out.error(new UsageError('no command given', 'see `crsync --help`'));
         return ExitCode.usage;
       }
       if (wantsJson) {
-        out.error(new UsageError(err.message.replace(/^error: /, ''), 'see `crsync --help`', usageCode(err.code)));
+        out.error(new UsageError(err.message.replace(/^error: /, ''), 'see `crsync --help`'));
       }
       return ExitCode.usage;
     }
@@ -190,21 +190,6 @@ export async function run(argv: string[], cli: CliEnv): Promise<number> {
     out.error(e);
     return e.exitCode;
   }
-}
-
-/** commander's error codes, in crsync's snake_case. */
-function usageCode(code: string): string {
-  const known: Record<string, string> = {
-    'commander.unknownCommand': 'unknown_command',
-    'commander.unknownOption': 'unknown_option',
-    'commander.missingArgument': 'missing_argument',
-    'commander.optionMissingArgument': 'missing_argument',
-    'commander.missingMandatoryOptionValue': 'missing_argument',
-    'commander.excessArguments': 'too_many_arguments',
-    'commander.invalidArgument': 'invalid_argument',
-    'commander.conflictingOption': 'conflicting_options',
-  };
-  return known[code] ?? 'usage';
 }
 
 /** Exit codes of a process stopped by a signal, as shells report them (128 + the signal number). */

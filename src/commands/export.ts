@@ -15,6 +15,7 @@ Examples:
   crsync export countries > countries.csv
   crsync export countries -o countries.ndjson
   crsync export countries --format json | jq '.[0]'
+  crsync export countries --json | jq length    (--json without -o: a JSON array)
 `;
 
 export function registerExport(program: Command): void {
@@ -31,7 +32,11 @@ export function registerExport(program: Command): void {
           throw new UsageError(`unknown format ${opts.format}`, `use one of ${DATA_FORMATS.join(', ')}`, 'unknown_format');
         }
         const file = opts.output === '-' ? undefined : opts.output;
-        const format = (opts.format as DataFormat | undefined) ?? (file ? formatFromPath(file) : undefined) ?? 'csv';
+        // --json without -o: stdout is the one JSON document, so the rows are a JSON array.
+        if (ctx.out.json && !file && opts.format !== undefined && opts.format !== 'json') {
+          throw new UsageError(`--json prints the rows as JSON; --format ${opts.format} needs -o <file>`);
+        }
+        const format = (opts.format as DataFormat | undefined) ?? (file ? formatFromPath(file) : undefined) ?? (ctx.out.json ? 'json' : 'csv');
         const progress = ctx.out.progress(`exporting ${table}`);
         let result: ExportResult;
         try {
