@@ -71,7 +71,7 @@ interface LocalRemote {
  * down or `offline` is set: status never fails because a remote does.
  */
 export async function replicaStatus(opts: StatusOptions): Promise<StatusResult> {
-  const store = openStore(opts.dbPath);
+  const store = openStore(opts.dbPath, { inspect: true });
   let result: StatusResult;
   let locals: LocalRemote[];
   let local: Buffer;
