@@ -108,13 +108,13 @@ export function listConflicts(db: Db, sel: ConflictSelection = {}): ConflictView
   }));
 }
 
-/** Conflicts by id; every id must exist (no_such_conflict, exit 2). */
+/** Conflicts by id; every id must exist (no_such_conflict, exit 1: the id is well-formed, it names nothing). */
 export function requireConflicts(db: Db, ids: number[]): ConflictView[] {
   const found = listConflicts(db, { ids });
   const missing = ids.filter((id) => !found.some((c) => c.id === id));
   if (missing.length > 0) {
     throw new CrsyncError('no_such_conflict', `no conflict with id ${missing.join(', ')}`, {
-      exitCode: ExitCode.usage,
+      exitCode: ExitCode.failure,
       hint: 'list them with `crsync conflicts --all`',
     });
   }

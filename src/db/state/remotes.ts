@@ -57,7 +57,7 @@ export function addRemote(db: Db, name: string, url: string, tokenEnv = 'CRSYNC_
   if (!ENV.test(tokenEnv)) throw new UsageError(`invalid environment variable name ${JSON.stringify(tokenEnv)}`);
   if (getRemote(db, name)) {
     throw new CrsyncError('remote_exists', `remote ${name} already exists`, {
-      exitCode: 2,
+      exitCode: 1,
       hint: `remove it first (crsync remote remove ${name}) or pick another name`,
     });
   }
@@ -86,9 +86,15 @@ export function requireRemote(db: Db, name: string): RemoteRecord {
   const r = getRemote(db, name);
   if (r) return r;
   const names = listRemotes(db).map((x) => x.name);
+  const known = names.length ? `known remotes: ${names.join(', ')}` : 'no remotes yet';
+  // `crsync pull http://…` (git takes URLs there; crsync takes remote names).
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(name) || name.includes('/')) {
+    throw new CrsyncError('no_such_remote', `${name} is a URL or path, not a remote name`, {
+      hint: `push, pull and sync take a remote's name (${known}); add this one with \`crsync remote add <name> ${name}\`, or copy it with \`crsync clone ${name}\``,
+    });
+  }
   throw new CrsyncError('no_such_remote', `no remote named ${name}`, {
-    exitCode: 2,
-    hint: names.length ? `known remotes: ${names.join(', ')}` : 'add one with `crsync remote add <name> <url>`',
+    hint: names.length ? `${known} (crsync remote -v)` : 'add one with `crsync remote add <name> <url>`',
   });
 }
 

@@ -37,7 +37,6 @@ export async function cloneReplica(url: string, file: string | undefined, opts: 
   const target = existsSync(dbPath) ? cloneTarget(dbPath, remoteUrl) : 'unused';
   if (target === 'other') {
     throw new CrsyncError('file_exists', `${dbPath} already exists`, {
-      exitCode: 2,
       hint: 'clone into a new file name, or pull into the existing replica',
     });
   }
