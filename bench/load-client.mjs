@@ -5,8 +5,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { join } from 'node:path';
 
 const { root, url, dir, index, shared } = workerData;
-const { pullChanges, pushChanges } = await import(join(root, 'dist', 'sync', 'engine.js'));
-const { cloneReplica } = await import(join(root, 'dist', 'sync', 'clone.js'));
+const { pullChanges, pushChanges } = await import(join(root, 'dist', 'sync', 'client', 'engine.js'));
+const { cloneReplica } = await import(join(root, 'dist', 'sync', 'client', 'clone.js'));
 const { withStore } = await import(join(root, 'dist', 'db', 'store.js'));
 
 const dbPath = join(dir, `client${index}.db`);

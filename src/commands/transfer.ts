@@ -9,6 +9,7 @@ import { action, positiveInt, withResumeHint } from './common.js';
 interface TransferFlags {
   migrate: boolean;
   pageSize?: string;
+  create?: boolean;
 }
 
 function syncOptions(ctx: CommandContext, remote: string | undefined, flags: TransferFlags): SyncOptions {
@@ -20,6 +21,8 @@ function syncOptions(ctx: CommandContext, remote: string | undefined, flags: Tra
     pageSize: positiveInt('--page-size', flags.pageSize, DEFAULT_PAGE_SIZE),
     signal: ctx.signal,
     retry: retryFromEnv(ctx.env),
+    // Only `push --create` makes a dataset: a typo in a URL must fail, not create one.
+    create: flags.create === true,
   };
 }
 
@@ -31,13 +34,14 @@ export function registerTransfers(program: Command): void {
     { name: 'sync', past: 'synced', run: 'syncChanges', about: 'pull, then push' },
   ] as const;
   for (const v of verbs) {
-    program
+    const cmd = program
       .command(v.name)
       .description(v.about)
       .argument('[remote]', 'remote name', 'origin')
       .option('--no-migrate', 'do not carry additive schema changes (a schema difference is then exit 5)')
-      .option('--page-size <n>', `changes per page, one transaction each (default ${DEFAULT_PAGE_SIZE})`)
-      .action(
+      .option('--page-size <n>', `changes per page, one transaction each (default ${DEFAULT_PAGE_SIZE})`);
+    if (v.name === 'push') cmd.option('--create', 'create the dataset (or peer file) when the remote has none');
+    cmd.action(
         action(async (ctx, remote: string, flags: TransferFlags) => {
           const { progress, onProgress } = transferProgress(ctx.out, `${v.name} ${remote}`);
           try {

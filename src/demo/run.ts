@@ -113,8 +113,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       { kind: 'rows', replica: 'alice', columns: made.columns, rows: made.rows },
     );
 
-    const pushed = await pushChanges({ ...sync, dbPath: alice, remote: 'origin' });
-    step('Publish it to the hub', 'The first push creates the dataset on the hub.', [`crsync -d alice.db remote add origin ${url}`, 'crsync -d alice.db push'], { kind: 'push', replica: 'alice', result: pushed });
+    const pushed = await pushChanges({ ...sync, dbPath: alice, remote: 'origin', create: true });
+    step('Publish it to the hub', 'push --create makes the dataset on the hub (a plain push to a missing dataset fails).', [`crsync -d alice.db remote add origin ${url}`, 'crsync -d alice.db push --create'], { kind: 'push', replica: 'alice', result: pushed });
 
     const cloned = await cloneReplica(url, bob, sync);
     step("Clone it as bob's replica", 'A clone is a new replica with its own site id, the same schema and all the rows.', [`crsync clone ${url} bob.db`], { kind: 'clone', result: cloned });

@@ -68,7 +68,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     if (d) return d;
     const path = datasetPath(name);
     if (!create && !existsSync(path)) {
-      throw new CrsyncError('dataset_not_found', `no dataset named ${name} on this hub`, { hint: 'push to create it, or check the name' });
+      throw new CrsyncError('dataset_not_found', `no dataset named ${name} on this hub`, { hint: 'check the name, or create it with `crsync push --create`' });
     }
     d = new ServedReplica(openStore(path, { create }), name);
     datasets.set(name, d);

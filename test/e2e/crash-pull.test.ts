@@ -43,7 +43,7 @@ describe('SIGKILL during a pull or a clone', () => {
     const hubFile = tmp.path('hub/shop.db');
     seedSource(a, TX, ROWS);
     withStore(a, {}, (s) => addRemote(s.db, 'origin', `${h.url}/shop`));
-    await ok(['-d', a, 'push']);
+    await ok(['-d', a, 'push', '--create']);
     let cut = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const why = `seed ${SEED} round ${round}`;

@@ -58,7 +58,7 @@ describe('Ctrl-C and SIGTERM', () => {
     const hub = await box.hub();
     url = `${hub.url}/big`;
     expect((await run(['remote', 'add', 'origin', url, '-d', box.path('src.db')])).exitCode).toBe(0);
-    const pushed = await run(['push', '-d', box.path('src.db')]);
+    const pushed = await run(['push', '--create', '-d', box.path('src.db')]);
     expect(pushed.exitCode, pushed.stderr).toBe(0);
   }, 120_000);
 

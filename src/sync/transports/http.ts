@@ -101,7 +101,7 @@ export class HttpTransport implements Transport {
     const hint = body.error?.hint;
     if (status === 401) return new AuthError(`the hub refused the credentials: ${msg}`, hint ?? 'set CRSYNC_TOKEN (or the variable named by the remote\'s --token-env) to a valid token');
     if (status === 403) return new AuthError(`the hub refused access: ${msg}`, hint ?? 'the token lacks the right for this dataset or action', 'forbidden');
-    if (status === 404) return new CrsyncError('dataset_not_found', `${this.url}: ${msg}`, { hint: hint ?? 'check the dataset name; push creates a dataset, pull and clone need it to exist' });
+    if (status === 404) return new CrsyncError('dataset_not_found', `${this.url}: ${msg}`, { hint: hint ?? 'check the dataset name (crsync remote -v); `crsync push --create` creates one' });
     if (status === 409) return new SchemaMismatchError(msg, body.error?.details, hint);
     if (status >= 502 && status <= 504) return new CrsyncError('remote_unavailable', `${this.origin} is unavailable (HTTP ${status})`, { hint: 'try again later' });
     return new CrsyncError(body.error?.code ?? 'remote_error', `the hub answered ${status}: ${msg}`, { hint });
