@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { action } from './common.js';
+import { LOG_FORMATS, renderRequestLine, renderShutdown, type LogFormat } from '../output/hub-render.js';
 import { addLimitOptions, limitsFrom } from '../server/limit-options.js';
 
 export function registerServe(program: Command): void {
@@ -13,8 +14,13 @@ export function registerServe(program: Command): void {
     .option('--tokens <file>', 'tokens file: "<token> <read|read-write> [datasets]" per line')
     .option('--tls-cert <file>', 'TLS certificate (PEM)')
     .option('--tls-key <file>', 'TLS private key (PEM)')
+    .option('--log-format <format>', 'request log on stderr, one line per request: text or json (-q: none)', 'text')
     .action(
-      action(async (ctx, opts: { dir: string; host: string; port: string; tokens?: string; tlsCert?: string; tlsKey?: string } & Record<string, unknown>) => {
+      action(async (ctx, opts: { dir: string; host: string; port: string; tokens?: string; tlsCert?: string; tlsKey?: string; logFormat: string } & Record<string, unknown>) => {
+        if (!(LOG_FORMATS as readonly string[]).includes(opts.logFormat)) {
+          throw new UsageError(`unknown log format ${opts.logFormat}`, `use one of ${LOG_FORMATS.join(', ')}`);
+        }
+        const format = opts.logFormat as LogFormat;
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${opts.port}`);
         const limits = limitsFrom(opts, ctx.env);
@@ -28,6 +34,7 @@ export function registerServe(program: Command): void {
           tlsKey: opts.tlsKey,
           limits,
           log: (line) => ctx.out.warn(line),
+          onRequest: (e) => ctx.out.log(renderRequestLine(e, format, ctx.out.e)),
         });
         // The first stdout line is the URL: tests and scripts read it.
         ctx.out.data(hub.url + '\n');
@@ -39,7 +46,7 @@ export function registerServe(program: Command): void {
           if (ctx.signal.aborted) resolve();
           ctx.signal.addEventListener('abort', () => resolve(), { once: true });
         });
-        ctx.out.note('stopping: finishing requests in flight');
+        ctx.out.note(renderShutdown(hub.inFlight()));
         await hub.close();
       }),
     );

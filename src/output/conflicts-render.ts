@@ -3,7 +3,7 @@ import type { ConflictView } from '../db/conflicts/list.js';
 import type { LogResult } from '../db/log.js';
 import type { ResolveResult } from '../db/conflicts/resolve.js';
 import { displayValue, fromJsonValue, stringifyJson } from '../values.js';
-import { renderTable } from './format.js';
+import { formatTime, renderTable } from './format.js';
 
 const MAX_CELL = 40;
 
@@ -44,7 +44,7 @@ export function renderConflicts(list: ConflictView[], c: ChalkInstance, all: boo
     displaySide(x.theirs, x.kind === 'delete_update'),
     x.winner,
     x.remote ?? '-',
-    x.detectedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+    formatTime(x.detectedAt),
     ...(all ? [x.resolution ?? 'open'] : []),
   ]);
   const head = ['id', 'table', 'key', 'column', 'kind', 'ours', 'theirs', 'winner', 'remote', 'detected', ...(all ? ['resolution'] : [])];
@@ -74,7 +74,7 @@ export function renderLog(r: LogResult, c: ChalkInstance): string {
   const rows = r.entries.map((e) => {
     const others = e.sites.filter((s) => s !== r.siteId).map((s) => s.slice(0, 8));
     const who = e.ours ? 'this replica' : `merge from ${e.remote ?? 'peer ' + (e.deliveredBy ?? '?').slice(0, 8)}`;
-    return [e.dbVersion, who, others.length ? others.join(' ') : '-', e.tables.join(', '), BigInt(e.changes), e.at ?? '-'];
+    return [e.dbVersion, who, others.length ? others.join(' ') : '-', e.tables.join(', '), BigInt(e.changes), e.at ? formatTime(e.at) : '-'];
   });
   return renderTable(['version', 'origin', 'written by', 'tables', 'changes', 'applied at'], rows, c);
 }

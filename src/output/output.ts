@@ -79,6 +79,13 @@ export class Output {
     this.opts.stderr.write(this.e.yellow('warning: ') + text + '\n');
   }
 
+  /** A log line on stderr (the hub's request log): shown unless -q, also with --json. */
+  log(text: string): void {
+    if (this.opts.quiet) return;
+    this.clearSpinner();
+    this.opts.stderr.write(text + '\n');
+  }
+
   /** Per-step detail on stderr, only with -v (also with --json: stderr is not parsed). */
   detail(text: string): void {
     if (!this.opts.verbose || this.opts.quiet) return;

@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { readFileSync, mkdirSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { once } from 'node:events';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -34,6 +34,23 @@ export interface ServeOptions {
   limits?: Partial<ServerLimits>;
   /** Where the hub logs request failures (stderr). */
   log?: (line: string) => void;
+  /** Called once per request when its answer is done (the CLI prints one line per request). */
+  onRequest?: (entry: RequestLogEntry) => void;
+}
+
+/** One request, as the hub's log shows it. */
+export interface RequestLogEntry {
+  /** ISO 8601 UTC time the request arrived. */
+  at: string;
+  method: string;
+  path: string;
+  dataset: string | null;
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  ms: number;
+  /** The client's site id (hex) when the request names it. */
+  site: string | null;
 }
 
 /** A running hub. */
@@ -41,6 +58,8 @@ export interface RunningHub {
   url: string;
   /** Stops accepting, lets requests in flight finish, finalizes and closes every dataset. */
   close(): Promise<void>;
+  /** The requests in flight ("POST /v1/datasets/shop/changes"), for the shutdown message. */
+  inFlight(): string[];
 }
 
 /** Starts a hub serving one cr-sqlite database per dataset from `dir`. */
@@ -109,6 +128,24 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     if (!grant) throw new CrsyncError('unauthenticated', 'unknown token', { exitCode: 4 });
     if (grant.datasets && !grant.datasets.has(name)) throw new CrsyncError('forbidden', `the token may not use dataset ${name}`, { exitCode: 4 });
     if (write && !grant.write) throw new CrsyncError('forbidden', 'the token is read-only', { exitCode: 4 });
+  };
+
+  /** GET /v1/datasets: the datasets in the folder that this request's token may use. */
+  const listDatasets = (req: IncomingMessage): { name: string; bytes: number }[] => {
+    let visible = (name: string): boolean => DATASET_NAME.test(name);
+    if (tokens) {
+      const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+      if (!m) throw new CrsyncError('unauthenticated', 'a token is required', { exitCode: 4 });
+      const grant = findGrant(tokens, m[1]!);
+      if (!grant) throw new CrsyncError('unauthenticated', 'unknown token', { exitCode: 4 });
+      visible = (name) => DATASET_NAME.test(name) && (!grant.datasets || grant.datasets.has(name));
+    }
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.db'))
+      .map((f) => f.slice(0, -3))
+      .filter(visible)
+      .sort()
+      .map((name) => ({ name, bytes: statSync(join(dir, `${name}.db`)).size }));
   };
 
   async function streamChanges(req: IncomingMessage, res: ServerResponse, d: ServedReplica, q: URLSearchParams): Promise<void> {
@@ -235,6 +272,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       sendJson(res, 200, { ok: true, protocol: PROTOCOL_VERSION });
       return;
     }
+    if (parts[0] === `v${PROTOCOL_VERSION}` && parts[1] === 'datasets' && parts.length === 2 && req.method === 'GET') {
+      sendJson(res, 200, { datasets: listDatasets(req) });
+      return;
+    }
     if (parts[0] !== `v${PROTOCOL_VERSION}` || parts[1] !== 'datasets' || parts.length < 3 || parts.length > 4) {
       throw new CrsyncError('not_found', `no such endpoint ${url.pathname}`, { hint: `this hub speaks protocol v${PROTOCOL_VERSION}` });
     }
@@ -263,10 +304,38 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     }
   }
 
+  const running = new Map<ServerResponse, string>();
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight++;
+    const started = performance.now();
+    const at = new Date().toISOString();
+    // Requests on one connection are served one after the other: the socket's counters' growth is this request's.
+    const sock = req.socket;
+    const [read0, written0] = [sock.bytesRead, sock.bytesWritten];
+    running.set(res, `${req.method} ${(req.url ?? '/').split('?')[0]}`);
     res.on('close', () => {
       inFlight--;
+      running.delete(res);
+      if (!opts.onRequest) return;
+      // Hostile paths reach here too: read them raw, never throw (this runs outside any handler).
+      let u: URL;
+      try {
+        u = new URL(req.url ?? '/', 'http://hub');
+      } catch {
+        u = new URL('http://hub/?');
+      }
+      const p = u.pathname.split('/');
+      opts.onRequest({
+        at,
+        method: req.method ?? '?',
+        path: u.pathname,
+        dataset: p[2] === 'datasets' && p[3] ? p[3] : null,
+        status: res.statusCode,
+        bytesIn: sock.bytesRead - read0,
+        bytesOut: sock.bytesWritten - written0,
+        ms: Math.round(performance.now() - started),
+        site: /^[0-9a-f]{32}$/i.test(u.searchParams.get('site') ?? '') ? u.searchParams.get('site')! : null,
+      });
     });
     let work: Promise<void>;
     if (closing) work = Promise.reject(new CrsyncError('shutting_down', 'the hub is shutting down', { hint: 'try again once it is back' }));
@@ -317,6 +386,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
 
   return {
     url,
+    inFlight: () => [...running.values()],
     async close() {
       closing = true;
       const closed = new Promise<void>((r) => server.close(() => r()));

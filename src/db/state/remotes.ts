@@ -98,6 +98,16 @@ export function requireRemote(db: Db, name: string): RemoteRecord {
   });
 }
 
+/**
+ * Points a remote at another URL. Cursors stay: if the new URL is another replica (its site id
+ * differs), the next sync notices and starts over from the beginning.
+ */
+export function setRemoteUrl(db: Db, name: string, url: string): RemoteRecord {
+  requireRemote(db, name);
+  db.prepare('UPDATE crsync_remotes SET url = ? WHERE name = ?').run(url, name);
+  return getRemote(db, name)!;
+}
+
 /** Removes a remote (its cursors go with it). */
 export function removeRemote(db: Db, name: string): void {
   requireRemote(db, name);

@@ -5,6 +5,7 @@ import type { Cursor } from '../protocol/types.js';
 /** A peer that pulled our stream up to a version has all of that version. */
 const MAX_SEQ = 9223372036854775807n;
 import { countOpenConflicts } from '../../db/conflicts/list.js';
+import { clonePending } from '../../db/state/clone.js';
 import { listRemotes, requireRemote, type RemoteRecord } from '../../db/state/remotes.js';
 import { replicatedTableInfo, type TableInfo } from '../../db/replica.js';
 import { readReplicatedSchema } from '../../db/schema/read.js';
@@ -53,7 +54,11 @@ export interface StatusResult {
   tables: TableInfo[];
   /** Open conflicts. */
   conflicts: number;
+  /** The URL of a clone that stopped before its end (`crsync pull` finishes it), or null. */
+  cloneUnfinished: string | null;
   remotes: RemoteStatus[];
+  /** Whether remotes were asked (false with --offline: unpulled is then unknown). */
+  checkedRemotes: boolean;
   /** Nothing unpushed, unpulled (as far as known) or in conflict. */
   inSync: boolean;
 }
@@ -111,7 +116,9 @@ export async function replicaStatus(opts: StatusOptions): Promise<StatusResult> 
       schema: { version: schema.version, hash: schema.hash },
       tables: replicatedTableInfo(db),
       conflicts: countOpenConflicts(db),
+      cloneUnfinished: clonePending(db),
       remotes: locals.map((l) => l.status),
+      checkedRemotes: opts.offline !== true,
       inSync: false,
     };
   } finally {
@@ -124,6 +131,7 @@ export async function replicaStatus(opts: StatusOptions): Promise<StatusResult> 
   }
   result.inSync =
     result.conflicts === 0 &&
+    result.cloneUnfinished === null &&
     result.remotes.every((r) => r.unpushed === 0 && (r.unpulled === 0 || (r.unpulled === null && opts.offline === true)));
   return result;
 }
