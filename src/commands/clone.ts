@@ -14,7 +14,8 @@ export function registerClone(program: Command): void {
     .option('--page-size <n>', `changes per page, one transaction each (default ${DEFAULT_PAGE_SIZE})`)
     .action(
       action(async (ctx, url: string, file: string | undefined, flags: { pageSize?: string }) => {
-        const { progress, onProgress } = transferProgress(ctx.out, `clone ${url}`);
+        const total = ctx.out.opts.interactive && !ctx.out.opts.quiet ? await (await import('../sync/client/status.js')).countAll(url, ctx.env) : null;
+        const { progress, onProgress } = transferProgress(ctx.out, `clone ${url}`, { pull: total });
         try {
           const { cloneReplica } = await import('../sync/client/clone.js');
           const r = await cloneReplica(url, file, {

@@ -4,6 +4,7 @@ import { exportTable, type ExportResult } from '../formats/export.js';
 import { DATA_FORMATS, formatFromPath, type DataFormat } from '../formats/readers.js';
 import { withStoreAsync } from '../db/store.js';
 import { action } from './common.js';
+import { renderExportProgress, renderExportSummary } from '../output/import-render.js';
 
 const HELP = `
 The rows are written in primary-key order, in a form \`crsync import\` reads back with the same
@@ -48,7 +49,7 @@ export function registerExport(program: Command): void {
               // stdout itself, not out.data(): the export waits for it to drain, so memory stays bounded.
               stdout: ctx.out.opts.stdout,
               signal: ctx.signal,
-              onProgress: (rows) => progress.update(`exporting ${table}: ${rows} rows`),
+              onProgress: (rows) => progress.update(renderExportProgress(table, rows)),
             }),
           );
         } catch (err) {
@@ -58,7 +59,7 @@ export function registerExport(program: Command): void {
         progress.done();
         // Without -o, stdout carries the rows: the result is only a note on stderr.
         if (file && ctx.out.json) ctx.out.result(result);
-        else ctx.out.note(`Exported ${result.rows} row${result.rows === 1 ? '' : 's'} of ${table} (${format}) to ${file ?? 'stdout'} in ${(result.ms / 1000).toFixed(1)} s`);
+        else ctx.out.note(renderExportSummary(table, format, file, result));
       }),
     );
 }

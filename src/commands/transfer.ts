@@ -43,7 +43,11 @@ export function registerTransfers(program: Command): void {
     if (v.name === 'push') cmd.option('--create', 'create the dataset (or peer file) when the remote has none');
     cmd.action(
         action(async (ctx, remote: string, flags: TransferFlags) => {
-          const { progress, onProgress } = transferProgress(ctx.out, `${v.name} ${remote}`);
+          // The totals cost one count request: only worth it when progress is shown.
+          const totals = ctx.out.opts.interactive && !ctx.out.opts.quiet
+            ? await (await import('../sync/client/status.js')).transferTotals({ dbPath: ctx.globals.db, remote, env: ctx.env })
+            : {};
+          const { progress, onProgress } = transferProgress(ctx.out, `${v.name} ${remote}`, totals);
           try {
             // Loaded on use: keeps the start-up of every other command light.
             const engine = await import('../sync/client/engine.js');

@@ -14,9 +14,24 @@ function clip(s: string): string {
 
 /** A conflict side or chosen value for humans: a scalar as SQLite shows it, a row as JSON, a deleted row as (deleted). */
 export function displaySide(v: unknown, rowLevel: boolean): string {
+  return clip(wholeSide(v, rowLevel));
+}
+
+/** The same, whole (the interactive resolve shows all of it, wrapped). */
+export function wholeSide(v: unknown, rowLevel: boolean): string {
   if (rowLevel && v === null) return '(deleted)';
   const scalar = fromJsonValue(v);
-  return clip(scalar === undefined ? stringifyJson(v) : displayValue(scalar));
+  return scalar === undefined ? stringifyJson(v) : displayValue(scalar);
+}
+
+/** Wraps text at `width` columns, every line after the first indented by `indent` spaces. */
+export function wrap(text: string, width: number, indent: number): string {
+  const room = Math.max(20, width - indent);
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    for (let i = 0; i < line.length || i === 0; i += room) out.push(line.slice(i, i + room));
+  }
+  return out.join('\n' + ' '.repeat(indent));
 }
 
 /** `id=1` or `a=1, b=x`. */

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { execa } from 'execa';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CLI } from '../helpers.js';
-import { run, sandbox, SYNC_ENV } from './sync-helpers.js';
+import { CLI, crsyncJson } from '../helpers.js';
+import { twoReplicas } from './conflicts-setup.js';
+import { ok, run, sandbox, SYNC_ENV } from './sync-helpers.js';
 import { crsyncPty, plain } from './terminal-helpers.js';
 
 const box = sandbox('crsync-terminal-');
@@ -94,5 +95,34 @@ describe('Ctrl-C and SIGTERM', () => {
     expect(r.exitCode, String(r.stderr)).toBe(143);
     expect(String(r.stderr)).toContain('error: terminated');
     expect(String(r.stderr)).toContain('crsync pull origin');
+  });
+});
+
+describe('interactive resolve', () => {
+  it('shows whole values, confirms each answer, and keeps the answers given when Ctrl-C stops it', async () => {
+    const hub = await box.hub();
+    const { a, b } = await twoReplicas(box.path, { url: hub.url, dir: box.path('hub') }, 'shop');
+    const long = 'a long value '.repeat(12).trim();
+    await ok(['-d', a, 'sql', `UPDATE items SET name = '${long}' WHERE id = 1; UPDATE items SET name = 'a2' WHERE id = 2`]);
+    await ok(['-d', b, 'sql', "UPDATE items SET name = 'b1' WHERE id = 1; UPDATE items SET name = 'b2' WHERE id = 2"]);
+    for (const db of [a, b, a, b]) await ok(['-d', db, 'sync']);
+    const open = async (db: string) => (await crsyncJson<{ id: number }[]>(['-d', db, 'conflicts'])).json;
+    const db = (await open(a)).length === 2 ? a : b;
+    expect(await open(db)).toHaveLength(2);
+    const r = await crsyncPty(['-d', db, 'resolve', '--all'], {
+      cwd: box.dir,
+      send: [
+        { after: 'keep [o]urs', data: 'o\r' },
+        { after: 'keep ours', delay: 0.3, data: '\x03' },
+      ],
+    });
+    const text = plain(r.text).replace(/\n\s+/g, ' ');
+    expect(r.exitCode, text).toBe(130);
+    // Whole, wrapped at the terminal's width (the wrap may fall inside a word).
+    expect(text.replace(/\s/g, '')).toContain(long.replace(/\s/g, ''));
+    expect(text).toMatch(/#\d+: keep ours/);
+    expect(text).toContain('stopped: keeping the 1 answer given');
+    expect(await open(db)).toHaveLength(1);
+    expect(r.isig && r.icanon && r.echo).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { countChangesAfter, versionsAppliedFrom } from '../../db/changes/apply.js';
 import { getPeer, laterCursor } from '../../db/state/peers.js';
 import type { Cursor } from '../protocol/types.js';
@@ -147,6 +148,31 @@ async function askRemote(l: LocalRemote, local: Buffer, opts: StatusOptions): Pr
     // Down, timed out or answering 5xx is unreachable; a refusal (auth, no such dataset) is an answer.
     l.status.reachable = !(e.exitCode === ExitCode.unreachable || e.code === 'remote_unavailable' || e.code === 'internal');
     l.status.note = e.code === 'internal' ? (err instanceof Error ? err.message : String(err)) : e.message;
+  } finally {
+    await t.close().catch(() => undefined);
+  }
+}
+
+/** What a push and a pull with one remote would move: the totals of a progress line (null: unknown). */
+export async function transferTotals(opts: { dbPath: string; remote: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ push: number | null; pull: number | null }> {
+  try {
+    const s = await replicaStatus({ ...opts, timeoutMs: opts.timeoutMs ?? 2000 });
+    const r = s.remotes[0];
+    return { push: r?.unpushed ?? null, pull: r?.unpulled ?? null };
+  } catch {
+    // The transfer itself reports what is wrong; progress just goes without a total.
+    return { push: null, pull: null };
+  }
+}
+
+/** How many changes a clone of `url` would bring (its whole stream), or null when it cannot say. */
+export async function countAll(url: string, env: NodeJS.ProcessEnv, timeoutMs = 2000): Promise<number | null> {
+  const t = openTransport(url, env);
+  try {
+    // A new replica's site has written nothing: any fresh id counts the whole stream.
+    return await t.countPending({ site: randomBytes(16), since: { version: 0n, seq: -1n }, pageSize: DEFAULT_PAGE_SIZE }, timeoutMs);
+  } catch {
+    return null;
   } finally {
     await t.close().catch(() => undefined);
   }
