@@ -305,17 +305,20 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   }
 
   const running = new Map<ServerResponse, string>();
+  const readMark = new WeakMap<object, number>();
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight++;
     const started = performance.now();
     const at = new Date().toISOString();
     // Requests on one connection are served one after the other: the socket's counters' growth is this request's.
     const sock = req.socket;
-    const [read0, written0] = [sock.bytesRead, sock.bytesWritten];
+    // Headers (and a small body) are read before this runs: count reads from the previous request's end.
+    const [read0, written0] = [readMark.get(sock) ?? 0, sock.bytesWritten];
     running.set(res, `${req.method} ${(req.url ?? '/').split('?')[0]}`);
     res.on('close', () => {
       inFlight--;
       running.delete(res);
+      readMark.set(sock, sock.bytesRead);
       if (!opts.onRequest) return;
       // Hostile paths reach here too: read them raw, never throw (this runs outside any handler).
       let u: URL;
