@@ -52,9 +52,10 @@ const currentContext = (): CommandContext | undefined => lastContext;
  */
 export function streamColor(isTTY: boolean, env: NodeJS.ProcessEnv, g: { json: boolean; color: boolean }): boolean {
   if (g.json || !g.color) return false;
-  const force = env.FORCE_COLOR;
-  if (force !== undefined && force !== '0' && force !== 'false') return true;
+  // Empty counts as unset, for FORCE_COLOR as for NO_COLOR (no-color.org).
+  const force = env.FORCE_COLOR === '' ? undefined : env.FORCE_COLOR;
   if (force === '0' || force === 'false') return false;
+  if (force !== undefined) return true;
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.CI !== undefined && env.CI !== '' && env.CI !== 'false') return false;
   return isTTY;
