@@ -167,7 +167,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       reader.close();
       throw err;
     }
-    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const gzip = acceptsGzip(String(req.headers['accept-encoding'] ?? ''));
     res.writeHead(200, { 'content-type': FRAMES_MEDIA_TYPE, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
     let out: Writable = res;
     if (gzip) {
@@ -213,7 +213,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   }
 
   async function receivePush(req: IncomingMessage, res: ServerResponse, d: ServedReplica): Promise<void> {
-    const enc = String(req.headers['content-encoding'] ?? 'identity');
+    const enc = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     if (enc !== 'gzip' && enc !== 'identity') {
       throw new CrsyncError('unsupported_encoding', `unsupported content-encoding ${enc}`, { exitCode: 2, hint: 'send gzip or identity' });
     }
@@ -402,4 +402,23 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       datasets.clear();
     },
   };
+}
+
+/**
+ * Whether an Accept-Encoding header accepts gzip (RFC 9110 12.5.3): codings are case-insensitive,
+ * q=0 refuses, `*` stands for codings not named.
+ */
+export function acceptsGzip(header: string): boolean {
+  let named: number | undefined;
+  let star: number | undefined;
+  for (const part of header.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    const qParam = params.map((x) => x.trim()).find((x) => x.startsWith('q='));
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
+    const weight = Number.isFinite(q) ? q : 0;
+    if (coding === 'gzip' || coding === 'x-gzip') named = Math.max(named ?? 0, weight);
+    else if (coding === '*') star = weight;
+  }
+  if (named !== undefined) return named > 0;
+  return star !== undefined && star > 0;
 }
