@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../cli.js';
 import type { SyncOptions } from '../sync/client/engine.js';
 import { retryFromEnv } from '../sync/client/retry.js';
-import { renderTransfer, transferProgress } from '../output/sync-render.js';
+import { renderTransfer, transferProgress, type TransferTotals } from '../output/sync-render.js';
 import { DEFAULT_PAGE_SIZE } from '../sync/protocol/types.js';
 import { action, positiveInt, withResumeHint } from './common.js';
 
@@ -44,15 +44,18 @@ export function registerTransfers(program: Command): void {
     cmd.action(
         action(async (ctx, remote: string, flags: TransferFlags) => {
           // The totals cost one count request: only worth it when progress is shown.
-          const totals = ctx.out.opts.interactive && !ctx.out.opts.quiet
+          const started = performance.now();
+          const totals: TransferTotals = (ctx.out.opts.interactive && !ctx.out.opts.quiet) || ctx.out.verbose
             ? await (await import('../sync/client/status.js')).transferTotals({ dbPath: ctx.globals.db, remote, env: ctx.env })
             : {};
+          ctx.out.detail(`${v.name} ${remote}: to push ${totals.push ?? 'unknown'}, to pull ${totals.pull ?? 'unknown'} (counted in ${Math.round(performance.now() - started)} ms)`);
           const { progress, onProgress } = transferProgress(ctx.out, `${v.name} ${remote}`, totals);
           try {
             // Loaded on use: keeps the start-up of every other command light.
             const engine = await import('../sync/client/engine.js');
             const result = await engine[v.run]({ ...syncOptions(ctx, remote, flags), onProgress });
             progress.done();
+            ctx.out.detail(`${v.name} ${remote}: ${result.url}, ${result.bytes} bytes, ${result.ms} ms in the engine`);
             ctx.out.result(result, (r, c) => renderTransfer(v.past, r, c));
           } catch (err) {
             progress.fail();

@@ -21,6 +21,10 @@ import { BUSY_RETRY_AFTER_S, busyError, limitConnections } from './connections.j
 import { resolveLimits, type ServerLimits } from './limits.js';
 import { ServedReplica, toWireConflict } from '../sync/endpoint.js';
 import { findGrant, loadTokens, type TokenTable } from './tokens.js';
+import { acceptsGzip } from './encoding.js';
+import { requestLogEntry, type RequestLogEntry } from './request-log.js';
+
+export type { RequestLogEntry };
 
 /** Options of `crsync serve`. */
 export interface ServeOptions {
@@ -36,21 +40,6 @@ export interface ServeOptions {
   log?: (line: string) => void;
   /** Called once per request when its answer is done (the CLI prints one line per request). */
   onRequest?: (entry: RequestLogEntry) => void;
-}
-
-/** One request, as the hub's log shows it. */
-export interface RequestLogEntry {
-  /** ISO 8601 UTC time the request arrived. */
-  at: string;
-  method: string;
-  path: string;
-  dataset: string | null;
-  status: number;
-  bytesIn: number;
-  bytesOut: number;
-  ms: number;
-  /** The client's site id (hex) when the request names it. */
-  site: string | null;
 }
 
 /** A running hub. */
@@ -320,25 +309,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       running.delete(res);
       readMark.set(sock, sock.bytesRead);
       if (!opts.onRequest) return;
-      // Hostile paths reach here too: read them raw, never throw (this runs outside any handler).
-      let u: URL;
-      try {
-        u = new URL(req.url ?? '/', 'http://hub');
-      } catch {
-        u = new URL('http://hub/?');
-      }
-      const p = u.pathname.split('/');
-      opts.onRequest({
-        at,
-        method: req.method ?? '?',
-        path: u.pathname,
-        dataset: p[2] === 'datasets' && p[3] ? p[3] : null,
-        status: res.statusCode,
-        bytesIn: sock.bytesRead - read0,
-        bytesOut: sock.bytesWritten - written0,
-        ms: Math.round(performance.now() - started),
-        site: /^[0-9a-f]{32}$/i.test(u.searchParams.get('site') ?? '') ? u.searchParams.get('site')! : null,
-      });
+      opts.onRequest(requestLogEntry(req, res.statusCode, at, sock.bytesRead - read0, sock.bytesWritten - written0, performance.now() - started));
     });
     let work: Promise<void>;
     if (closing) work = Promise.reject(new CrsyncError('shutting_down', 'the hub is shutting down', { hint: 'try again once it is back' }));
@@ -404,21 +375,3 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   };
 }
 
-/**
- * Whether an Accept-Encoding header accepts gzip (RFC 9110 12.5.3): codings are case-insensitive,
- * q=0 refuses, `*` stands for codings not named.
- */
-export function acceptsGzip(header: string): boolean {
-  let named: number | undefined;
-  let star: number | undefined;
-  for (const part of header.split(',')) {
-    const [coding, ...params] = part.trim().toLowerCase().split(';');
-    const qParam = params.map((x) => x.trim()).find((x) => x.startsWith('q='));
-    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
-    const weight = Number.isFinite(q) ? q : 0;
-    if (coding === 'gzip' || coding === 'x-gzip') named = Math.max(named ?? 0, weight);
-    else if (coding === '*') star = weight;
-  }
-  if (named !== undefined) return named > 0;
-  return star !== undefined && star > 0;
-}

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { acceptsGzip } from '../../src/server/hub.js';
+import { acceptsGzip } from '../../src/server/encoding.js';
 
 it('Accept-Encoding is read as RFC 9110 says: case-insensitive, q=0 refuses, * stands for the rest', () => {
   const cases: [string, boolean][] = [
