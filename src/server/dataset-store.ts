@@ -11,6 +11,8 @@ export interface DatasetStore {
    * when it does not exist, unless `create`. Many handles on one dataset may be open at once.
    */
   open(name: string, options: { create: boolean }): Promise<Dataset>;
+  /** Every dataset, by name, with its size in bytes (GET /v1/datasets). */
+  list(): Promise<{ name: string; bytes: number }[]>;
   /** Whether a dataset of that name exists (open or not). */
   exists(name: string): Promise<boolean>;
   /** Closes every dataset (hub shutdown); handles still open fail from then on. */

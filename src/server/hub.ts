@@ -24,6 +24,10 @@ import { resolveLimits, type ServerLimits } from './limits.js';
 import type { Dataset, DatasetStore, PageStream } from './dataset-store.js';
 import { SqliteDatasetStore } from './sqlite-store.js';
 import { findGrant, loadTokens, type TokenGrant, type TokenTable } from './tokens.js';
+import { acceptsGzip } from './encoding.js';
+import { requestLogEntry, type RequestLogEntry } from './request-log.js';
+
+export type { RequestLogEntry };
 
 /** Options of `crsync serve`. */
 export interface ServeOptions {
@@ -39,6 +43,8 @@ export interface ServeOptions {
   log?: (line: string) => void;
   /** Close a dataset's connections after this long with no request in flight (default 60 s). */
   datasetIdleMs?: number;
+  /** Called once per request when its answer is done (the CLI prints one line per request). */
+  onRequest?: (entry: RequestLogEntry) => void;
 }
 
 /** A running hub. */
@@ -46,6 +52,8 @@ export interface RunningHub {
   url: string;
   /** Stops accepting, lets requests in flight finish, finalizes and closes every dataset. */
   close(): Promise<void>;
+  /** The requests in flight ("POST /v1/datasets/shop/changes"), for the shutdown message. */
+  inFlight(): string[];
 }
 
 /** Starts a hub serving one cr-sqlite database per dataset from `dir`. */
@@ -109,6 +117,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     return true;
   };
 
+  /** GET /v1/datasets: the datasets of this hub that the request's token may use. */
+  const listDatasets = async (req: IncomingMessage): Promise<{ name: string; bytes: number }[]> => {
+    let visible = (_name: string): boolean => true;
+    if (tokens) {
+      const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+      if (!m) throw new CrsyncError('unauthenticated', 'a token is required');
+      const grant = findGrant(tokens, m[1]!);
+      if (!grant) throw new CrsyncError('unauthenticated', 'unknown token');
+      visible = (name) => !grant.datasets || grant.datasets.has(name);
+    }
+    return (await store.list()).filter((d) => visible(d.name));
+  };
+
   async function streamChanges(req: IncomingMessage, res: ServerResponse, d: Dataset, q: URLSearchParams): Promise<void> {
     const site = siteParam(q, true);
     const since = cursorParams(q);
@@ -131,7 +152,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       budget.release(base);
       throw err;
     }
-    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const gzip = acceptsGzip(String(req.headers['accept-encoding'] ?? ''));
     res.writeHead(200, { 'content-type': FRAMES_MEDIA_TYPE, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
     let out: Writable = res;
     if (gzip) {
@@ -186,7 +207,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   }
 
   async function receivePush(req: IncomingMessage, res: ServerResponse, d: Dataset, grant: TokenGrant | null): Promise<void> {
-    const enc = String(req.headers['content-encoding'] ?? 'identity');
+    const enc = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     if (enc !== 'gzip' && enc !== 'identity') {
       throw new CrsyncError('unsupported_encoding', `unsupported content-encoding ${enc}`, { hint: 'send gzip or identity' });
     }
@@ -264,6 +285,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       sendJson(res, 200, { ok: true, protocol: PROTOCOL_VERSION });
       return;
     }
+    if (parts[0] === `v${PROTOCOL_VERSION}` && parts[1] === 'datasets' && parts.length === 2 && req.method === 'GET') {
+      sendJson(res, 200, { datasets: listDatasets(req) });
+      return;
+    }
     if (parts[0] !== `v${PROTOCOL_VERSION}` || parts[1] !== 'datasets' || parts.length < 3 || parts.length > 4) {
       throw new CrsyncError('not_found', `no such endpoint ${url.pathname}`, { hint: `this hub speaks protocol v${PROTOCOL_VERSION}` });
     }
@@ -295,10 +320,23 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     }
   }
 
+  const running = new Map<ServerResponse, string>();
+  const readMark = new WeakMap<object, number>();
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight++;
+    const started = performance.now();
+    const at = new Date().toISOString();
+    // Requests on one connection are served one after the other: the socket's counters' growth is this request's.
+    const sock = req.socket;
+    // Headers (and a small body) are read before this runs: count reads from the previous request's end.
+    const [read0, written0] = [readMark.get(sock) ?? 0, sock.bytesWritten];
+    running.set(res, `${req.method} ${(req.url ?? '/').split('?')[0]}`);
     res.on('close', () => {
       inFlight--;
+      running.delete(res);
+      readMark.set(sock, sock.bytesRead);
+      if (!opts.onRequest) return;
+      opts.onRequest(requestLogEntry(req, res.statusCode, at, sock.bytesRead - read0, sock.bytesWritten - written0, performance.now() - started));
     });
     let work: Promise<void>;
     if (closing) work = Promise.reject(new CrsyncError('shutting_down', 'the hub is shutting down', { hint: 'try again once it is back' }));
@@ -350,6 +388,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
 
   return {
     url,
+    inFlight: () => [...running.values()],
     async close() {
       closing = true;
       const closed = new Promise<void>((r) => server.close(() => r()));
@@ -362,3 +401,4 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     },
   };
 }
+

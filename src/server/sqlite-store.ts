@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CrsyncError } from '../errors.js';
@@ -10,7 +10,7 @@ import { ServedReplica, toWireConflict } from '../sync/endpoint.js';
 import { cursorFromJson, cursorToJson } from '../sync/protocol/codec.js';
 import type { Cursor, DatasetInfo, Page, PushResponse, SchemaRequest, WireConflict } from '../sync/protocol/types.js';
 import type { ConflictsForSite, Dataset, DatasetStore, PageStream } from './dataset-store.js';
-import { badRequest, checkDatasetName } from './request.js';
+import { DATASET_NAME, badRequest, checkDatasetName } from './request.js';
 import { Counter } from './counter.js';
 import { checkPageCursor } from './site-guard.js';
 
@@ -62,6 +62,13 @@ export class SqliteDatasetStore implements DatasetStore {
     }
     d.acquire();
     return new SqliteDataset(d, this.idleMs);
+  }
+
+  async list(): Promise<{ name: string; bytes: number }[]> {
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.db') && DATASET_NAME.test(f.slice(0, -3)))
+      .sort()
+      .map((f) => ({ name: f.slice(0, -3), bytes: statSync(join(this.dir, f)).size }));
   }
 
   async exists(name: string): Promise<boolean> {

@@ -128,7 +128,7 @@ function view(db: Db, r: ConflictRow, cache: Map<string, string[]>): ConflictVie
   };
 }
 
-/** Conflicts by id; every id must exist (no_such_conflict, exit 2). */
+/** Conflicts by id; every id must exist (no_such_conflict, exit 1: the id is well-formed, it names nothing). */
 export function requireConflicts(db: Db, ids: number[]): ConflictView[] {
   const found = listConflicts(db, { ids });
   const missing = ids.filter((id) => !found.some((c) => c.id === id));

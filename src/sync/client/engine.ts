@@ -37,6 +37,11 @@ export interface SyncOptions {
   signal?: AbortSignal;
   retry?: Partial<RetryOptions>;
   onProgress?: (p: TransferProgress) => void;
+  /**
+   * Whether a push may create a missing dataset. The CLI always says (false unless push
+   * --create: a typo must not make a dataset); undefined keeps the library's creating push.
+   */
+  create?: boolean;
 }
 
 /** Result of `crsync pull`. */
@@ -194,6 +199,9 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
     info = await t.info(local);
   } catch (err) {
     if (!(err instanceof CrsyncError) || err.code !== 'dataset_not_found') throw err;
+    if (opts.create === false) {
+      throw new CrsyncError('dataset_not_found', err.message, { hint: `check the URL (crsync remote -v), or create the dataset with \`crsync push --create ${name}\`` });
+    }
     await t.applySchema({ tables: schema.tables, version: schema.version });
     acc.created = true;
     info = await t.info(local);
