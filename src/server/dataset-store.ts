@@ -11,6 +11,10 @@ export interface DatasetStore {
    * when it does not exist, unless `create`. Many handles on one dataset may be open at once.
    */
   open(name: string, options: { create: boolean }): Promise<Dataset>;
+  /** Every dataset, by name, with its size in bytes (GET /v1/datasets). */
+  list(): Promise<{ name: string; bytes: number }[]>;
+  /** Whether a dataset of that name exists (open or not). */
+  exists(name: string): Promise<boolean>;
   /** Closes every dataset (hub shutdown); handles still open fail from then on. */
   close(): Promise<void>;
 }
@@ -54,8 +58,16 @@ export interface Dataset {
    * (PostgreSQL LISTEN/NOTIFY) implements it the same way.
    */
   waitForChange(since: Cursor, conflictsAfter: bigint | undefined, ms: number, signal: AbortSignal): Promise<boolean>;
-  /** Records conflicts a site found while pulling, so the other side hears of them. Returns how many were new. */
-  recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<number>;
+  /**
+   * Records conflicts a site found while pulling, so the other side hears of them: how many were
+   * new, and how many were left out because they cannot be conflicts of this dataset.
+   */
+  recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<{ added: number; refused: number }>;
+  /**
+   * Binds `site` to the token `owner` (a digest) that first pushes as it; false when another
+   * token owns it (the push is refused).
+   */
+  claimSite(site: Uint8Array, owner: Uint8Array): Promise<boolean>;
   /** Ends this handle (the store may keep the dataset open for the next request). */
   close(): Promise<void>;
 }

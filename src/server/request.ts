@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CrsyncError } from '../errors.js';
 import { stringifyJson } from '../values.js';
-import type { Cursor, SchemaRequest } from '../sync/protocol/types.js';
+import type { Cursor } from '../sync/protocol/types.js';
 import { DEFAULT_PAGE_SIZE, MAX_LIVE_WAIT_MS, MAX_PAGE_SIZE, START } from '../sync/protocol/types.js';
 
 /** Dataset names: letters, digits, ".", "_" and "-", starting with a letter or digit, no "..". */
@@ -107,21 +107,4 @@ export async function readJsonBody(body: AsyncIterable<Buffer>): Promise<unknown
   } catch {
     throw badRequest('request body is not valid JSON');
   }
-}
-
-const IDENT_OK = (s: unknown): boolean => typeof s === 'string' && s.length > 0 && s.length <= 256 && !s.includes('\0');
-const TYPE_OK = /^[A-Za-z0-9_ (),]*$/;
-// Defaults travel as SQL text: only literals are accepted, so a request cannot smuggle SQL in.
-const DEFAULT_OK = /^\(?\s*(NULL|TRUE|FALSE|CURRENT_TIME|CURRENT_DATE|CURRENT_TIMESTAMP|[-+]?\d+(\.\d+)?([eE][-+]?\d+)?|'([^']|'')*'|[xX]'[0-9a-fA-F]*')\s*\)?$/;
-
-/** Checks the body of POST .../schema. */
-export function validSchemaRequest(body: unknown): SchemaRequest {
-  const b = body as SchemaRequest;
-  const ok =
-    b && Array.isArray(b.tables) && Number.isInteger(b.version) && b.version >= 0 &&
-    b.tables.every((t) => IDENT_OK(t?.name) && !/^(crsync_|crsql_|sqlite_)/.test(t.name) && !t.name.includes('__crsql_') && Array.isArray(t.columns) && t.columns.length > 0 &&
-      t.columns.some((c) => c?.pk > 0) &&
-      t.columns.every((c) => IDENT_OK(c?.name) && typeof c.type === 'string' && TYPE_OK.test(c.type) && typeof c.notnull === 'boolean' && Number.isInteger(c.pk) && c.pk >= 0 && (c.dflt === null || (typeof c.dflt === 'string' && DEFAULT_OK.test(c.dflt)))));
-  if (!ok) throw badRequest('schema request is malformed', 'tables need names, a primary key and columns; defaults must be literals');
-  return b;
 }

@@ -1,17 +1,19 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CrsyncError } from '../errors.js';
-import { openStore, type Store } from '../db/store.js';
+import { dbVersion, openStore, type Store } from '../db/store.js';
+import { claimSite } from '../db/state/site-owners.js';
 import { jsonSide } from '../db/conflicts/detect.js';
 import { stringifySqlJson } from '../values.js';
 import { ServedReplica, toWireConflict } from '../sync/endpoint.js';
-import { cursorToJson } from '../sync/protocol/codec.js';
+import { cursorFromJson, cursorToJson } from '../sync/protocol/codec.js';
 import type { Cursor, DatasetInfo, Page, PushResponse, SchemaRequest, WireConflict } from '../sync/protocol/types.js';
 import type { ConflictsForSite, Dataset, DatasetStore, PageStream } from './dataset-store.js';
-import { badRequest, checkDatasetName } from './request.js';
+import { DATASET_NAME, badRequest, checkDatasetName } from './request.js';
 import { Counter } from './counter.js';
 import { ChangeNotifier } from './notifier.js';
+import { checkPageCursor } from './site-guard.js';
 
 /** How long a dataset stays open with no request in flight (`crsync serve --dataset-idle`). */
 export const DEFAULT_DATASET_IDLE_MS = 60_000;
@@ -61,6 +63,17 @@ export class SqliteDatasetStore implements DatasetStore {
     }
     d.acquire();
     return new SqliteDataset(d, this.idleMs);
+  }
+
+  async list(): Promise<{ name: string; bytes: number }[]> {
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.db') && DATASET_NAME.test(f.slice(0, -3)))
+      .sort()
+      .map((f) => ({ name: f.slice(0, -3), bytes: statSync(join(this.dir, f)).size }));
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return this.datasets.has(name) || existsSync(this.pathOf(name));
   }
 
   async close(): Promise<void> {
@@ -185,6 +198,7 @@ class SqliteDataset implements Dataset {
     let count = 0;
     const conflicts: WireConflict[] = [];
     for await (const page of pages) {
+      checkPageCursor(page, cursorFromJson(cursor)!, dbVersion(served.db));
       const r = apply(page);
       this.d.notifier.notify();
       received += r.received;
@@ -214,10 +228,14 @@ class SqliteDataset implements Dataset {
     return this.served.conflictsFor(site, afterId);
   }
 
-  async recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<number> {
-    const added = this.served.recordReported(site, conflicts);
-    if (added > 0) this.d.notifier.notify();
-    return added;
+  async recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<{ added: number; refused: number }> {
+    const r = this.served.recordReported(site, conflicts);
+    if (r.added > 0) this.d.notifier.notify();
+    return r;
+  }
+
+  async claimSite(site: Uint8Array, owner: Uint8Array): Promise<boolean> {
+    return claimSite(this.served.db, site, owner);
   }
 
   async close(): Promise<void> {

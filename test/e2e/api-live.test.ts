@@ -27,7 +27,7 @@ async function appAndCli(hubUrl: string): Promise<{ a: string; app: Replica }> {
   const a = box.path('a.db');
   await makeReplica(a, 'create table t (id integer primary key not null, name text)');
   await ok(['-d', a, 'remote', 'add', 'origin', `${hubUrl}/shop`]);
-  await ok(['-d', a, 'push']);
+  await ok(['-d', a, 'push', '--create']);
   const app = openReplica(box.path('b.db'));
   opened.push(app);
   app.addRemote('origin', `${hubUrl}/shop`);
@@ -107,7 +107,7 @@ describe('replica.startSync', () => {
     const a = box.path('a.db');
     await makeReplica(a, 'create table t (id integer primary key not null, name text)');
     await ok(['-d', a, 'remote', 'add', 'origin', `${hub.url}/shop`]);
-    await ok(['-d', a, 'push'], { CRSYNC_TOKEN: 'good' });
+    await ok(['-d', a, 'push', '--create'], { CRSYNC_TOKEN: 'good' });
     const app = openReplica(box.path('b.db'), { env: { CRSYNC_TOKEN: 'wrong' } });
     opened.push(app);
     app.addRemote('origin', `${hub.url}/shop`);

@@ -36,7 +36,7 @@ async function setup(extra: string[] = []) {
   await makeReplica(a);
   await sql(a, "insert into t (id, name) values (1, 'one'), (2, 'two')");
   await ok(['-d', a, 'remote', 'add', 'origin', `${hub.url}/shop`]);
-  await ok(['-d', a, 'push']);
+  await ok(['-d', a, 'push', '--create']);
   const base = `${hub.url}/v1/datasets/shop`;
   const site = randomBytes(16).toString('hex');
   const first = await pull(base, `site=${site}`);

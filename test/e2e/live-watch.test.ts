@@ -24,7 +24,7 @@ async function pair(hubUrl: string): Promise<{ a: string; b: string }> {
   const b = box.path('b.db');
   await makeReplica(a, 'create table t (id integer primary key not null, name text)');
   await ok(['-d', a, 'remote', 'add', 'origin', `${hubUrl}/shop`]);
-  await ok(['-d', a, 'push']);
+  await ok(['-d', a, 'push', '--create']);
   expect((await run(['clone', `${hubUrl}/shop`, b])).exitCode).toBe(0);
   return { a, b };
 }

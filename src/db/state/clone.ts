@@ -46,3 +46,9 @@ export function startClone(db: Db, url: string): void {
 export function finishClone(db: Db): void {
   db.prepare('DELETE FROM crsync_meta WHERE key = ?').run(PENDING);
 }
+
+/** The URL of a clone into this replica that has not finished, or null. */
+export function clonePending(db: Db): string | null {
+  const v = db.prepare('SELECT value FROM crsync_meta WHERE key = ?').pluck().get(PENDING);
+  return typeof v === 'string' ? v : null;
+}

@@ -1,6 +1,7 @@
 import { CrsyncError, SchemaMismatchError } from '../../errors.js';
 import { ChangeApplier, readPages } from '../../db/changes/apply.js';
 import { deliveredBy, pruneDelivered } from '../../db/changes/delivered.js';
+import { ReportedConflictCheck } from '../../db/conflicts/check.js';
 import { ConflictStore, flipConflict } from '../../db/conflicts/store.js';
 import { applyAdditiveSchema } from '../../db/schema/apply.js';
 import { getPeer, laterCursor, setPeerReceived } from '../../db/state/peers.js';
@@ -40,6 +41,11 @@ export interface SyncOptions {
   waitMs?: number;
   /** Pull only: the remote started answering. */
   onAnswer?: () => void;
+  /**
+   * Whether a push may create a missing dataset. The CLI always says (false unless push
+   * --create: a typo must not make a dataset); undefined keeps the library's creating push.
+   */
+  create?: boolean;
 }
 
 /** Result of `crsync pull`. */
@@ -150,10 +156,12 @@ export async function pullOnce(store: Store, name: string, t: Transport, opts: S
   // A peer file may also have pushed its stream to us: resume after whichever got further.
   const since = laterCursor(remote.pull, peer.received);
   const conflictStore = new ConflictStore(db);
-  // The remote passes on conflicts our writes were part of that it (or another client) found.
+  const check = new ReportedConflictCheck(db);
+  // The remote passes on conflicts our writes were part of that it (or another client) found;
+  // one that cannot be a conflict of our tables (forged, or another schema) is left out.
   const onConflicts = (list: WireConflict[], lastId: bigint): void => {
     db.transaction(() => {
-      for (const c of list) if (conflictStore.record(c, name) !== null) acc.conflicts++;
+      for (const c of list) if (check.problem(c) === null && conflictStore.record(c, name) !== null) acc.conflicts++;
       setConflictsPulled(db, name, lastId);
     })();
   };
@@ -206,6 +214,9 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
     info = await t.info(local);
   } catch (err) {
     if (!(err instanceof CrsyncError) || err.code !== 'dataset_not_found') throw err;
+    if (opts.create === false) {
+      throw new CrsyncError('dataset_not_found', err.message, { hint: `check the URL (crsync remote -v), or create the dataset with \`crsync push --create ${name}\`` });
+    }
     await t.applySchema({ tables: schema.tables, version: schema.version });
     acc.created = true;
     info = await t.info(local);
