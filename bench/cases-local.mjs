@@ -23,7 +23,7 @@ export async function cloneCase(ctx) {
   const copy = [];
   try {
     crsync('-d', src, 'remote', 'add', 'origin', `${hub.url}/cities`);
-    crsync('-d', src, 'push');
+    crsync('-d', src, 'push', '--create');
     const hubFile = join(hubDir, 'cities.db');
     for (let i = 0; i < runs; i++) {
       const target = join(dir, `clone${i}.db`);

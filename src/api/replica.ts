@@ -8,6 +8,7 @@ import { resolveConflicts, type ResolveDecision, type ResolveResult } from '../d
 import { addRemote, listRemotes } from '../db/state/remotes.js';
 import { pullChanges, pushChanges, syncChanges, type PullResult, type PushResult, type SyncOptions, type SyncResult } from '../sync/client/engine.js';
 import { replicaStatus, type StatusResult } from '../sync/client/status.js';
+import { LiveSync, type LiveSyncOptions } from '../sync/client/live.js';
 import { QueryWatcher, type WatchCallback } from './watch.js';
 
 /** Options of `openReplica`. The library reads no process state: pass what it needs. */
@@ -27,6 +28,9 @@ export interface TransferOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `startSync` (the remote, the file and the environment come from the replica). */
+export type StartSyncOptions = Omit<LiveSyncOptions, 'dbPath' | 'remote' | 'env'>;
+
 /** Files open in this process: one Replica per file, so two never race on bookkeeping. */
 const open = new Map<string, Replica>();
 
@@ -34,6 +38,7 @@ const open = new Map<string, Replica>();
 export class Replica {
   private closed = false;
   private readonly watcher: QueryWatcher;
+  private readonly live = new Set<LiveSync>();
 
   /** @internal Use `openReplica`. */
   constructor(
@@ -113,10 +118,30 @@ export class Replica {
     return this.watcher.add(sql, params, callback);
   }
 
-  /** Stops every watch and closes the connection (cr-sqlite finalised). Idempotent. */
+  /**
+   * Starts background live sync with a hub (as `crsync sync --watch`) and returns its emitter:
+   * `status` (`{ state, since, lastSyncedAt, pending }`), `change` (`{ tables, changes }`, after
+   * which watched queries re-run at once), `conflict` (as `conflicts()` shows one), `pushed` and
+   * `pulled`. Throws `watch_running` when the file is synced live already (by this or another
+   * process). `await live.stop()` ends it; `close()` stops it too.
+   */
+  startSync(remote = 'origin', opts: StartSyncOptions = {}): LiveSync {
+    this.check();
+    const live = new LiveSync({ ...opts, dbPath: this.path, remote, env: this.env });
+    live.on('change', () => this.watcher.poke());
+    live.start();
+    this.live.add(live);
+    void live.done().catch(() => {}).finally(() => this.live.delete(live));
+    return live;
+  }
+
+  /** Stops live syncs and every watch, and closes the connection (cr-sqlite finalised). Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // stop() aborts at once (its requests end, its own connections close as it unwinds).
+    for (const live of this.live) void live.stop();
+    this.live.clear();
     this.watcher.stop();
     this.store.close();
     open.delete(this.store.path);

@@ -12,7 +12,7 @@ export function registerLog(program: Command): void {
     .action(
       action((ctx, opts: { limit?: string }) => {
         const limit = positiveInt('--limit', opts.limit, 20);
-        const result = withStore(ctx.globals.db, {}, (s) => readLog(s.db, limit));
+        const result = withStore(ctx.globals.db, { inspect: true }, (s) => readLog(s.db, limit));
         ctx.out.result(result, renderLog);
       }),
     );

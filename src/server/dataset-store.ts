@@ -11,6 +11,10 @@ export interface DatasetStore {
    * when it does not exist, unless `create`. Many handles on one dataset may be open at once.
    */
   open(name: string, options: { create: boolean }): Promise<Dataset>;
+  /** Every dataset, by name, with its size in bytes (GET /v1/datasets). */
+  list(): Promise<{ name: string; bytes: number }[]>;
+  /** Whether a dataset of that name exists (open or not). */
+  exists(name: string): Promise<boolean>;
   /** Closes every dataset (hub shutdown); handles still open fail from then on. */
   close(): Promise<void>;
 }
@@ -55,8 +59,24 @@ export interface Dataset {
   applySchema(req: SchemaRequest, source: string): Promise<string[]>;
   /** Conflicts recorded after `afterId` in which `site`'s write lost, seen from the site. */
   conflictsFor(site: Uint8Array, afterId: bigint): Promise<ConflictsForSite>;
-  /** Records conflicts a site found while pulling, so the other side hears of them. Returns how many were new. */
-  recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<number>;
+  /**
+   * Waits for something a live pull from `since` could carry: resolves true at once when the
+   * dataset's stream is already past `since.version` or has conflicts after `conflictsAfter`,
+   * else at the next commit (pages of a push, a schema change, reported conflicts; bursts
+   * collapsed), and false when `ms` pass or `signal` aborts first. A store backed by a server
+   * (PostgreSQL LISTEN/NOTIFY) implements it the same way.
+   */
+  waitForChange(since: Cursor, conflictsAfter: bigint | undefined, ms: number, signal: AbortSignal): Promise<boolean>;
+  /**
+   * Records conflicts a site found while pulling, so the other side hears of them: how many were
+   * new, and how many were left out because they cannot be conflicts of this dataset.
+   */
+  recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<{ added: number; refused: number }>;
+  /**
+   * Binds `site` to the token `owner` (a digest) that first pushes as it; false when another
+   * token owns it (the push is refused).
+   */
+  claimSite(site: Uint8Array, owner: Uint8Array): Promise<boolean>;
   /**
    * Writes a consistent copy of the dataset (one read transaction) to `dest`, a new file, with the
    * dataset's own bookkeeping of other sites left out (peers, merge records, conflicts).

@@ -1,17 +1,20 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CrsyncError } from '../errors.js';
-import { openStore, type Store } from '../db/store.js';
+import { dbVersion, openStore, type Store } from '../db/store.js';
+import { claimSite } from '../db/state/site-owners.js';
 import { jsonSide } from '../db/conflicts/detect.js';
 import { sealSnapshot, vacuumInto } from '../db/snapshot.js';
 import { stringifySqlJson } from '../values.js';
 import { ServedReplica, toWireConflict } from '../sync/endpoint.js';
-import { cursorToJson } from '../sync/protocol/codec.js';
+import { cursorFromJson, cursorToJson } from '../sync/protocol/codec.js';
 import type { Cursor, DatasetInfo, Page, PushResponse, SchemaRequest, WireConflict } from '../sync/protocol/types.js';
 import type { ConflictsForSite, Dataset, DatasetStore, PageStream, SnapshotMade } from './dataset-store.js';
-import { badRequest, checkDatasetName } from './request.js';
+import { DATASET_NAME, badRequest, checkDatasetName } from './request.js';
 import { Counter } from './counter.js';
+import { ChangeNotifier } from './notifier.js';
+import { checkPageCursor } from './site-guard.js';
 
 /** How long a dataset stays open with no request in flight (`crsync serve --dataset-idle`). */
 export const DEFAULT_DATASET_IDLE_MS = 60_000;
@@ -63,6 +66,17 @@ export class SqliteDatasetStore implements DatasetStore {
     return new SqliteDataset(d, this.idleMs);
   }
 
+  async list(): Promise<{ name: string; bytes: number }[]> {
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.db') && DATASET_NAME.test(f.slice(0, -3)))
+      .sort()
+      .map((f) => ({ name: f.slice(0, -3), bytes: statSync(join(this.dir, f)).size }));
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return this.datasets.has(name) || existsSync(this.pathOf(name));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const d of this.datasets.values()) d.close();
@@ -84,6 +98,8 @@ class OpenDataset {
   private leases = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Wakes this dataset's live pulls after each commit. */
+  readonly notifier = new ChangeNotifier();
 
   constructor(
     readonly served: ServedReplica,
@@ -128,6 +144,7 @@ class OpenDataset {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
+    this.notifier.close();
     for (const r of this.readers) r.store.close();
     this.readers = [];
     this.served.store.close();
@@ -182,7 +199,9 @@ class SqliteDataset implements Dataset {
     let count = 0;
     const conflicts: WireConflict[] = [];
     for await (const page of pages) {
+      checkPageCursor(page, cursorFromJson(cursor)!, dbVersion(served.db));
       const r = apply(page);
+      this.d.notifier.notify();
       received += r.received;
       count++;
       cursor = cursorToJson(page.cursor);
@@ -194,15 +213,30 @@ class SqliteDataset implements Dataset {
   }
 
   async applySchema(req: SchemaRequest, source: string): Promise<string[]> {
-    return this.served.applySchema(req, source);
+    const applied = this.served.applySchema(req, source);
+    if (applied.length > 0) this.d.notifier.notify();
+    return applied;
+  }
+
+  async waitForChange(since: Cursor, conflictsAfter: bigint | undefined, ms: number, signal: AbortSignal): Promise<boolean> {
+    // Checked and registered in one turn of the loop: no commit can land in between.
+    const mark = this.served.changeMark();
+    if (mark.version > since.version || (conflictsAfter !== undefined && mark.conflictId > conflictsAfter)) return true;
+    return this.d.notifier.wait(ms, signal);
   }
 
   async conflictsFor(site: Uint8Array, afterId: bigint): Promise<ConflictsForSite> {
     return this.served.conflictsFor(site, afterId);
   }
 
-  async recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<number> {
-    return this.served.recordReported(site, conflicts);
+  async recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<{ added: number; refused: number }> {
+    const r = this.served.recordReported(site, conflicts);
+    if (r.added > 0) this.d.notifier.notify();
+    return r;
+  }
+
+  async claimSite(site: Uint8Array, owner: Uint8Array): Promise<boolean> {
+    return claimSite(this.served.db, site, owner);
   }
 
   async snapshot(dest: string): Promise<SnapshotMade> {

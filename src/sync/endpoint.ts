@@ -3,12 +3,13 @@ import { ChangeApplier, readPages, countChangesAfter, type ApplyContext, type Ap
 import { deliveredBy, pruneDelivered } from '../db/changes/delivered.js';
 import { getPeer, notePeerSeen, setPeerReceived } from '../db/state/peers.js';
 import { diffSchemas } from '../db/schema/diff.js';
-import { listReplicatedTables, readReplicatedSchema } from '../db/schema/read.js';
+import { readReplicatedSchema } from '../db/schema/read.js';
 import { applyAdditiveSchema } from '../db/schema/apply.js';
 import { dbVersion, openStore, siteId, type Db, type Store } from '../db/store.js';
 import { schemaCookie } from '../db/statements.js';
 import type { DetectedConflict } from '../db/conflicts/detect.js';
 import { ConflictStore } from '../db/conflicts/store.js';
+import { ReportedConflictCheck } from '../db/conflicts/check.js';
 import { cursorToJson } from './protocol/codec.js';
 import { PROTOCOL_VERSION, type Cursor, type DatasetInfo, type Page, type SchemaRequest, type WireConflict } from './protocol/types.js';
 import type { ReplicatedSchema } from './protocol/schema.js';
@@ -109,11 +110,11 @@ export class ServedReplica {
   /**
    * Pages of our stream after `since` for the site asking: what that site delivered is left
    * out (whatever site ids its changes carry; a change relayed by someone else reaches it, even
-   * one carrying its own id). Asking from `since` tells us the site has everything before it.
+   * one carrying its own id). A pull writes nothing: anyone may claim a site id in a GET, so how
+   * far a site has seen comes only with its own pushes (their `seen` header).
    */
   pull(reader: Db, site: Uint8Array, since: Cursor, pageSize: number): Generator<Page> {
     this.checkNotAhead(since.version, 'since');
-    notePeerSeen(this.db, site, since.version);
     return readPages(reader, since, pageSize, { excludeDeliveredBy: site });
   }
 
@@ -184,15 +185,28 @@ export class ServedReplica {
     return this.conflicts().forPeer(site, afterId);
   }
 
-  /** Records conflicts a client found while pulling, so the other side's site hears of them. */
-  recordReported(site: Uint8Array, conflicts: WireConflict[]): number {
+  /** The dataset's version and newest conflict id: what a waiting live pull compares against. */
+  changeMark(): { version: bigint; conflictId: bigint } {
+    return { version: dbVersion(this.db), conflictId: this.conflicts().maxId() };
+  }
+
+  /**
+   * Records conflicts a client found while pulling, so the other side's site hears of them.
+   * Records that cannot be conflicts of this dataset (ReportedConflictCheck) are left out and
+   * counted: refusing the push would jam the client, which sends them again with every push.
+   */
+  recordReported(site: Uint8Array, conflicts: WireConflict[]): { added: number; refused: number } {
     const store = this.conflicts();
-    const tables = new Set(listReplicatedTables(this.db));
+    const check = new ReportedConflictCheck(this.db);
     let added = 0;
+    let refused = 0;
     this.db.transaction(() => {
-      for (const c of conflicts) if (tables.has(c.table) && store.record(c, null, site) !== null) added++;
+      for (const c of conflicts) {
+        if (check.problem(c) !== null) refused++;
+        else if (store.record(c, null, site) !== null) added++;
+      }
     })();
-    return added;
+    return { added, refused };
   }
 
   /**

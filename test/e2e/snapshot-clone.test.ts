@@ -29,7 +29,7 @@ async function hubWithHistory(): Promise<{ url: string; a: string; b: string }> 
   await makeReplica(a);
   await sql(a, `insert into t (id, name, qty, price, data) values (1, 'one', 1, 1.5, x'01'), (2, 'two', 2, 2.5, null), (3, 'three', 3, 0.0, x'')`);
   await ok(['-d', a, 'remote', 'add', 'origin', url]);
-  await ok(['-d', a, 'push']);
+  await ok(['-d', a, 'push', '--create']);
   await ok(['clone', '--no-snapshot', url, b]);
   // Concurrent edits of one cell (a conflict), a delete against an update, a delete and re-insert.
   await sql(a, `update t set name = 'from a' where id = 1`);
@@ -105,7 +105,7 @@ describe('crsync clone by snapshot', () => {
     await sql(a, `insert into t (id, name) values (1, 'one')`);
     const hub = await box.hub();
     await ok(['-d', a, 'remote', 'add', 'origin', `${hub.url}/shop`]);
-    await ok(['-d', a, 'push']);
+    await ok(['-d', a, 'push', '--create']);
     const empty = box.path('empty.db');
     await ok(['-d', empty, 'init']);
     expect((await ok<CloneJson>(['clone', `${hub.url}/shop`, empty])).via).toBe('snapshot');
@@ -164,7 +164,7 @@ describe('a snapshot that does not arrive whole', () => {
     await makeReplica(a);
     await sql(a, `with recursive s(i) as (select 1 union all select i + 1 from s where i < 3000) insert into t (id, name, data) select i, 'row ' || i, randomblob(64) from s`);
     await ok(['-d', a, 'remote', 'add', 'origin', `${hub.url}/shop`]);
-    await ok(['-d', a, 'push']);
+    await ok(['-d', a, 'push', '--create']);
     return hub.url;
   }
 

@@ -71,3 +71,9 @@ export function finishSnapshotClone(db: Db, url: string, remoteSite: Buffer, sna
     }
   })();
 }
+
+/** The URL of a clone into this replica that has not finished, or null. */
+export function clonePending(db: Db): string | null {
+  const v = db.prepare('SELECT value FROM crsync_meta WHERE key = ?').pluck().get(PENDING);
+  return typeof v === 'string' ? v : null;
+}

@@ -28,10 +28,15 @@ export type CloneOptions = Omit<SyncOptions, 'dbPath' | 'remote'> & {
   snapshot?: boolean;
 };
 
-/** Default file name for a clone: the dataset (or file) name with .db. */
+/**
+ * Default file name for a clone: the dataset (or file) name with .db, in the current folder;
+ * `<name>-clone.db` when that would be the source file itself (`crsync clone ./a.db`).
+ */
 export function defaultCloneFile(url: string): string {
-  const name = isHttpUrl(url) ? parseHubUrl(url).dataset : basename(filePathOf(url)).replace(/\.db$/, '');
-  return `${name}.db`;
+  if (isHttpUrl(url)) return `${parseHubUrl(url).dataset}.db`;
+  const source = filePathOf(url);
+  const name = basename(source).replace(/\.db$/, '');
+  return resolve(`${name}.db`) === source ? `${name}-clone.db` : `${name}.db`;
 }
 
 /**

@@ -30,6 +30,9 @@ export const DEFAULT_PAGE_SIZE = 2000;
 /** Most changes in one page: a larger pull request is refused, a larger page on the wire too. */
 export const MAX_PAGE_SIZE = 100_000;
 
+/** Longest a live pull (`wait=`) is held by a hub when nothing comes; longer asks are cut to this. */
+export const MAX_LIVE_WAIT_MS = 30_000;
+
 /** Largest frame a peer accepts (bytes, before decompression of the stream as a whole). */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 

@@ -25,7 +25,7 @@ export class FileTransport implements Transport {
     if (!this.served) {
       if (!create && !existsSync(this.path)) {
         throw new CrsyncError('dataset_not_found', `no database at ${this.path}`, {
-          hint: 'check the remote path; a push creates it, a pull or clone needs it to exist',
+          hint: 'check the remote path (crsync remote -v); `crsync push --create` creates it',
         });
       }
       this.served = new ServedReplica(openStore(this.path, { create }), this.path);

@@ -9,6 +9,10 @@ export interface PullRequest {
   conflictsAfter?: bigint;
   /** Receives those conflicts (seen from us) and the remote's newest conflict id. */
   onConflicts?: (conflicts: WireConflict[], lastId: bigint) => void;
+  /** A live pull: when nothing is pending, the remote holds the request this long for a commit (hubs only). */
+  waitMs?: number;
+  /** Called when the remote starts answering (a held live pull: when the hold ended). */
+  onAnswer?: () => void;
 }
 
 /** The header of one push. */
