@@ -296,7 +296,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       return;
     }
     if (parts[0] === `v${PROTOCOL_VERSION}` && parts[1] === 'datasets' && parts.length === 2 && req.method === 'GET') {
-      sendJson(res, 200, { datasets: listDatasets(req) });
+      sendJson(res, 200, { datasets: await listDatasets(req) });
       return;
     }
     if (parts[0] !== `v${PROTOCOL_VERSION}` || parts[1] !== 'datasets' || parts.length < 3 || parts.length > 4) {

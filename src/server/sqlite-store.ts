@@ -54,7 +54,7 @@ export class SqliteDatasetStore implements DatasetStore {
     if (!d) {
       const path = this.pathOf(name);
       if (!options.create && !existsSync(path)) {
-        throw new CrsyncError('dataset_not_found', `no dataset named ${name} on this hub`, { hint: 'push to create it, or check the name' });
+        throw new CrsyncError('dataset_not_found', `no dataset named ${name} on this hub`, { hint: 'check the name, or create it with `crsync push --create`' });
       }
       const opened: OpenDataset = new OpenDataset(new ServedReplica(openStore(path, { create: options.create }), name), this.counter, () => {
         if (this.datasets.get(name) === opened) this.datasets.delete(name);

@@ -43,7 +43,7 @@ describe('idle and trickling connections cannot lock a hub', () => {
     await makeReplica(a);
     await sql(a, "insert into t values (1, 'one', 1, 1.5, x'01')");
     await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/shop`]);
-    await ok(['-d', a, 'push']);
+    await ok(['-d', a, 'push', '--create']);
     const started = Date.now();
     const idle = await openMany(h.url, 600, '127.0.0.2');
     await sleep(300);
@@ -99,7 +99,7 @@ describe('memory is budgeted across requests', () => {
     await sql(a, `with recursive s(i) as (select 1 union all select i + 1 from s where i < 3000)
       insert into t (id, name, qty) select i, hex(randomblob(4000)), i from s`);
     await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/big`]);
-    await ok(['-d', a, 'push']);
+    await ok(['-d', a, 'push', '--create']);
     const peakMiB = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.proc.pid}/status`, 'utf8'))![1]) / 1024;
     const before = peakMiB();
     const pulls = Array.from({ length: 20 }, () => stuckPull(h.url, `/v1/datasets/big/changes?since=0&seq=-1&site=${randomBytes(16).toString('hex')}&pageSize=100000`));

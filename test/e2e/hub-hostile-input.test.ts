@@ -24,7 +24,7 @@ beforeAll(async () => {
   await makeReplica(a);
   await sql(a, "insert into t values (1, 'one', 1, 1.5, x'01'), (2, 'two', 2, null, null)");
   await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/shop`]);
-  await ok(['-d', a, 'push']);
+  await ok(['-d', a, 'push', '--create']);
   hubFile = tmp.path('hub/shop.db');
   base = `${h.url}/v1/datasets`;
 });
@@ -129,7 +129,7 @@ describe('clocks stay sane whatever a client sends', () => {
     // The owner of the row still edits and pushes it.
     const a = tmp.path('a.db');
     await sql(a, "update t set name = 'still mine' where id = 1");
-    expect((await ok(['-d', a, 'push'])).sent).toBeGreaterThan(0);
+    expect((await ok(['-d', a, 'push', '--create'])).sent).toBeGreaterThan(0);
     const d = tmp.path('d.db');
     await ok(['clone', `${h.url}/shop`, d]);
     expect(await rows(d, 'select name from t where id = 1')).toEqual([{ name: 'still mine' }]);

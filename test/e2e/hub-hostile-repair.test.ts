@@ -32,7 +32,7 @@ describe('crsync serve --repair', () => {
     await makeReplica(a);
     await sql(a, "insert into t values (1, 'one', 1, 1.5, x'01'), (2, 'two', 2, null, null)");
     await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/shop`]);
-    await ok(['-d', a, 'push']);
+    await ok(['-d', a, 'push', '--create']);
     await h.stop();
     const file = tmp.path('hub/shop.db');
     brick(file);
@@ -52,7 +52,7 @@ describe('crsync serve --repair', () => {
       await ok(['clone', `${h.url}/shop`, d]);
       expect(await rows(d, 'select id, name, qty from t order by id')).toEqual([{ id: 1, name: 'one', qty: 42 }, { id: 2, name: 'past the ceiling', qty: 2 }]);
       await sql(d, 'update t set qty = 43 where id = 1');
-      expect((await ok(['-d', d, 'push'])).sent).toBeGreaterThan(0);
+      expect((await ok(['-d', d, 'push', '--create'])).sent).toBeGreaterThan(0);
       const e = tmp.path('e.db');
       await ok(['clone', `${h.url}/shop`, e]);
       expect(await rows(e)).toEqual(await rows(d));

@@ -17,7 +17,7 @@ async function twoReplicas(extra: string[] = [], env: Record<string, string> = {
   await makeReplica(a);
   await sql(a, "insert into t values (1, 'one', 1, 1.5, x'01'), (2, 'two', 2, null, null)");
   await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/shop`], env);
-  await ok(['-d', a, 'push'], env);
+  await ok(['-d', a, 'push', '--create'], env);
   await ok(['clone', `${h.url}/shop`, b], env);
   const siteOf = (db: string) => (peek(db, 'select hex(site_id) from crsql_site_id where ordinal = 0') as string).toLowerCase();
   return { h, a, b, hubFile: tmp.path('hub/shop.db'), siteOf };
@@ -29,7 +29,7 @@ describe('a GET never writes hub state', () => {
     const peers = () => peek(hubFile, 'select count(*) from crsync_peers');
     const seenOf = (site: string) => peek(hubFile, 'select seen_version from crsync_peers where site_id = ?', Buffer.from(site, 'hex'));
     await sql(a, "update t set name = 'from a' where id = 1");
-    await ok(['-d', a, 'push']);
+    await ok(['-d', a, 'push', '--create']);
     const before = { peers: peers(), seenB: seenOf(siteOf(b)) };
     const version = (await call(`${h.url}/v1/datasets/shop`)).json.dbVersion as string;
     // B's pull position claimed by someone else, and 50 pulls with made-up sites.
@@ -130,7 +130,7 @@ describe('a site id is not for anyone to push as', () => {
     expect(received()).toBe(before);
     // The victim's next rows reach the others (its push said sent: 0 and they never arrived).
     await sql(a, "insert into t (id, name) values (3, 'after the spoof')");
-    expect((await ok(['-d', a, 'push'], env)).sent).toBeGreaterThan(0);
+    expect((await ok(['-d', a, 'push', '--create'], env)).sent).toBeGreaterThan(0);
     await ok(['-d', b, 'pull'], env);
     expect(await rows(b, 'select name from t where id = 3')).toEqual([{ name: 'after the spoof' }]);
   });
@@ -140,7 +140,7 @@ describe('a site id is not for anyone to push as', () => {
     const spoof = await call(`${h.url}/v1/datasets/shop/changes`, { method: 'POST', body: emptyPush(Buffer.from(siteOf(a), 'hex'), 10n ** 12n), headers: FRAMES });
     expect({ status: spoof.status, code: spoof.json.error?.code }).toEqual({ status: 400, code: 'cursor_ahead' });
     await sql(a, "insert into t (id, name) values (3, 'after the spoof')");
-    expect((await ok(['-d', a, 'push'])).sent).toBeGreaterThan(0);
+    expect((await ok(['-d', a, 'push', '--create'])).sent).toBeGreaterThan(0);
     await ok(['-d', b, 'pull']);
     expect(await rows(b, 'select name from t where id = 3')).toEqual([{ name: 'after the spoof' }]);
   });
