@@ -64,7 +64,7 @@ describe('Ctrl-C and SIGTERM', () => {
   }, 120_000);
 
   it('Ctrl-C on a terminal stops a clone at a committed page: interrupted, a resume hint, exit 130, terminal sane', async () => {
-    const r = await crsyncPty(['clone', url, 'c.db'], { cwd: box.dir, send: [{ after: 'changes', data: '\x03' }] });
+    const r = await crsyncPty(['clone', '--no-snapshot', url, 'c.db'], { cwd: box.dir, send: [{ after: 'changes', data: '\x03' }] });
     const text = plain(r.text);
     expect(r.exitCode, text.slice(-500)).toBe(130);
     expect(r.rawWhileRunning).toBe(false);
@@ -79,7 +79,7 @@ describe('Ctrl-C and SIGTERM', () => {
   });
 
   it('Ctrl-C twice exits at once', async () => {
-    const r = await crsyncPty(['clone', url, 'c.db'], { cwd: box.dir, send: [{ after: 'changes', data: '\x03\x03' }] });
+    const r = await crsyncPty(['clone', '--no-snapshot', url, 'c.db'], { cwd: box.dir, send: [{ after: 'changes', data: '\x03\x03' }] });
     expect(r.exitCode).toBe(130);
   });
 
