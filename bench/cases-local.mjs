@@ -23,11 +23,13 @@ export async function cloneCase(ctx) {
   const copy = [];
   try {
     crsync('-d', src, 'remote', 'add', 'origin', `${hub.url}/cities`);
-    crsync('-d', src, 'push');
+    crsync('-d', src, 'push', '--create');
     const hubFile = join(hubDir, 'cities.db');
     for (let i = 0; i < runs; i++) {
       const target = join(dir, `clone${i}.db`);
+      const h0 = hub.cpuMs();
       clone.push(nodeJson('worker.mjs', 'clone', `${hub.url}/cities`, target));
+      clone[i].hubCpuMs = hub.cpuMs() - h0;
       rmSync(target, { force: true });
       const p = join(dir, `plain${i}.db`);
       plain.push(nodeJson('baseline.mjs', 'plain-cities', p));
@@ -46,6 +48,8 @@ export async function cloneCase(ctx) {
       changes: clone[0].changes,
       fileMiB: statSync(hubFile).size / 2 ** 20,
       cloneMs,
+      cpuMs: median(clone.map((r) => r.cpuMs)),
+      hubCpuMs: median(clone.map((r) => r.hubCpuMs)),
       plainInsertMs: plainMs,
       fileCopyMs: copyMs,
       vsPlainInsert: cloneMs / plainMs,
@@ -109,8 +113,10 @@ async function writeItemsCsv(path, rows) {
 }
 
 /**
- * Case 7, `crsync import` of a CSV (N/4 rows) into a replicated table (whole process), against
- * inserting the same rows with one prepared statement in one process (same table, same pragmas).
+ * Case 7, `crsync import` of a CSV (N/4 rows) into a replicated table, against inserting the same
+ * rows with one prepared statement in one process (same table, same pragmas). Both sides are whole
+ * processes, as docs/benchmarks.md says (the yardstick used to be timed inside its process, which
+ * left Node's start-up and module loading on crsync's side only); the in-process time is kept too.
  */
 export async function importCase(ctx) {
   const { dir, n, runs, log } = ctx;
@@ -119,6 +125,7 @@ export async function importCase(ctx) {
   await writeItemsCsv(csv, rows);
   const imp = [];
   const base = [];
+  const inside = [];
   for (let i = 0; i < runs; i++) {
     const x = join(dir, `imp${i}.db`);
     emptyReplica(x, ITEMS_SQL, ['items']);
@@ -128,13 +135,24 @@ export async function importCase(ctx) {
     rmSync(x, { force: true });
     const y = join(dir, `ins${i}.db`);
     emptyReplica(y, ITEMS_SQL, ['items']);
-    base.push(nodeJson('baseline.mjs', 'insert', y, String(rows)).ms);
+    const t = performance.now();
+    inside.push(nodeJson('baseline.mjs', 'insert', y, String(rows)).ms);
+    base.push(performance.now() - t);
     rmSync(y, { force: true });
-    log(`  import run ${i + 1}: ${Math.round(imp[i])} ms; prepared insert ${Math.round(base[i])} ms`);
+    log(`  import run ${i + 1}: ${Math.round(imp[i])} ms; prepared insert ${Math.round(base[i])} ms whole process (${Math.round(inside[i])} ms inside it)`);
   }
   const importMs = median(imp);
   const insertMs = median(base);
-  return { rows, csvMiB: statSync(csv).size / 2 ** 20, importMs, insertMs, importRowsPerSec: (rows * 1000) / importMs, insertRowsPerSec: (rows * 1000) / insertMs, ratio: insertMs / importMs };
+  return {
+    rows,
+    csvMiB: statSync(csv).size / 2 ** 20,
+    importMs,
+    insertMs,
+    insertInProcessMs: median(inside),
+    importRowsPerSec: (rows * 1000) / importMs,
+    insertRowsPerSec: (rows * 1000) / insertMs,
+    ratio: insertMs / importMs,
+  };
 }
 
 /** Case 8, adding a column to a replicated table of 100k rows, against the same ALTER on a plain table. */

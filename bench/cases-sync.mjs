@@ -7,7 +7,11 @@ const perSec = (changes, ms) => (changes * 1000) / ms;
 
 function summary(runs) {
   const ms = median(runs.map((r) => r.ms));
-  return { medianMs: ms, changesPerSec: perSec(runs[0].changes, ms), runsMs: runs.map((r) => Math.round(r.ms)) };
+  const s = { medianMs: ms, changesPerSec: perSec(runs[0].changes, ms), runsMs: runs.map((r) => Math.round(r.ms)) };
+  // CPU (user + sys) of the crsync worker's transfer and of the hub over the same span.
+  if (runs[0].cpuMs !== undefined) s.cpuMs = median(runs.map((r) => r.cpuMs));
+  if (runs[0].hubCpuMs !== undefined) s.hubCpuMs = median(runs.map((r) => r.hubCpuMs));
+  return s;
 }
 
 /**
@@ -28,8 +32,10 @@ export async function pushCase(ctx) {
     for (let i = 0; i < runs; i++) {
       const name = i === runs - 1 ? 'origin' : `push${i}`;
       crsync('-d', a, 'remote', 'add', name, `${hub.url}/items${i}`);
+      const h0 = hub.cpuMs();
       crs.push(nodeJson('worker.mjs', 'push', a, name));
-      log(`  push run ${i + 1}: ${Math.round(crs[i].ms)} ms`);
+      crs[i].hubCpuMs = hub.cpuMs() - h0;
+      log(`  push run ${i + 1}: ${Math.round(crs[i].ms)} ms (CPU: client ${Math.round(crs[i].cpuMs)} ms, hub ${Math.round(crs[i].hubCpuMs)} ms)`);
       const dst = join(dir, `push-base${i}.db`);
       emptyReplica(dst, ITEMS_SQL, ['items']);
       base.push(nodeJson('baseline.mjs', 'copy', a, dst));
@@ -53,8 +59,9 @@ async function pullFresh(ctx, hubDir, dataset, target) {
   try {
     crsync('-d', target, 'init');
     crsync('-d', target, 'remote', 'add', 'origin', `${hub.url}/${dataset}`);
+    const h0 = hub.cpuMs();
     const r = nodeJson('worker.mjs', 'pull', target, 'origin');
-    return { ...r, hubPeakRssMiB: hub.peakRssMiB() };
+    return { ...r, hubCpuMs: hub.cpuMs() - h0, hubPeakRssMiB: hub.peakRssMiB() };
   } finally {
     await hub.stop();
   }
@@ -63,13 +70,16 @@ async function pullFresh(ctx, hubDir, dataset, target) {
 /**
  * Case 1, pull: a fresh replica pulls the hub's N changes, R times, each next to the baseline
  * (the hub's file streamed into a fresh database in one process). A new hub process per run,
- * so its peak RSS is that of one pull. Also case 4 (wire size) from the same transfers.
+ * so its peak RSS is that of one pull. Also case 4 (wire size) from the same transfers, and the
+ * apply-only yardstick (the same changes read into memory first, then merged in one transaction:
+ * the merge's cost alone, which no transfer can beat without merging less).
  */
 export async function pullCase(ctx) {
   const { dir, runs, log } = ctx;
   const { hubDir, dataset } = ctx.state;
   const crs = [];
   const base = [];
+  const apply = [];
   for (let i = 0; i < runs; i++) {
     const target = join(dir, `pull${i}.db`);
     crs.push(await pullFresh(ctx, hubDir, dataset, target));
@@ -80,9 +90,14 @@ export async function pullCase(ctx) {
     base.push(nodeJson('baseline.mjs', 'copy', join(hubDir, `${dataset}.db`), dst));
     log(`  baseline run ${i + 1}: ${Math.round(base[i].ms)} ms`);
     rmSync(dst, { force: true });
+    emptyReplica(dst, ITEMS_SQL, ['items']);
+    apply.push(nodeJson('baseline.mjs', 'apply', join(hubDir, `${dataset}.db`), dst));
+    log(`  apply-only run ${i + 1}: ${Math.round(apply[i].ms)} ms`);
+    rmSync(dst, { force: true });
   }
   const c = summary(crs);
   const b = summary(base);
+  const ap = summary(apply);
   const json = nodeJson('baseline.mjs', 'json-size', join(hubDir, `${dataset}.db`));
   const wireBytes = median(crs.map((r) => r.bytes));
   const pull = {
@@ -90,6 +105,8 @@ export async function pullCase(ctx) {
     crsync: c,
     baseline: b,
     ratio: c.changesPerSec / b.changesPerSec,
+    applyOnly: ap,
+    vsApplyOnly: c.changesPerSec / ap.changesPerSec,
     clientPeakRssMiB: median(crs.map((r) => r.maxRssMiB)),
     hubPeakRssMiB: median(crs.map((r) => r.hubPeakRssMiB)),
     clientRunsMiB: crs.map((r) => Math.round(r.maxRssMiB)),
@@ -99,9 +116,12 @@ export async function pullCase(ctx) {
     changes: crs[0].changes,
     wireBytes,
     jsonBytes: json.bytes,
+    gzipJsonBytes: json.gzipBytes,
     bytesPerChange: wireBytes / crs[0].changes,
     jsonBytesPerChange: json.bytes / json.changes,
+    gzipJsonBytesPerChange: json.gzipBytes / json.changes,
     ratio: wireBytes / json.bytes,
+    vsGzipJson: wireBytes / json.gzipBytes,
   };
   return { pull, wire };
 }

@@ -1,14 +1,42 @@
 // Shared parts of the benchmark: processes, timing, seeding. Prints nothing itself.
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const cli = join(root, 'bin', 'crsync.js');
 export const ext = join(root, 'native', 'crsqlite.so');
+/** Built datasets kept between runs (git-ignored), named by what they hold. */
+export const outDir = join(root, 'bench', 'out');
+
+/**
+ * The crsync under test: this checkout's bin/crsync.js unless `--crsync <bin/crsync.js>` names
+ * another checkout's (e.g. the code before a change). Child bench scripts read the same choice
+ * from $CRSYNC_BENCH_CLI, so workers import that checkout's dist/ too.
+ */
+export let cli = process.env.CRSYNC_BENCH_CLI ? resolve(process.env.CRSYNC_BENCH_CLI) : join(root, 'bin', 'crsync.js');
+export function useCli(path) {
+  cli = resolve(path);
+  if (!existsSync(cli)) throw new Error(`no crsync at ${cli}`);
+  if (!existsSync(join(dirname(cli), '..', 'dist'))) throw new Error(`${cli} has no built dist/ beside it (run npm run build there)`);
+  process.env.CRSYNC_BENCH_CLI = cli;
+}
+
+/**
+ * Imports a module of the checkout under test's dist/, by its first path that exists: the code
+ * moved (dist/sync/engine.js became dist/sync/client/engine.js), and older checkouts are benched too.
+ */
+export async function importDist(...candidates) {
+  const dist = join(dirname(cli), '..', 'dist');
+  for (const c of candidates) {
+    const p = join(dist, c);
+    if (existsSync(p)) return import(p);
+  }
+  throw new Error(`none of ${candidates.join(', ')} in ${dist}`);
+}
 
 /** The table every synthetic case uses: 4 replicated columns, so one row is 4 changes. */
 export const ITEMS_SQL = 'CREATE TABLE items (id INTEGER PRIMARY KEY NOT NULL, name TEXT, qty INTEGER, price REAL, note TEXT)';
@@ -61,6 +89,41 @@ export function wallMs(cmd, args, env = process.env) {
   return performance.now() - t;
 }
 
+/** CPU time (user + system) a running process has used so far, in ms (Linux: /proc/<pid>/stat). */
+export function cpuMsOf(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at field 3; utime, stime are 14, 15.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  clkTck ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  return ((Number(f[11]) + Number(f[12])) * 1000) / clkTck;
+}
+let clkTck;
+
+let timed = 0;
+/**
+ * Runs a whole crsync process (`node <cli> ...args`) without blocking the event loop, under
+ * /usr/bin/time: its wall time from spawn to exit (measured here), CPU time (user + sys) and
+ * peak RSS (wait4's ru_maxrss, as GNU time reports it). Rejects on a non-zero exit unless `allowFail`.
+ */
+export async function runCrsync(args, { env = process.env, allowFail = false } = {}) {
+  const file = join(tmpdir(), `crsync-bench-time-${process.pid}-${timed++}`);
+  const t = performance.now();
+  const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', file, 'node', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { CRSYNC_RETRIES: '1', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise((res) => child.on('close', res));
+  const ms = performance.now() - t;
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  rmSync(file, { force: true });
+  // GNU time prints "Command exited with non-zero status N" first when the command failed.
+  const [user, sys, rssKb] = lines.at(-1).split(' ').map(Number);
+  const r = { ms, cpuMs: (user + sys) * 1000, maxRssMiB: rssKb / 1024, code, stdout, stderr };
+  if (code !== 0 && !allowFail) throw new Error(`crsync ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' / ')}`);
+  return r;
+}
+
 /** Peak resident memory of a running process (Linux: VmHWM), in MiB. */
 export function peakRssMiB(pid) {
   try {
@@ -72,8 +135,9 @@ export function peakRssMiB(pid) {
 }
 
 /** Starts `crsync serve` on a loopback port (a free one unless given); resolves with its URL and a stop function. */
-export async function startHub(hubDir, port = 0) {
-  const proc = spawn('node', [cli, 'serve', '--dir', hubDir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'ignore'] });
+export async function startHub(hubDir, port = 0, extra = []) {
+  mkdirSync(hubDir, { recursive: true });
+  const proc = spawn('node', [cli, 'serve', '--dir', hubDir, '--port', String(port), ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
   const url = await new Promise((res, rej) => {
     proc.once('exit', (code) => rej(new Error(`hub exited (${code}) before it listened`)));
     createInterface({ input: proc.stdout }).once('line', (l) => res(l.trim()));
@@ -84,6 +148,7 @@ export async function startHub(hubDir, port = 0) {
     port: Number(new URL(url).port),
     pid: proc.pid,
     peakRssMiB: () => peakRssMiB(proc.pid),
+    cpuMs: () => cpuMsOf(proc.pid),
     async stop() {
       proc.kill('SIGTERM');
       await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));

@@ -3,11 +3,12 @@
 // until the deadline. Reports per-operation latencies, change counts and errors.
 import { parentPort, workerData } from 'node:worker_threads';
 import { join } from 'node:path';
+import { importDist } from './lib.mjs';
 
-const { root, url, dir, index, shared } = workerData;
-const { pullChanges, pushChanges } = await import(join(root, 'dist', 'sync', 'engine.js'));
-const { cloneReplica } = await import(join(root, 'dist', 'sync', 'clone.js'));
-const { withStore } = await import(join(root, 'dist', 'db', 'store.js'));
+const { url, dir, index, shared } = workerData;
+const { pullChanges, pushChanges } = await importDist('sync/client/engine.js', 'sync/engine.js');
+const { cloneReplica } = await importDist('sync/client/clone.js', 'sync/clone.js');
+const { withStore } = await importDist('db/store.js', 'store.js');
 
 const dbPath = join(dir, `client${index}.db`);
 const env = { CRSYNC_RETRIES: '4' };

@@ -6,6 +6,8 @@
 //   --clients <n>   (LOAD_CLIENTS, default 30; 20-50 is the range it is meant for)
 //   --seconds <s>   (LOAD_SECONDS, default 30)
 //   --json          print the figures as one JSON document on stdout (the text goes to stderr)
+//   --health-interval <ms>  how often the health endpoint is polled (default 200)
+//   $CRSYNC_BENCH_CLI       another checkout's bin/crsync.js to load (see bench/run.mjs --crsync)
 // Prints operations/s, changes/s, latency p50/p95/p99/max per operation, the latency of the
 // hub's health endpoint under load (is it responsive), and the hub's peak RSS.
 import { spawn } from 'node:child_process';
@@ -18,16 +20,18 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { initReplica, trackTables } from '../dist/db/replica.js';
-import { addRemote } from '../dist/db/state/remotes.js';
-import { withStore } from '../dist/db/store.js';
-import { pushChanges } from '../dist/sync/client/engine.js';
+import { cli, importDist } from './lib.mjs';
+
+const { initReplica, trackTables } = await importDist('db/replica.js', 'replica.js');
+const { addRemote } = await importDist('db/state/remotes.js', 'db/remotes.js', 'remotes.js');
+const { withStore } = await importDist('db/store.js', 'store.js');
+const { pushChanges } = await importDist('sync/client/engine.js', 'sync/engine.js');
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'bin', 'crsync.js');
 const { values: flags } = parseArgs({
-  options: { clients: { type: 'string' }, seconds: { type: 'string' }, json: { type: 'boolean', default: false } },
+  options: { clients: { type: 'string' }, seconds: { type: 'string' }, json: { type: 'boolean', default: false }, 'health-interval': { type: 'string' } },
 });
+const healthEvery = Number(flags['health-interval'] ?? 200);
 const clients = Number(flags.clients ?? process.env.LOAD_CLIENTS ?? 30);
 const seconds = Number(flags.seconds ?? process.env.LOAD_SECONDS ?? 30);
 if (!Number.isInteger(clients) || clients < 1 || !(seconds > 0)) {
@@ -77,7 +81,7 @@ try {
   const workers = [];
   const ready = [];
   for (let index = 0; index < clients; index++) {
-    const w = new Worker(join(root, 'bench', 'load-client.mjs'), { workerData: { root, url: `${url}/load`, dir, index, shared: SHARED } });
+    const w = new Worker(join(root, 'bench', 'load-client.mjs'), { workerData: { url: `${url}/load`, dir, index, shared: SHARED } });
     workers.push(w);
     ready.push(new Promise((res, rej) => {
       w.once('message', (m) => (m.error ? rej(new Error(`client ${index} clone: ${m.error}`)) : res(m.dbPath)));
@@ -100,7 +104,7 @@ try {
       } catch {
         health.push(10_000);
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, Math.max(0, healthEvery - (performance.now() - t))));
     }
   })();
 

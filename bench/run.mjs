@@ -5,22 +5,44 @@
 //
 //   npm run bench -- [--n 1000000] [--runs 3] [--only pull,push,...] [--json [file]]
 //
-// --n       changes in the synthetic dataset (rows x 4 columns; default 1,000,000)
+// --n       changes in the synthetic datasets (push/pull/small/memory/import: rows x 4 columns;
+//           big-small and health: rows x 8 columns; default 1,000,000)
 // --runs    runs per case (medians are reported; default 3)
-// --only    a comma-separated subset of: push,pull,wire,clone,small,memory,import,migrate
+// --only    a comma-separated subset of: push,pull,wire,clone,small,memory,import,migrate,
+//           big-small,old-replica,health,incr1k,blobs
+// --merges  recorded merges of the old replica (old-replica; default 2,000,000)
+// --blob-mb  MB of 100 kB blobs (blobs; default 200, so 2,000 rows of 100,000 bytes)
+// --load-seconds, --load-clients  the load under which health is sampled (default 15 s, 30 clients)
+// --crsync  the bin/crsync.js to measure (default: this checkout's), e.g. a worktree of older
+//           code; its dist/ must be built. The bench scripts and yardsticks stay these.
 // --json    print the figures as one JSON document on stdout instead of the table (or to a file)
+// Quick look: --n 100000 --runs 1 --merges 200000 --blob-mb 20 --load-seconds 5
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fmtInt } from './lib.mjs';
+import { cli, fmtInt, useCli } from './lib.mjs';
 import { memoryCase, pullCase, pushCase } from './cases-sync.mjs';
 import { cloneCase, importCase, migrateCase, smallSyncCase } from './cases-local.mjs';
+import { bigSmallCase, oldReplicaCase } from './cases-small.mjs';
+import { healthCase } from './cases-health.mjs';
+import { blobsCase, incr1kCase } from './cases-incr.mjs';
+import { table } from './table.mjs';
 
 function args() {
   try {
     return parseArgs({
-      options: { n: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string' }, json: { type: 'string' } },
+      options: {
+        n: { type: 'string' },
+        runs: { type: 'string' },
+        only: { type: 'string' },
+        json: { type: 'string' },
+        merges: { type: 'string' },
+        'blob-mb': { type: 'string' },
+        'load-seconds': { type: 'string' },
+        'load-clients': { type: 'string' },
+        crsync: { type: 'string' },
+      },
       allowPositionals: false,
       strict: true,
       args: process.argv.slice(2).flatMap((a, i, all) => (a === '--json' && (i === all.length - 1 || all[i + 1].startsWith('--')) ? ['--json', '-'] : [a])),
@@ -33,11 +55,23 @@ function args() {
 const { values } = args();
 const n = Math.round(Number(values.n ?? 1_000_000) / 4) * 4;
 const runs = Number(values.runs ?? 3);
-if (!(n >= 4000) || !(runs >= 1)) {
-  console.error('bench: --n must be at least 4000 and --runs at least 1');
+const merges = Number(values.merges ?? 2_000_000);
+const blobMB = Number(values['blob-mb'] ?? 200);
+const loadSeconds = Number(values['load-seconds'] ?? 15);
+const loadClients = Number(values['load-clients'] ?? 30);
+if (!(n >= 4000) || !(runs >= 1) || !(merges >= 2) || !(blobMB > 0) || !(loadSeconds > 0) || !(loadClients >= 1)) {
+  console.error('bench: --n must be at least 4000, --runs and --load-clients at least 1, --merges at least 2, --blob-mb and --load-seconds above 0');
   process.exit(2);
 }
-const all = ['push', 'pull', 'wire', 'clone', 'small', 'memory', 'import', 'migrate'];
+if (values.crsync) {
+  try {
+    useCli(values.crsync);
+  } catch (err) {
+    console.error(`bench: --crsync: ${err.message}`);
+    process.exit(2);
+  }
+}
+const all = ['push', 'pull', 'wire', 'clone', 'small', 'memory', 'import', 'migrate', 'big-small', 'old-replica', 'health', 'incr1k', 'blobs'];
 const only = new Set(values.only ? values.only.split(',') : all);
 const unknown = [...only].filter((c) => !all.includes(c));
 if (unknown.length > 0) {
@@ -47,8 +81,8 @@ if (unknown.length > 0) {
 const jsonOut = values.json;
 const log = (s) => process.stderr.write(`${s}\n`);
 const dir = mkdtempSync(join(tmpdir(), 'crsync-bench-'));
-const ctx = { dir, n, runs, log, state: {} };
-const figures = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, n, runs, cases: {} };
+const ctx = { dir, n, runs, log, merges, blobMB, loadSeconds, loadClients, state: {} };
+const figures = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, crsync: cli, n, runs, merges, blobMB, cases: {} };
 const f = figures.cases;
 
 async function step(name, fn) {
@@ -73,43 +107,19 @@ try {
   if (only.has('clone')) f.clone = await step('clone', () => cloneCase(ctx));
   if (only.has('import')) f.import = await step('import', () => importCase(ctx));
   if (only.has('migrate')) f.migrate = await step('migrate', () => migrateCase());
+  if (only.has('big-small')) f['big-small'] = await step('small operations, big vs small replica', () => bigSmallCase(ctx));
+  if (only.has('old-replica')) f['old-replica'] = await step('no-op sync, old vs fresh replica', () => oldReplicaCase(ctx));
+  if (only.has('health')) f.health = await step('hub health under work', () => healthCase(ctx));
+  if (only.has('incr1k')) f.incr1k = await step('1,000 rows of the cities, A to B', () => incr1kCase(ctx));
+  if (only.has('blobs')) f.blobs = await step('blobs', () => blobsCase(ctx));
 } finally {
   rmSync(dir, { recursive: true, force: true });
-}
-
-/** The table: one line per figure, with its yardstick, ratio and target where the issue sets one. */
-function table() {
-  const lines = [];
-  const row = (what, crsync, yardstick, ratio, target, met) => lines.push([what, crsync, yardstick, ratio, target, met === undefined ? '' : met ? 'yes' : 'NO']);
-  const r2 = (x) => (x === undefined ? '-' : x.toFixed(2));
-  if (f.pull) row(`pull ${fmtInt(f.pull.changes)} changes (changes/s)`, fmtInt(f.pull.crsync.changesPerSec), fmtInt(f.pull.baseline.changesPerSec), r2(f.pull.ratio), '>= 1.0', f.pull.ratio >= 1);
-  if (f.push) row(`push ${fmtInt(f.push.changes)} changes (changes/s)`, fmtInt(f.push.crsync.changesPerSec), fmtInt(f.push.baseline.changesPerSec), r2(f.push.ratio), '>= 1.0', f.push.ratio >= 1);
-  if (f.clone) {
-    row(`clone ${fmtInt(f.clone.rows)} cities (ms)`, fmtInt(f.clone.cloneMs), `${fmtInt(f.clone.plainInsertMs)} plain insert`, r2(f.clone.vsPlainInsert), '', undefined);
-    row(`clone vs file copy (ms)`, fmtInt(f.clone.cloneMs), `${f.clone.fileCopyMs.toFixed(1)} file copy`, fmtInt(f.clone.vsFileCopy), '', undefined);
-  }
-  if (f.wire) row(`wire bytes per change`, f.wire.bytesPerChange.toFixed(2), `${f.wire.jsonBytesPerChange.toFixed(1)} JSON`, r2(f.wire.ratio), '<= 0.12', f.wire.ratio <= 0.12);
-  if (f.small) {
-    row('no-op sync (ms, whole process)', fmtInt(f.small.noopSyncMs), `${fmtInt(f.small.nodeStartMs)} node start`, r2(f.small.noopRatio), '<= 3', f.small.noopRatio <= 3);
-    row('1,000-row sync (ms, whole process)', fmtInt(f.small.smallSyncMs), `${fmtInt(f.small.nodeStartMs)} node start`, r2(f.small.smallRatio), '<= 5', f.small.smallRatio <= 5);
-  }
-  if (f.memory) {
-    row(`client peak RSS, N -> 4N (MiB)`, fmtInt(f.memory.n4.clientPeakRssMiB), fmtInt(f.memory.n.clientPeakRssMiB), r2(f.memory.clientGrowth), '<= 1.2', f.memory.clientGrowth <= 1.2);
-    row(`hub peak RSS, N -> 4N (MiB)`, fmtInt(f.memory.n4.hubPeakRssMiB), fmtInt(f.memory.n.hubPeakRssMiB), r2(f.memory.hubGrowth), '<= 1.2', f.memory.hubGrowth <= 1.2);
-    row(`hub peak RSS at 4N vs its dataset (MiB)`, fmtInt(f.memory.n4.hubPeakRssMiB), `${fmtInt(f.memory.n4.datasetMiB)} file`, r2(f.memory.n4.hubPeakRssMiB / f.memory.n4.datasetMiB), '', undefined);
-  }
-  if (f.import) row(`import ${fmtInt(f.import.rows)} rows (rows/s)`, fmtInt(f.import.importRowsPerSec), fmtInt(f.import.insertRowsPerSec), r2(f.import.ratio), '>= 0.8', f.import.ratio >= 0.8);
-  if (f.migrate) row(`add column, ${fmtInt(f.migrate.rows)} rows (ms)`, fmtInt(f.migrate.replicatedMs), `${f.migrate.plainMs} plain`, fmtInt(f.migrate.replicatedMs / f.migrate.plainMs), '', undefined);
-  const head = ['case', 'crsync', 'yardstick', 'ratio', 'target', 'met'];
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const fmt = (l) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
 }
 
 const json = JSON.stringify(figures, (_k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 100) / 100 : v), 2);
 if (jsonOut === '-') process.stdout.write(json + '\n');
 else {
   if (jsonOut) writeFileSync(jsonOut, json + '\n');
-  console.log(`\ncrsync benchmark: N = ${fmtInt(n)} changes, ${runs} runs per case, medians; Node ${process.version}, ${figures.cpus} cores\n`);
-  console.log(table());
+  console.log(`\ncrsync benchmark: N = ${fmtInt(n)} changes, ${runs} runs per case, medians; Node ${process.version}, ${figures.cpus} cores; crsync ${cli}\n`);
+  console.log(table(f));
 }

@@ -1,11 +1,15 @@
 // Runs one crsync operation in-process in a fresh Node process and prints its figures as one
-// JSON line: time inside the process (start-up excluded, as for the baselines) and peak RSS.
+// JSON line: time inside the process (start-up excluded, as for the baselines), the CPU time
+// (user + sys) of that part, and peak RSS.
 //   node bench/worker.mjs push <db> <remote> | pull <db> <remote> | clone <url> <db>
-import { pullChanges, pushChanges } from '../dist/sync/client/engine.js';
-import { cloneReplica } from '../dist/sync/client/clone.js';
+import { importDist } from './lib.mjs';
+
+const { pullChanges, pushChanges } = await importDist('sync/client/engine.js', 'sync/engine.js');
+const { cloneReplica } = await importDist('sync/client/clone.js', 'sync/clone.js');
 
 const [op, a, b] = process.argv.slice(2);
 const env = { ...process.env, CRSYNC_RETRIES: '1' };
+const cpu0 = process.cpuUsage();
 const started = performance.now();
 let result;
 if (op === 'push') result = await pushChanges({ dbPath: a, remote: b ?? 'origin', env });
@@ -13,5 +17,6 @@ else if (op === 'pull') result = await pullChanges({ dbPath: a, remote: b ?? 'or
 else if (op === 'clone') result = await cloneReplica(a, b, { env });
 else throw new Error(`unknown op ${op}`);
 const ms = performance.now() - started;
+const cpu = process.cpuUsage(cpu0);
 const changes = op === 'push' ? result.sent : result.received;
-process.stdout.write(JSON.stringify({ op, ms, changes, bytes: result.bytes, maxRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n');
+process.stdout.write(JSON.stringify({ op, ms, cpuMs: (cpu.user + cpu.system) / 1000, changes, bytes: result.bytes, maxRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n');

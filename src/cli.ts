@@ -24,6 +24,8 @@ export interface GlobalOptions {
   json: boolean;
   color: boolean;
   debug: boolean;
+  quiet: boolean;
+  verbose: boolean;
 }
 
 /** What a command's action receives besides its own arguments. */
@@ -44,14 +46,33 @@ let lastContext: CommandContext | undefined;
 /** The context of the command that ran last (read after parseAsync). */
 const currentContext = (): CommandContext | undefined => lastContext;
 
-function makeOutput(cli: CliEnv, g: Pick<GlobalOptions, 'json' | 'color' | 'debug'>): Output {
-  const color = g.color && !g.json && cli.stdoutIsTTY && cli.env.NO_COLOR === undefined;
-  const interactive = cli.stderrIsTTY && !g.json && !cli.env.CI;
+/**
+ * Whether one stream gets colour: --json and --no-color always turn it off, FORCE_COLOR (not "0")
+ * turns it on, NO_COLOR and CI off; otherwise only when that very stream is a terminal.
+ */
+export function streamColor(isTTY: boolean, env: NodeJS.ProcessEnv, g: { json: boolean; color: boolean }): boolean {
+  if (g.json || !g.color) return false;
+  // Empty counts as unset, for FORCE_COLOR as for NO_COLOR (no-color.org).
+  const force = env.FORCE_COLOR === '' ? undefined : env.FORCE_COLOR;
+  if (force === '0' || force === 'false') return false;
+  if (force !== undefined) return true;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.CI !== undefined && env.CI !== '' && env.CI !== 'false') return false;
+  return isTTY;
+}
+
+type OutputGlobals = Pick<GlobalOptions, 'json' | 'color' | 'debug' | 'quiet' | 'verbose'>;
+
+function makeOutput(cli: CliEnv, g: OutputGlobals): Output {
+  const ci = cli.env.CI !== undefined && cli.env.CI !== '' && cli.env.CI !== 'false';
   return new Output({
     json: g.json,
-    color: color || (g.color && cli.stderrIsTTY && cli.env.NO_COLOR === undefined && !g.json),
+    stdoutColor: streamColor(cli.stdoutIsTTY, cli.env, g),
+    stderrColor: streamColor(cli.stderrIsTTY, cli.env, g),
     debug: g.debug,
-    interactive,
+    quiet: g.quiet,
+    verbose: g.verbose,
+    interactive: cli.stderrIsTTY && !g.json && !ci && !g.quiet,
     stdoutIsTTY: cli.stdoutIsTTY,
     stdout: cli.stdout,
     stderr: cli.stderr,
@@ -65,7 +86,14 @@ export function commandContext(cmd: Command): CommandContext {
   const cli = contexts.get(root);
   if (!cli) throw new Error('command is not attached to a crsync program');
   const g = cmd.optsWithGlobals() as GlobalOptions;
-  const globals: GlobalOptions = { db: g.db, json: g.json === true, color: g.color !== false, debug: g.debug === true };
+  const globals: GlobalOptions = {
+    db: g.db,
+    json: g.json === true,
+    color: g.color !== false,
+    debug: g.debug === true,
+    quiet: g.quiet === true,
+    verbose: g.verbose === true,
+  };
   lastContext = {
     out: makeOutput(cli, globals),
     globals,
@@ -86,43 +114,73 @@ export function createProgram(cli: CliEnv): Command {
     .description('Local-first SQLite with CRDT sync (cr-sqlite): replicate tables, sync them, inspect what lost.')
     .version(VERSION, '-V, --version')
     .addOption(new Option('-d, --db <path>', 'replica database file').env('CRSYNC_DB').default('./crsync.db'))
-    .option('--json', 'print one JSON document on stdout (results and errors)', false)
+    .option('--json', 'print one JSON document on stdout (results and errors)')
     .option('--no-color', 'no colour in output')
-    .option('--debug', 'print stack traces of internal errors', false)
+    .option('--debug', 'print stack traces of internal errors')
+    .option('-q, --quiet', 'print nothing on stderr but errors')
+    .option('-v, --verbose', 'print per-step detail, timings and HTTP requests on stderr')
     .showSuggestionAfterError(true)
     .configureHelp({ showGlobalOptions: true, sortSubcommands: true });
   registerCommands(program);
-  applyExitOverride(program, cli);
   return program;
 }
 
-function applyExitOverride(cmd: Command, cli: CliEnv): void {
+/** What commander printed under --json, reported once by run() as part of the one JSON document. */
+interface Captured {
+  out: string;
+}
+
+function applyExitOverride(cmd: Command, cli: CliEnv, captured: Captured): void {
   const json = cli.env.__CRSYNC_JSON === '1';
   cmd.exitOverride();
   cmd.configureOutput({
-    writeOut: (s) => cli.stdout.write(s),
+    // With --json, help and version text become the JSON document run() prints.
+    writeOut: (s) => (json ? void (captured.out += s) : cli.stdout.write(s)),
     // With --json the usage error is reported once, as JSON, by run().
     writeErr: (s) => (json ? undefined : cli.stderr.write(s)),
   });
-  for (const sub of cmd.commands) applyExitOverride(sub, cli);
+  for (const sub of cmd.commands) applyExitOverride(sub, cli, captured);
 }
 
 /** Parses argv and runs the command; returns the exit code. Never throws. */
 export async function run(argv: string[], cli: CliEnv): Promise<number> {
-  const wantsJson = argv.includes('--json');
+  const args = argv.slice(2);
+  const end = args.indexOf('--');
+  const flags = end === -1 ? args : args.slice(0, end);
+  const wantsJson = flags.includes('--json');
   useExtensionPath(cli.env.CRSYNC_CRSQLITE_PATH);
   const cliEnv: CliEnv = { ...cli, env: { ...cli.env, __CRSYNC_JSON: wantsJson ? '1' : '0' } };
+  const captured: Captured = { out: '' };
   const program = createProgram(cliEnv);
+  applyExitOverride(program, cliEnv, captured);
   lastContext = undefined;
+  const fallbackOutput = (): Output =>
+    currentContext()?.out ??
+    makeOutput(cliEnv, {
+      json: wantsJson,
+      color: !flags.includes('--no-color'),
+      debug: flags.includes('--debug'),
+      quiet: flags.includes('-q') || flags.includes('--quiet'),
+      verbose: false,
+    });
   try {
     await program.parseAsync(argv, { from: 'node' });
     return currentContext()?.exitCode ?? ExitCode.ok;
   } catch (err) {
-    const out =
-      currentContext()?.out ?? makeOutput(cliEnv, { json: wantsJson, color: !argv.includes('--no-color'), debug: argv.includes('--debug') });
+    const out = fallbackOutput();
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      if (err.code === 'commander.version') {
+        if (wantsJson) out.result({ version: VERSION });
         return ExitCode.ok;
+      }
+      if (err.code === 'commander.helpDisplayed' || (err.code === 'commander.help' && err.exitCode === 0)) {
+        if (wantsJson) out.result({ help: captured.out });
+        return ExitCode.ok;
+      }
+      if (err.code === 'commander.help') {
+        // No command given (crsync alone, or a command group alone): help went to stderr.
+        if (wantsJson) out.error(new UsageError('no command given', 'see `crsync --help`'));
+        return ExitCode.usage;
       }
       if (wantsJson) {
         out.error(new UsageError(err.message.replace(/^error: /, ''), 'see `crsync --help`'));
@@ -135,15 +193,21 @@ export async function run(argv: string[], cli: CliEnv): Promise<number> {
   }
 }
 
+/** Exit codes of a process stopped by a signal, as shells report them (128 + the signal number). */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
 /** Entry point used by bin/crsync.js. */
 export async function main(): Promise<void> {
   const controller = new AbortController();
-  const onSignal = (): void => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort(new CrsyncError('interrupted', 'interrupted'));
+  let received: keyof typeof SIGNAL_EXIT | undefined;
+  const onSignal = (name: keyof typeof SIGNAL_EXIT): void => {
+    // A second signal: the user does not want to wait for a committed page.
+    if (received) process.exit(SIGNAL_EXIT[name]);
+    received = name;
+    controller.abort(new CrsyncError('interrupted', name === 'SIGINT' ? 'interrupted' : 'terminated'));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
   // A reader that stops early (`crsync export t | head`) closes the pipe: stop quietly, as
   // Unix tools do, instead of crashing on EPIPE. Anything written was committed already.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -162,5 +226,7 @@ export async function main(): Promise<void> {
     stderrIsTTY: process.stderr.isTTY === true,
     signal: controller.signal,
   });
-  process.exitCode = code;
+  // Stopped by a signal: say so in the exit code, as a process killed by it would (a command that
+  // finished its work before it noticed keeps its own code).
+  process.exitCode = received && code !== ExitCode.ok ? SIGNAL_EXIT[received] : code;
 }

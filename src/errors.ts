@@ -14,8 +14,10 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 export const FAMILIES = {
   /** The command line, or what it names, is wrong: fix the invocation. */
   usage: ExitCode.usage,
-  /** A file, database, table or dataset is not there. */
+  /** A file, database, table, dataset, remote or conflict named is not there. */
   not_found: ExitCode.failure,
+  /** What a command would create is there already (a file, folder or remote name). */
+  exists: ExitCode.failure,
   /** The data or SQL given cannot be used. */
   input: ExitCode.failure,
   /** The file system or the machine refused (open, write, load, listen). */
@@ -53,13 +55,13 @@ export const ERRORS = {
   // usage: exit 2
   usage:                  { family: 'usage', exit: 2, status: 400 },
   unknown_format:         { family: 'usage', exit: 2, status: 400 },
-  dir_not_empty:          { family: 'usage', exit: 2, status: 400 },
+  dir_not_empty:          { family: 'exists', exit: 1, status: 400 },
   empty_migration:        { family: 'usage', exit: 2, status: 400 },
   empty_sql:              { family: 'usage', exit: 2, status: 400 },
-  file_exists:            { family: 'usage', exit: 2, status: 400 },
-  no_such_conflict:       { family: 'usage', exit: 2, status: 400 },
-  no_such_remote:         { family: 'usage', exit: 2, status: 400 },
-  remote_exists:          { family: 'usage', exit: 2, status: 400 },
+  file_exists:            { family: 'exists', exit: 1, status: 400 },
+  no_such_conflict:       { family: 'not_found', exit: 1, status: 400 },
+  no_such_remote:         { family: 'not_found', exit: 1, status: 400 },
+  remote_exists:          { family: 'exists', exit: 1, status: 400 },
   same_site:              { family: 'usage', exit: 2, status: 400 },
   tokens_unreadable:      { family: 'usage', exit: 2, status: 400 },
   // not found: exit 1
@@ -68,6 +70,9 @@ export const ERRORS = {
   db_not_found:           { family: 'not_found', exit: 1, status: 500 },
   file_not_found:         { family: 'not_found', exit: 1, status: 500 },
   no_such_table:          { family: 'not_found', exit: 1, status: 500 },
+  no_such_column:         { family: 'not_found', exit: 1, status: 500 },
+  not_a_replica:          { family: 'not_found', exit: 1, status: 500 },
+  not_a_folder:           { family: 'input', exit: 1, status: 500 },
   // bad input: exit 1
   bad_input:              { family: 'input', exit: 1, status: 500 },
   unknown_columns:        { family: 'input', exit: 1, status: 500 },
@@ -95,15 +100,22 @@ export const ERRORS = {
   bad_response:           { family: 'protocol', exit: 1, status: 500 },
   remote_error:           { family: 'protocol', exit: 1, status: 500 },
   remote_behind:          { family: 'protocol', exit: 1, status: 500 },
+  snapshot_corrupt:       { family: 'protocol', exit: 1, status: 500 },
+  range_not_satisfiable:  { family: 'protocol', exit: 1, status: 416 },
   // limits: exit 1
   request_timeout:        { family: 'limit', exit: 1, status: 408 },
   frame_too_large:        { family: 'limit', exit: 1, status: 413 },
   page_too_large:         { family: 'limit', exit: 1, status: 413 },
   body_too_large:         { family: 'limit', exit: 1, status: 413 },
   value_too_large:        { family: 'limit', exit: 1, status: 413 },
+  schema_too_large:       { family: 'limit', exit: 1, status: 413 },
+  too_many_conflicts:     { family: 'limit', exit: 1, status: 413 },
+  dataset_limit:          { family: 'limit', exit: 1, status: 403 },
   // unavailable: exit 1 (retried by the client, then remote_unreachable)
   busy:                   { family: 'unavailable', exit: 1, status: 503 },
   shutting_down:          { family: 'unavailable', exit: 1, status: 503 },
+  hub_busy:               { family: 'unavailable', exit: 1, status: 503 },
+  disk_full:              { family: 'io', exit: 1, status: 507 },
   remote_unavailable:     { family: 'unavailable', exit: 1, status: 500 },
   // unreachable: exit 3
   remote_unreachable:     { family: 'unreachable', exit: 3, status: 500 },
@@ -113,10 +125,17 @@ export const ERRORS = {
   auth_failed:            { family: 'auth', exit: 4, status: 403 },
   unauthenticated:        { family: 'auth', exit: 4, status: 401 },
   forbidden:              { family: 'auth', exit: 4, status: 403 },
+  site_owned:             { family: 'auth', exit: 4, status: 403 },
   // schema mismatch: exit 5
   schema_mismatch:        { family: 'schema_mismatch', exit: 5, status: 409 },
   unknown_table:          { family: 'schema_mismatch', exit: 5, status: 409 },
   unknown_column:         { family: 'schema_mismatch', exit: 5, status: 409 },
+  // the library: exit 1
+  replica_open:           { family: 'input', exit: 1, status: 500 },
+  replica_closed:         { family: 'input', exit: 1, status: 500 },
+  // live sync: exit 1
+  watch_running:          { family: 'input', exit: 1, status: 500 },
+  replica_gone:           { family: 'not_found', exit: 1, status: 500 },
   // stopped, and bugs: exit 1
   interrupted:            { family: 'interrupted', exit: 1, status: 500 },
   demo_failed:            { family: 'internal', exit: 1, status: 500 },

@@ -1,20 +1,22 @@
 import type { Command } from 'commander';
 import { retryFromEnv } from '../sync/client/retry.js';
-import { formatBytes, formatCount, formatMs } from '../output/format.js';
+import { renderClone } from '../output/remote-render.js';
 import { transferProgress } from '../output/sync-render.js';
 import { DEFAULT_PAGE_SIZE } from '../sync/protocol/types.js';
-import { action, positiveInt } from './common.js';
+import { action, positiveInt, withResumeHint } from './common.js';
 
 export function registerClone(program: Command): void {
   program
     .command('clone')
     .description('make a new replica of a remote (its own site id, origin set to the URL)')
     .argument('<url>', 'http(s)://host:port/<dataset>, or a path to a crsync database')
-    .argument('[file]', 'database file to create (default: <dataset>.db)')
+    .argument('[file]', 'database file to create (default: <dataset>.db in this folder; <name>-clone.db when that is the source file itself)')
+    .option('--no-snapshot', 'merge the change stream even into a new file (default: receive a snapshot of the remote)')
     .option('--page-size <n>', `changes per page, one transaction each (default ${DEFAULT_PAGE_SIZE})`)
     .action(
-      action(async (ctx, url: string, file: string | undefined, flags: { pageSize?: string }) => {
-        const { progress, onProgress } = transferProgress(ctx.out, `clone ${url}`);
+      action(async (ctx, url: string, file: string | undefined, flags: { pageSize?: string; snapshot: boolean }) => {
+        const total = ctx.out.opts.interactive && !ctx.out.opts.quiet ? await (await import('../sync/client/status.js')).countAll(url, ctx.env) : null;
+        const { progress, onProgress } = transferProgress(ctx.out, `clone ${url}`, { pull: total });
         try {
           const { cloneReplica } = await import('../sync/client/clone.js');
           const r = await cloneReplica(url, file, {
@@ -22,19 +24,14 @@ export function registerClone(program: Command): void {
             signal: ctx.signal,
             pageSize: positiveInt('--page-size', flags.pageSize, DEFAULT_PAGE_SIZE),
             retry: retryFromEnv(ctx.env),
+            snapshot: flags.snapshot,
             onProgress,
           });
           progress.done();
-          ctx.out.result(r, (x, c) =>
-            [
-              `Cloned ${c.bold(x.url)} into ${c.bold(x.db)}`,
-              `site id ${c.cyan(x.siteId)}; tables: ${x.tables.join(', ') || 'none'}`,
-              `${formatCount(x.received)} change${x.received === 1 ? '' : 's'}, ${formatBytes(x.bytes)} in ${formatMs(x.ms)}`,
-            ].join('\n'),
-          );
+          ctx.out.result(r, renderClone);
         } catch (err) {
           progress.fail();
-          throw err;
+          throw withResumeHint(err, `crsync clone ${url}${file ? ' ' + file : ''}`);
         }
       }),
     );

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Readable } from 'node:stream';
 import { commandContext, type CommandContext } from '../cli.js';
-import { UsageError } from '../errors.js';
+import { CrsyncError, UsageError } from '../errors.js';
 import { parseQuantity } from '../units.js';
 
 /** Wraps a command action: builds its context and passes it along with the parsed arguments. */
@@ -33,4 +33,10 @@ export function positiveInt(name: string, value: string | undefined, fallback: n
 /** Parses a duration option with a unit (`500ms`, `10s`, `2m`), with a usage error naming the option. */
 export function parseDuration(name: string, value: string): number {
   return parseQuantity(name, value, 'duration');
+}
+
+/** An interrupted transfer keeps what it committed: say how to carry on. */
+export function withResumeHint(err: unknown, again: string): unknown {
+  if (!(err instanceof CrsyncError) || err.code !== 'interrupted' || err.hint) return err;
+  return new CrsyncError(err.code, err.message, { exitCode: err.exitCode, hint: `the pages committed so far are kept; run \`${again}\` to carry on from there`, cause: err });
 }

@@ -13,7 +13,7 @@ export function registerConflicts(program: Command): void {
     .action(
       action((ctx, opts: { all?: boolean; table?: string }) => {
         const all = opts.all === true;
-        const list = withStore(ctx.globals.db, {}, (s) => listConflicts(s.db, { all, table: opts.table }));
+        const list = withStore(ctx.globals.db, { inspect: true }, (s) => listConflicts(s.db, { all, table: opts.table }));
         ctx.out.result(list, (l, c) => renderConflicts(l, c, all));
       }),
     );

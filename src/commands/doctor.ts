@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ExitCode } from '../errors.js';
 import { runDoctor } from '../db/doctor.js';
 import { renderDoctor } from '../output/replica-render.js';
 import { action } from './common.js';
@@ -11,6 +12,8 @@ export function registerDoctor(program: Command): void {
       action((ctx) => {
         const r = runDoctor(ctx.globals.db);
         ctx.out.result(r, renderDoctor);
+        // A file that is there but cannot be inspected (not a replica, corrupt) is a failure.
+        if (r.dbError !== undefined) ctx.exitCode = ExitCode.failure;
       }),
     );
 }

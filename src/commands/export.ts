@@ -4,6 +4,7 @@ import { exportTable, type ExportResult } from '../formats/export.js';
 import { DATA_FORMATS, formatFromPath, type DataFormat } from '../formats/readers.js';
 import { withStoreAsync } from '../db/store.js';
 import { action } from './common.js';
+import { renderExportProgress, renderExportSummary } from '../output/import-render.js';
 
 const HELP = `
 The rows are written in primary-key order, in a form \`crsync import\` reads back with the same
@@ -15,6 +16,7 @@ Examples:
   crsync export countries > countries.csv
   crsync export countries -o countries.ndjson
   crsync export countries --format json | jq '.[0]'
+  crsync export countries --json | jq length    (--json without -o: a JSON array)
 `;
 
 export function registerExport(program: Command): void {
@@ -31,7 +33,11 @@ export function registerExport(program: Command): void {
           throw new UsageError(`unknown format ${opts.format}`, `use one of ${DATA_FORMATS.join(', ')}`, 'unknown_format');
         }
         const file = opts.output === '-' ? undefined : opts.output;
-        const format = (opts.format as DataFormat | undefined) ?? (file ? formatFromPath(file) : undefined) ?? 'csv';
+        // --json without -o: stdout is the one JSON document, so the rows are a JSON array.
+        if (ctx.out.json && !file && opts.format !== undefined && opts.format !== 'json') {
+          throw new UsageError(`--json prints the rows as JSON; --format ${opts.format} needs -o <file>`);
+        }
+        const format = (opts.format as DataFormat | undefined) ?? (file ? formatFromPath(file) : undefined) ?? (ctx.out.json ? 'json' : 'csv');
         const progress = ctx.out.progress(`exporting ${table}`);
         let result: ExportResult;
         try {
@@ -43,7 +49,7 @@ export function registerExport(program: Command): void {
               // stdout itself, not out.data(): the export waits for it to drain, so memory stays bounded.
               stdout: ctx.out.opts.stdout,
               signal: ctx.signal,
-              onProgress: (rows) => progress.update(`exporting ${table}: ${rows} rows`),
+              onProgress: (rows) => progress.update(renderExportProgress(table, rows)),
             }),
           );
         } catch (err) {
@@ -53,7 +59,7 @@ export function registerExport(program: Command): void {
         progress.done();
         // Without -o, stdout carries the rows: the result is only a note on stderr.
         if (file && ctx.out.json) ctx.out.result(result);
-        else ctx.out.note(`Exported ${result.rows} row${result.rows === 1 ? '' : 's'} of ${table} (${format}) to ${file ?? 'stdout'} in ${(result.ms / 1000).toFixed(1)} s`);
+        else ctx.out.note(renderExportSummary(table, format, file, result));
       }),
     );
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { importFile, type ImportProgress, type ImportResult } from '../formats/import.js';
+import { importFile, type ImportResult } from '../formats/import.js';
+import { renderImportProgress, renderImportSummary } from '../output/import-render.js';
 import { DATA_FORMATS, type DataFormat } from '../formats/readers.js';
 import { withStoreAsync } from '../db/store.js';
 import { action, positiveInt } from './common.js';
@@ -43,20 +44,6 @@ function parseFormat(value: string | undefined): DataFormat | undefined {
   throw new UsageError(`unknown format ${value}`, `use one of ${DATA_FORMATS.join(', ')}`, 'unknown_format');
 }
 
-const rate = (rows: number, ms: number): number => Math.round(rows / Math.max(ms / 1000, 0.001));
-
-function progressText(table: string, p: ImportProgress): string {
-  const left = p.totalBytes ? ` · ${Math.floor((100 * p.bytesRead) / p.totalBytes)}%` : '';
-  const skipped = p.skipped > 0 ? ` · ${p.skipped} skipped` : '';
-  return `importing into ${table}: ${p.rows} rows · ${rate(p.rows, p.ms)} rows/s${skipped}${left}`;
-}
-
-function summary(r: ImportResult): string {
-  return (
-    `Imported ${r.rows} row${r.rows === 1 ? '' : 's'} into ${r.table}${r.created ? ' (created, replicated)' : ''} ` +
-    `from ${r.file === '-' ? 'stdin' : r.file} in ${(r.ms / 1000).toFixed(1)} s (${rate(r.rows, r.ms)} rows/s)`
-  );
-}
 
 export function registerImport(program: Command): void {
   program
@@ -92,7 +79,7 @@ export function registerImport(program: Command): void {
               batch,
               skipBad: opts.skipBad === true,
               signal: ctx.signal,
-              onProgress: (p) => progress.update(progressText(table, p)),
+              onProgress: (p) => progress.update(renderImportProgress(table, p)),
             }),
           );
         } catch (err) {
@@ -108,7 +95,7 @@ export function registerImport(program: Command): void {
           );
         }
         if (ctx.out.json) ctx.out.result(result);
-        else ctx.out.note(summary(result));
+        else ctx.out.note(renderImportSummary(result));
       }),
     );
 }

@@ -17,7 +17,7 @@ export function registerLog(program: Command): void {
         const limit = positiveInt('--limit', opts.limit, 20);
         if (opts.since !== undefined && !/^\d{1,18}$/.test(opts.since)) throw new UsageError(`--since must be a db_version (a whole number), got ${opts.since}`);
         const since = opts.since === undefined ? undefined : BigInt(opts.since);
-        const entries = withStore(ctx.globals.db, {}, (s) => readLog(s.db, { limit, table: opts.table, since }));
+        const entries = withStore(ctx.globals.db, { inspect: true }, (s) => readLog(s.db, { limit, table: opts.table, since }));
         ctx.out.result(entries, renderLog);
       }),
     );

@@ -1,16 +1,41 @@
 import type { Command } from 'commander';
-import { addRemote, listRemotes, removeRemote } from '../db/state/remotes.js';
+import { addRemote, listRemotes, removeRemote, setRemoteUrl } from '../db/state/remotes.js';
 import { withStore } from '../db/store.js';
-import { renderTable } from '../output/format.js';
+import {
+  renderDatasets, renderRemoteAdded, renderRemoteNames, renderRemoteRemoved, renderRemoteTable, renderRemoteUrlSet, type RemoteView,
+} from '../output/remote-render.js';
 import { filePathOf, isHttpUrl, parseHubUrl } from '../sync/transports/url.js';
 import { action } from './common.js';
 
-function publicRemote(r: ReturnType<typeof listRemotes>[number]) {
+function publicRemote(r: ReturnType<typeof listRemotes>[number]): RemoteView {
   return { name: r.name, url: r.url, tokenEnv: r.tokenEnv, lastPush: r.lastPush, lastPull: r.lastPull };
 }
 
+/** The URL as stored: a hub URL checked now rather than at the first sync, a path made absolute. */
+function storedUrl(url: string): string {
+  return isHttpUrl(url) ? (parseHubUrl(url), url) : filePathOf(url);
+}
+
+const HELP = `
+Examples:
+  crsync remote                     names of the remotes
+  crsync remote -v                  with their URLs and token variables
+  crsync remote add origin http://127.0.0.1:7468/todo
+  crsync remote set-url origin https://hub.example.org/todo
+  crsync remote datasets http://127.0.0.1:7468
+`;
+
 export function registerRemote(program: Command): void {
-  const remote = program.command('remote').description('manage remotes: hubs (http(s)://host:port/<dataset>) or peer database files');
+  const remote = program
+    .command('remote')
+    .description('list remotes (-v: URLs and token variables), or manage them: hubs (http(s)://host:port/<dataset>) or peer database files')
+    .addHelpText('after', HELP)
+    .action(
+      action((ctx) => {
+        const list = withStore(ctx.globals.db, { inspect: true }, (s) => listRemotes(s.db)).map(publicRemote);
+        ctx.out.result(list, (l, c) => renderRemoteNames(l, c, ctx.globals.verbose));
+      }),
+    );
   remote
     .command('add')
     .description('add a remote')
@@ -19,23 +44,30 @@ export function registerRemote(program: Command): void {
     .option('--token-env <var>', 'environment variable holding the token (never stored)', 'CRSYNC_TOKEN')
     .action(
       action((ctx, name: string, url: string, opts: { tokenEnv: string }) => {
-        // Validate the URL now rather than at the first sync.
-        const stored = isHttpUrl(url) ? (parseHubUrl(url), url) : filePathOf(url);
+        const stored = storedUrl(url);
         const r = withStore(ctx.globals.db, {}, (s) => addRemote(s.db, name, stored, opts.tokenEnv));
-        ctx.out.result(publicRemote(r), (x, c) => `added remote ${c.bold(x.name)} ${x.url}`);
+        ctx.out.result(publicRemote(r), renderRemoteAdded);
+      }),
+    );
+  remote
+    .command('set-url')
+    .description('point a remote at another URL (a different replica there is noticed at the next sync)')
+    .argument('<name>', 'remote name')
+    .argument('<url>', 'http(s)://host:port/<dataset>, or a path to another crsync database')
+    .action(
+      action((ctx, name: string, url: string) => {
+        const stored = storedUrl(url);
+        const r = withStore(ctx.globals.db, {}, (s) => setRemoteUrl(s.db, name, stored));
+        ctx.out.result(publicRemote(r), renderRemoteUrlSet);
       }),
     );
   remote
     .command('list')
-    .description('list remotes')
+    .description('list remotes with their URLs, token variables and last pull and push')
     .action(
       action((ctx) => {
-        const list = withStore(ctx.globals.db, {}, (s) => listRemotes(s.db)).map(publicRemote);
-        ctx.out.result(list, (l, c) =>
-          l.length === 0
-            ? c.dim('no remotes (crsync remote add <name> <url>)')
-            : renderTable(['name', 'url', 'token env', 'last pull', 'last push'], l.map((r) => [r.name, r.url, r.tokenEnv, r.lastPull, r.lastPush]), c),
-        );
+        const list = withStore(ctx.globals.db, { inspect: true }, (s) => listRemotes(s.db)).map(publicRemote);
+        ctx.out.result(list, renderRemoteTable);
       }),
     );
   remote
@@ -46,7 +78,25 @@ export function registerRemote(program: Command): void {
     .action(
       action((ctx, name: string) => {
         withStore(ctx.globals.db, {}, (s) => removeRemote(s.db, name));
-        ctx.out.result({ removed: name }, (x) => `removed remote ${x.removed}`);
+        ctx.out.result({ removed: name }, renderRemoteRemoved);
+      }),
+    );
+  remote
+    .command('datasets')
+    .description("list a hub's datasets that the token may use (GET /v1/datasets)")
+    .argument('<url>', 'the hub: http(s)://host:port')
+    .option('--token-env <var>', 'environment variable holding the token', 'CRSYNC_TOKEN')
+    .action(
+      action(async (ctx, url: string, opts: { tokenEnv: string }) => {
+        const { HttpTransport } = await import('../sync/transports/http.js');
+        const t = new HttpTransport(url, ctx.env[opts.tokenEnv] || undefined, true);
+        try {
+          const hub = new URL(url).origin;
+          const datasets = await t.listDatasets();
+          ctx.out.result({ hub, datasets }, renderDatasets);
+        } finally {
+          await t.close();
+        }
       }),
     );
 }

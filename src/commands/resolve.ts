@@ -8,6 +8,9 @@ import { promptResolutions } from '../output/resolve-prompt.js';
 import { parseSqlJson } from '../values.js';
 import { action } from './common.js';
 
+/** What a shell reports for a command stopped by Ctrl-C (128 + SIGINT). */
+const INTERRUPTED_EXIT = 130;
+
 interface ResolveFlags {
   all?: boolean;
   table?: string;
@@ -64,11 +67,12 @@ export function registerResolve(program: Command): void {
           ids.length > 0 ? requireConflicts(s.db, ids) : listConflicts(s.db, { table: flags.table }),
         );
         if (selected.length === 0) ctx.out.note('no open conflicts to resolve');
-        const decisions = interactive
-          ? await promptResolutions(selected, ctx.stdin, ctx.out)
-          : selected.map((c) => ({ id: c.id, ...choice }));
+        const asked = interactive ? await promptResolutions(selected, ctx.stdin, ctx.out) : undefined;
+        const decisions: ResolveDecision[] = asked ? asked.decisions : selected.map((c) => ({ id: c.id, ...choice! }));
         const result = withStore(ctx.globals.db, {}, (s) => resolveConflicts(s.db, decisions));
         ctx.out.result(result, renderResolve);
+        // Stopped with Ctrl-C: the answers given are kept, and the exit code says it was cut short.
+        if (asked?.interrupted) ctx.exitCode = INTERRUPTED_EXIT;
       }),
     );
 }

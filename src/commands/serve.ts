@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { action } from './common.js';
+import { LOG_FORMATS, renderRequestLine, renderShutdown, type LogFormat } from '../output/hub-render.js';
 import { addLimitOptions, limitsFrom } from '../server/limit-options.js';
+import { parseQuantity } from '../units.js';
 
 export function registerServe(program: Command): void {
   const cmd = program
@@ -13,11 +15,25 @@ export function registerServe(program: Command): void {
     .option('--tokens <file>', 'tokens file: "<token> <read|read-write> [datasets]" per line')
     .option('--tls-cert <file>', 'TLS certificate (PEM)')
     .option('--tls-key <file>', 'TLS private key (PEM)')
+    .option('--dataset-idle <duration>', 'close a dataset\'s files after this long with no request (env CRSYNC_SERVE_DATASET_IDLE; default 60s)')
+    .option('--repair <dataset>', 'instead of serving: repair a dataset whose clocks an older crsync let reach the ceiling (hub stopped; clients clone again)')
+    .option('--log-format <format>', 'request log on stderr, one line per request: text or json (-q: none)', 'text')
     .action(
-      action(async (ctx, opts: { dir: string; host: string; port: string; tokens?: string; tlsCert?: string; tlsKey?: string } & Record<string, unknown>) => {
+      action(async (ctx, opts: { dir: string; host: string; port: string; tokens?: string; tlsCert?: string; tlsKey?: string; datasetIdle?: string; repair?: string; logFormat: string } & Record<string, unknown>) => {
+        if (opts.repair !== undefined) {
+          const { repairDatasetIn } = await import('../server/repair.js');
+          ctx.out.result(repairDatasetIn(opts.dir, opts.repair));
+          return;
+        }
+        if (!(LOG_FORMATS as readonly string[]).includes(opts.logFormat)) {
+          throw new UsageError(`unknown log format ${opts.logFormat}`, `use one of ${LOG_FORMATS.join(', ')}`);
+        }
+        const format = opts.logFormat as LogFormat;
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${opts.port}`);
         const limits = limitsFrom(opts, ctx.env);
+        const idle = opts.datasetIdle ?? ctx.env.CRSYNC_SERVE_DATASET_IDLE;
+        const datasetIdleMs = idle ? parseQuantity(opts.datasetIdle !== undefined ? '--dataset-idle' : 'CRSYNC_SERVE_DATASET_IDLE', idle, 'duration') : undefined;
         const { startServer } = await import('../server/hub.js');
         const hub = await startServer({
           dir: opts.dir,
@@ -27,7 +43,9 @@ export function registerServe(program: Command): void {
           tlsCert: opts.tlsCert,
           tlsKey: opts.tlsKey,
           limits,
+          datasetIdleMs,
           log: (line) => ctx.out.warn(line),
+          onRequest: (e) => ctx.out.log(renderRequestLine(e, format, ctx.out.e)),
         });
         // The first stdout line is the URL: tests and scripts read it.
         ctx.out.data(hub.url + '\n');
@@ -39,7 +57,7 @@ export function registerServe(program: Command): void {
           if (ctx.signal.aborted) resolve();
           ctx.signal.addEventListener('abort', () => resolve(), { once: true });
         });
-        ctx.out.note('stopping: finishing requests in flight');
+        ctx.out.note(renderShutdown(hub.inFlight()));
         await hub.close();
       }),
     );

@@ -10,7 +10,7 @@ export function registerStatus(program: Command): void {
     .argument('[remote]', 'only this remote')
     .option('--offline', 'do not contact remotes (unpulled stays unknown)')
     .option('--exit-code', `exit ${ExitCode.notInSync} when anything is unpushed, unpulled or in conflict`)
-    .option('--timeout <duration>', 'how long to wait for each remote\'s count (e.g. 10s, 500ms)', '10s')
+    .option('--timeout <duration>', 'how long to wait for each remote\'s count (e.g. 10s, 500ms)', '5s')
     .action(
       action(async (ctx, remote: string | undefined, opts: { offline?: boolean; exitCode?: boolean; timeout: string }) => {
         const timeoutMs = parseDuration('--timeout', opts.timeout);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { replicatedTableInfo, trackTables } from '../db/replica.js';
 import { withStore } from '../db/store.js';
-import { renderTable } from '../output/format.js';
+import { renderTracked, renderTrackedList } from '../output/remote-render.js';
 import { action } from './common.js';
 
 export function registerTrack(program: Command): void {
@@ -16,21 +16,12 @@ export function registerTrack(program: Command): void {
         if (opts.list) {
           if (tables.length > 0) throw new UsageError('--list takes no table names');
           const list = withStore(ctx.globals.db, {}, (s) => replicatedTableInfo(s.db));
-          ctx.out.result(list, (l, c) =>
-            l.length === 0
-              ? c.dim('no replicated tables (crsync track <table>)')
-              : renderTable(['table', 'rows'], l.map((t) => [t.name, BigInt(t.rows)]), c),
-          );
+          ctx.out.result(list, renderTrackedList);
           return;
         }
         if (tables.length === 0) throw new UsageError('name at least one table, or use --list', 'crsync track <table...>');
         const result = withStore(ctx.globals.db, {}, (s) => trackTables(s, tables));
-        ctx.out.result(result, (r, c) =>
-          [
-            ...r.tracked.map((t) => `${c.green('replicated')} ${t}`),
-            ...r.alreadyTracked.map((t) => `${c.dim('already replicated')} ${t}`),
-          ].join('\n'),
-        );
+        ctx.out.result(result, renderTracked);
       }),
     );
 }

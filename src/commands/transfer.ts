@@ -2,13 +2,15 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../cli.js';
 import type { SyncOptions } from '../sync/client/engine.js';
 import { retryFromEnv } from '../sync/client/retry.js';
-import { renderTransfer, transferProgress } from '../output/sync-render.js';
+import { renderTransfer, transferProgress, type TransferTotals } from '../output/sync-render.js';
 import { DEFAULT_PAGE_SIZE } from '../sync/protocol/types.js';
-import { action, positiveInt } from './common.js';
+import { action, positiveInt, withResumeHint } from './common.js';
 
 interface TransferFlags {
   migrate: boolean;
   pageSize?: string;
+  watch?: boolean;
+  create?: boolean;
 }
 
 function syncOptions(ctx: CommandContext, remote: string | undefined, flags: TransferFlags): SyncOptions {
@@ -20,6 +22,8 @@ function syncOptions(ctx: CommandContext, remote: string | undefined, flags: Tra
     pageSize: positiveInt('--page-size', flags.pageSize, DEFAULT_PAGE_SIZE),
     signal: ctx.signal,
     retry: retryFromEnv(ctx.env),
+    // Only `push --create` makes a dataset: a typo in a URL must fail, not create one.
+    create: flags.create === true,
   };
 }
 
@@ -31,24 +35,37 @@ export function registerTransfers(program: Command): void {
     { name: 'sync', past: 'synced', run: 'syncChanges', about: 'pull, then push' },
   ] as const;
   for (const v of verbs) {
-    program
+    const cmd = program
       .command(v.name)
       .description(v.about)
       .argument('[remote]', 'remote name', 'origin')
       .option('--no-migrate', 'do not carry additive schema changes (a schema difference is then exit 5)')
-      .option('--page-size <n>', `changes per page, one transaction each (default ${DEFAULT_PAGE_SIZE})`)
-      .action(
+      .option('--page-size <n>', `changes per page, one transaction each (default ${DEFAULT_PAGE_SIZE})`);
+    if (v.name === 'push') cmd.option('--create', 'create the dataset (or peer file) when the remote has none');
+    if (v.name === 'sync') cmd.option('--watch', 'keep syncing live until SIGINT/SIGTERM (a hub remote): local commits pushed as they happen, hub changes applied as they come');
+    cmd.action(
         action(async (ctx, remote: string, flags: TransferFlags) => {
-          const { progress, onProgress } = transferProgress(ctx.out, `${v.name} ${remote}`);
+          if (flags.watch) {
+            const { watchSync } = await import('./sync-watch.js');
+            return watchSync(ctx, remote, { migrate: flags.migrate, pageSize: positiveInt('--page-size', flags.pageSize, DEFAULT_PAGE_SIZE) });
+          }
+          // The totals cost one count request: only worth it when progress is shown.
+          const started = performance.now();
+          const totals: TransferTotals = (ctx.out.opts.interactive && !ctx.out.opts.quiet) || ctx.out.verbose
+            ? await (await import('../sync/client/status.js')).transferTotals({ dbPath: ctx.globals.db, remote, env: ctx.env })
+            : {};
+          ctx.out.detail(`${v.name} ${remote}: to push ${totals.push ?? 'unknown'}, to pull ${totals.pull ?? 'unknown'} (counted in ${Math.round(performance.now() - started)} ms)`);
+          const { progress, onProgress } = transferProgress(ctx.out, `${v.name} ${remote}`, totals);
           try {
             // Loaded on use: keeps the start-up of every other command light.
             const engine = await import('../sync/client/engine.js');
             const result = await engine[v.run]({ ...syncOptions(ctx, remote, flags), onProgress });
             progress.done();
+            ctx.out.detail(`${v.name} ${remote}: ${result.url}, ${result.bytes} bytes, ${result.ms} ms in the engine`);
             ctx.out.result(result, (r, c) => renderTransfer(v.past, r, c));
           } catch (err) {
             progress.fail();
-            throw err;
+            throw withResumeHint(err, `crsync ${v.name} ${remote}`);
           }
         }),
       );

@@ -53,7 +53,7 @@ export function runDoctor(dbPath: string): DoctorResult {
   const abs = resolve(dbPath);
   if (loaded && existsSync(abs)) {
     try {
-      const store = openStore(abs, { readonly: true });
+      const store = openStore(abs, { readonly: true, inspect: true });
       try {
         const schema = readReplicatedSchema(store.db);
         result.db = {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { CrsyncError } from '../errors.js';
 import type { SqlValue } from '../values.js';
-import type { Db } from './store.js';
+import { withStore, type Db } from './store.js';
 import { splitMigration } from '../sqltext/lex.js';
 
 /** Rows of the last statement that returned rows. */
@@ -10,6 +10,12 @@ export interface SqlRows {
   rows: SqlValue[][];
 }
 
+/** What one statement of a script gave: rows, a count of rows changed (DML), or neither (DDL, PRAGMA...). */
+export type SqlStatementResult =
+  | { kind: 'rows'; columns: string[]; rows: SqlValue[][] }
+  | { kind: 'changes'; changes: number }
+  | { kind: 'done' };
+
 /** Result of running a script of SQL statements. */
 export interface SqlResult {
   statements: number;
@@ -17,6 +23,8 @@ export interface SqlResult {
   changes: number;
   /** Rows of the last statement that returned rows, or null when none did. */
   result: SqlRows | null;
+  /** Every statement's result, in order. */
+  results: SqlStatementResult[];
 }
 
 /** Splits SQL text into statements (quotes, comments and trigger bodies respected). */
@@ -24,10 +32,16 @@ export function splitStatements(sql: string): string[] {
   return splitMigration(sql).map((p) => p.sql);
 }
 
+const READ_ONLY = /^\s*(SELECT|EXPLAIN|VALUES)\b/i;
 const TXN_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
+/**
+ * Statements whose count of changed rows means something. SQLite's changes() is not reset by
+ * DDL, so a CREATE after an INSERT would report the INSERT's count: only DML gets one.
+ */
+const DML = /^\s*(?:(?:--[^\n]*\n|\/\*[\s\S]*?\*\/)\s*)*(INSERT|UPDATE|DELETE|REPLACE|WITH)\b/i;
 
 /** Prepares each statement in turn (later ones may depend on earlier ones) and runs it. */
-function runEach(db: Db, pieces: string[], onRows: (stmt: Database.Statement) => void): { statements: number; changes: number } {
+function runEach(db: Db, pieces: string[], onRows: (stmt: Database.Statement) => void, results: SqlStatementResult[]): { statements: number; changes: number } {
   let statements = 0;
   let changes = 0;
   for (const text of pieces) {
@@ -40,7 +54,13 @@ function runEach(db: Db, pieces: string[], onRows: (stmt: Database.Statement) =>
     statements++;
     try {
       if (stmt.reader) onRows(stmt);
-      else changes += stmt.run().changes;
+      else {
+        const n = stmt.run().changes;
+        if (DML.test(text)) {
+          changes += n;
+          results.push({ kind: 'changes', changes: n });
+        } else results.push({ kind: 'done' });
+      }
     } catch (err) {
       throw sqlError(err, text, statements - 1);
     }
@@ -66,12 +86,26 @@ export function runSql(db: Db, sql: string): SqlResult {
     throw new CrsyncError('empty_sql', 'no SQL statement given', { hint: 'pass a statement, or - to read them from stdin' });
   }
   let result: SqlRows | null = null;
+  const results: SqlStatementResult[] = [];
   const collect = (stmt: Database.Statement): void => {
     stmt.raw(true).safeIntegers(true);
     const columns = stmt.columns().map((c) => c.name);
     result = { columns, rows: stmt.all() as SqlValue[][] };
+    results.push({ kind: 'rows', ...result });
   };
   const managesOwnTxn = pieces.some((p) => TXN_CONTROL.test(p));
-  const counts = managesOwnTxn ? runEach(db, pieces, collect) : db.transaction(() => runEach(db, pieces, collect))();
-  return { ...counts, result };
+  // A script that may write takes the write lock at BEGIN (IMMEDIATE): a deferred transaction
+  // that reads first and then writes cannot wait for a pull's commit ("database is locked").
+  const readOnly = pieces.every((p) => READ_ONLY.test(p));
+  const txn = db.transaction(() => runEach(db, pieces, collect, results));
+  const counts = managesOwnTxn ? runEach(db, pieces, collect, results) : readOnly ? txn() : txn.immediate();
+  return { ...counts, result, results };
+}
+
+/**
+ * `crsync sql`: runs a script on a replica. A SQLite file crsync has not initialised is refused
+ * before anything touches it (loading cr-sqlite alone would add its tables).
+ */
+export function runSqlScript(dbPath: string, sql: string): SqlResult {
+  return withStore(dbPath, { inspect: true }, (s) => runSql(s.db, sql));
 }

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { CrsyncError } from '../errors.js';
 import { extensionPath } from './extension.js';
 import { ensureBookkeeping } from './state/bookkeeping.js';
+import { stmt } from './statements.js';
 
 export type Db = Database.Database;
 
@@ -13,6 +14,11 @@ export interface OpenStoreOptions {
   create?: boolean;
   /** Open without writing anything, bookkeeping included (doctor, export). */
   readonly?: boolean;
+  /**
+   * Only look (status, log, conflicts, sql, doctor): refuse a file crsync has not initialised
+   * (`not_a_replica`) before anything touches it, so it stays byte for byte as it was.
+   */
+  inspect?: boolean;
   /** Override of the extension path (tests); defaults to extensionPath(). */
   extension?: string;
 }
@@ -65,10 +71,38 @@ export function loadExtension(db: Db, path = extensionPath()): void {
   }
 }
 
+/** The error of a command that only looks, on a file crsync has not initialised. */
+export function notAReplica(path: string): CrsyncError {
+  return new CrsyncError('not_a_replica', `not a crsync replica: run crsync init (${path})`, {
+    hint: `\`crsync init -d ${path}\` makes it one (existing tables stay; \`crsync track <table>\` replicates them)`,
+  });
+}
+
+/**
+ * True when crsync initialised the file (its bookkeeping exists). Looks through a read-only
+ * connection without the extension: loading cr-sqlite on a plain file would add its tables.
+ */
+export function isReplica(path: string): boolean {
+  let db: Db;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch {
+    return false;
+  }
+  try {
+    return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'crsync_meta'").pluck().get() === 1;
+  } catch {
+    return false;
+  } finally {
+    db.close();
+  }
+}
+
 /** Opens a replica: extension loaded, WAL, synchronous=NORMAL, busy timeout, bookkeeping ensured. */
 export function openStore(dbPath: string, options: OpenStoreOptions = {}): Store {
   const path = resolve(dbPath);
   const state = assertSqliteFile(path);
+  if (options.inspect && state !== 'missing' && (state === 'empty' || !isReplica(path))) throw notAReplica(path);
   if (state === 'missing' && !options.create) {
     throw new CrsyncError('db_not_found', `no database at ${path}`, {
       hint: 'run `crsync init` to create it, or point --db (or CRSYNC_DB) at an existing replica',
@@ -155,10 +189,10 @@ export function quoteIdent(name: string): string {
 
 /** This replica's site id (16 bytes). */
 export function siteId(db: Db): Buffer {
-  return db.prepare('SELECT crsql_site_id()').pluck().get() as Buffer;
+  return stmt(db, 'SELECT crsql_site_id()', { pluck: true }).get() as Buffer;
 }
 
 /** This replica's current db_version. */
 export function dbVersion(db: Db): bigint {
-  return db.prepare('SELECT crsql_db_version()').pluck().safeIntegers(true).get() as bigint;
+  return stmt(db, 'SELECT crsql_db_version()', { pluck: true, safeIntegers: true }).get() as bigint;
 }

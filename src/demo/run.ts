@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CrsyncError, UsageError } from '../errors.js';
+import { CrsyncError } from '../errors.js';
 import { listConflicts, type ConflictView } from '../db/conflicts/list.js';
 import { addRemote } from '../db/state/remotes.js';
 import { initReplica, trackTables } from '../db/replica.js';
@@ -62,9 +62,9 @@ const CONFLICT_CAPITAL = 'Sucre (constitutional); La Paz (seat of government)';
 function workDir(dir: string | undefined): string {
   if (dir === undefined) return mkdtempSync(join(tmpdir(), 'crsync-demo-'));
   const path = resolve(dir);
-  if (existsSync(path) && !statSync(path).isDirectory()) throw new UsageError(`${path} is not a folder`, 'give the demo a new or empty folder with --dir');
+  if (existsSync(path) && !statSync(path).isDirectory()) throw new CrsyncError('not_a_folder', `${path} is not a folder`, { hint: 'give the demo a new or empty folder with --dir' });
   if (existsSync(path) && readdirSync(path).length > 0) {
-    throw new UsageError(`${path} is not empty`, 'give the demo a new or empty folder with --dir', 'dir_not_empty');
+    throw new CrsyncError('dir_not_empty', `${path} is not empty`, { hint: 'give the demo a new or empty folder with --dir' });
   }
   mkdirSync(path, { recursive: true });
   return path;
@@ -113,8 +113,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       { kind: 'rows', replica: 'alice', columns: made.columns, rows: made.rows },
     );
 
-    const pushed = await pushChanges({ ...sync, dbPath: alice, remote: 'origin' });
-    step('Publish it to the hub', 'The first push creates the dataset on the hub.', [`crsync -d alice.db remote add origin ${url}`, 'crsync -d alice.db push'], { kind: 'push', replica: 'alice', result: pushed });
+    const pushed = await pushChanges({ ...sync, dbPath: alice, remote: 'origin', create: true });
+    step('Publish it to the hub', 'push --create makes the dataset on the hub (a plain push to a missing dataset fails).', [`crsync -d alice.db remote add origin ${url}`, 'crsync -d alice.db push --create'], { kind: 'push', replica: 'alice', result: pushed });
 
     const cloned = await cloneReplica(url, bob, sync);
     step("Clone it as bob's replica", 'A clone is a new replica with its own site id, the same schema and all the rows.', [`crsync clone ${url} bob.db`], { kind: 'clone', result: cloned });

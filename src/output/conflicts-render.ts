@@ -2,7 +2,7 @@ import type { ChalkInstance } from 'chalk';
 import type { ConflictView } from '../db/conflicts/list.js';
 import type { ResolveResult } from '../db/conflicts/resolve.js';
 import { displayValue, fromJsonValue, stringifyJson } from '../values.js';
-import { renderTable } from './format.js';
+import { formatTime, renderTable } from './format.js';
 
 const MAX_CELL = 40;
 
@@ -13,9 +13,24 @@ function clip(s: string): string {
 
 /** A conflict side or chosen value for humans: a scalar as SQLite shows it, a row as JSON, a deleted row as (deleted). */
 export function displaySide(v: unknown, rowLevel: boolean): string {
+  return clip(wholeSide(v, rowLevel));
+}
+
+/** The same, whole (the interactive resolve shows all of it, wrapped). */
+export function wholeSide(v: unknown, rowLevel: boolean): string {
   if (rowLevel && v === null) return '(deleted)';
   const scalar = fromJsonValue(v);
-  return clip(scalar === undefined ? stringifyJson(v) : displayValue(scalar));
+  return scalar === undefined ? stringifyJson(v) : displayValue(scalar);
+}
+
+/** Wraps text at `width` columns, every line after the first indented by `indent` spaces. */
+export function wrap(text: string, width: number, indent: number): string {
+  const room = Math.max(20, width - indent);
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    for (let i = 0; i < line.length || i === 0; i += room) out.push(line.slice(i, i + room));
+  }
+  return out.join('\n' + ' '.repeat(indent));
 }
 
 /** `id=1` or `a=1, b=x`. */
@@ -43,7 +58,7 @@ export function renderConflicts(list: ConflictView[], c: ChalkInstance, all: boo
     displaySide(x.theirs, x.kind === 'delete_update'),
     x.winner,
     x.remote ?? '-',
-    x.detectedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+    formatTime(x.detectedAt),
     ...(all ? [x.resolution ?? 'open'] : []),
   ]);
   const head = ['id', 'table', 'key', 'column', 'kind', 'ours', 'theirs', 'winner', 'remote', 'detected', ...(all ? ['resolution'] : [])];

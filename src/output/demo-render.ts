@@ -18,7 +18,7 @@ function outcome(o: DemoOutcome, c: ChalkInstance): string {
     case 'rows':
       return renderTable(o.columns, o.rows, c);
     case 'push':
-      return renderTransfer('pushed', o.result, c) + (o.result.created ? c.dim(' (dataset created)') : '');
+      return renderTransfer('pushed', o.result, c);
     case 'clone':
       return `cloned ${o.result.received} changes into bob.db (site ${o.result.siteId.slice(0, 8)})`;
     case 'edits':

@@ -64,3 +64,30 @@ export function formatCount(n: number | bigint): string {
   const sign = s.startsWith('-') ? '-' : '';
   return sign + s.slice(sign.length).replace(/\B(?=(\d{3})+$)/g, ',');
 }
+
+/**
+ * An ISO 8601 UTC timestamp for humans: local time, and how long ago ("2026-12-01 11:03
+ * (5 min ago)"). JSON keeps the ISO text.
+ */
+export function formatTime(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return 'never';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  const d = new Date(t);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  const local = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return `${local} (${formatAgo(now - t)})`;
+}
+
+/** 42_000 -> "42 s ago"; future times say "from now". */
+export function formatAgo(ms: number): string {
+  const s = Math.round(Math.abs(ms) / 1000);
+  const text = s < 60 ? `${s} s` : s < 3600 ? `${Math.round(s / 60)} min` : s < 86_400 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86_400)} d`;
+  return ms >= 0 ? `${text} ago` : `${text} from now`;
+}
+
+/** Seconds left at a rate, for progress ("1 min 5 s"). */
+export function formatEta(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}

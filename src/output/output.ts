@@ -7,8 +7,15 @@ import { stringifyJson } from '../values.js';
 /** How the process may talk to the user; decided once in cli.ts from argv, env and TTY state. */
 export interface OutputOptions {
   json: boolean;
-  color: boolean;
+  /** Colour on stdout (decided from stdout's own TTY state, see cli.ts). */
+  stdoutColor: boolean;
+  /** Colour on stderr (decided from stderr's own TTY state). */
+  stderrColor: boolean;
   debug: boolean;
+  /** -q: nothing on stderr but errors. */
+  quiet?: boolean;
+  /** -v: per-step detail, timings and HTTP requests on stderr. */
+  verbose?: boolean;
   /** Spinners and live progress allowed (stderr is a TTY, not --json, not CI). */
   interactive: boolean;
   stdoutIsTTY: boolean;
@@ -28,11 +35,15 @@ export interface Progress {
  * warnings, progress and human error text go to stderr. With --json, exactly one JSON document.
  */
 export class Output {
+  /** Styles text bound for stdout. */
   readonly c: ChalkInstance;
+  /** Styles text bound for stderr: one instance per stream, so a redirected stdout stays plain. */
+  readonly e: ChalkInstance;
   private spinner: Ora | undefined;
 
   constructor(readonly opts: OutputOptions) {
-    this.c = new Chalk({ level: opts.color && !opts.json ? 1 : 0 });
+    this.c = new Chalk({ level: opts.stdoutColor && !opts.json ? 1 : 0 });
+    this.e = new Chalk({ level: opts.stderrColor && !opts.json ? 1 : 0 });
   }
 
   get json(): boolean {
@@ -56,15 +67,34 @@ export class Output {
 
   /** A human note on stderr (hidden with --json). */
   note(text: string): void {
-    if (this.opts.json) return;
+    if (this.opts.json || this.opts.quiet) return;
     this.clearSpinner();
     this.opts.stderr.write(text + '\n');
   }
 
   /** A warning on stderr (also with --json: stderr is not parsed). */
   warn(text: string): void {
+    if (this.opts.quiet) return;
     this.clearSpinner();
-    this.opts.stderr.write(this.c.yellow('warning: ') + text + '\n');
+    this.opts.stderr.write(this.e.yellow('warning: ') + text + '\n');
+  }
+
+  /** A log line on stderr (the hub's request log): shown unless -q, also with --json. */
+  log(text: string): void {
+    if (this.opts.quiet) return;
+    this.clearSpinner();
+    this.opts.stderr.write(text + '\n');
+  }
+
+  /** Per-step detail on stderr, only with -v (also with --json: stderr is not parsed). */
+  detail(text: string): void {
+    if (!this.opts.verbose || this.opts.quiet) return;
+    this.clearSpinner();
+    this.opts.stderr.write(this.e.dim(text) + '\n');
+  }
+
+  get verbose(): boolean {
+    return this.opts.verbose === true && this.opts.quiet !== true;
   }
 
   /** Reports an error: the JSON error document on stdout with --json, else one line and a hint on stderr. */
@@ -73,8 +103,8 @@ export class Output {
     if (this.opts.json) {
       this.opts.stdout.write(stringifyJson({ error: err.toJSON() }, 2) + '\n');
     } else {
-      this.opts.stderr.write(this.c.red('error: ') + err.message + '\n');
-      if (err.hint) this.opts.stderr.write(this.c.dim('hint: ' + err.hint) + '\n');
+      this.opts.stderr.write(this.e.red('error: ') + err.message + '\n');
+      if (err.hint) this.opts.stderr.write(this.e.dim('hint: ' + err.hint) + '\n');
     }
     if (this.opts.debug) {
       const stack = (err.cause instanceof Error ? err.cause.stack : undefined) ?? err.stack;
@@ -84,7 +114,7 @@ export class Output {
 
   /** Starts live progress; a no-op outside an interactive terminal. */
   progress(text: string): Progress {
-    if (!this.opts.interactive) {
+    if (!this.opts.interactive || this.opts.quiet) {
       return { update() {}, done() {}, fail() {} };
     }
     this.clearSpinner();
@@ -104,7 +134,8 @@ export class Output {
         if (state.final) this.opts.stderr.write(state.final + '\n');
         return;
       }
-      spinner = ora({ text: state.text, stream: this.opts.stderr as NodeJS.WriteStream, color: 'cyan' }).start();
+      // discardStdin: false keeps stdin out of raw mode, so Ctrl-C stays a signal (SIGINT).
+      spinner = ora({ text: state.text, stream: this.opts.stderr as NodeJS.WriteStream, color: this.opts.stderrColor ? 'cyan' : false, discardStdin: false }).start();
       this.spinner = spinner;
     });
     return {

@@ -1,12 +1,12 @@
 import type { ChalkInstance } from 'chalk';
 import type { Output, Progress } from './output.js';
 import type { TransferProgress } from '../sync/client/engine.js';
-import { formatBytes, formatCount, formatMs, formatRate } from './format.js';
+import { formatBytes, formatCount, formatEta, formatMs, formatRate } from './format.js';
 
 /** The one-line human summary of a push, pull or sync. */
 export function renderTransfer(
   verb: string,
-  r: { remote: string; sent: number; received: number; conflicts: number; bytes: number; ms: number; schemaChanges?: string[] },
+  r: { remote: string; url?: string; sent: number; received: number; conflicts: number; bytes: number; ms: number; schemaChanges?: string[]; created?: boolean },
   c: ChalkInstance,
 ): string {
   const parts: string[] = [];
@@ -15,21 +15,54 @@ export function renderTransfer(
   const moved = r.sent + r.received;
   let line = `${c.bold(r.remote)}: ${parts.join(', ')} change${moved === 1 && parts.length === 1 ? '' : 's'}, ${formatBytes(r.bytes)} in ${formatMs(r.ms)}`;
   if (moved > 0 && r.ms > 0) line += c.dim(` (${formatRate(moved, r.ms)})`);
-  const lines = [line];
+  const lines = r.created ? [c.green(`created dataset ${r.url ?? r.remote}`), line] : [line];
   if (r.schemaChanges && r.schemaChanges.length > 0) lines.push(c.cyan(`schema: ${r.schemaChanges.length} change(s) carried over`));
   if (r.conflicts > 0) lines.push(c.yellow(`${r.conflicts} new conflict${r.conflicts === 1 ? '' : 's'}: see \`crsync conflicts\``));
   return lines.join('\n');
 }
 
-/** A spinner fed by transfer progress events. */
-export function transferProgress(out: Output, label: string): { progress: Progress; onProgress: (p: TransferProgress) => void } {
+/** Totals a progress line counts towards, per phase (null or absent: unknown). */
+export interface TransferTotals {
+  push?: number | null;
+  pull?: number | null;
+}
+
+/**
+ * One progress line: "pull origin: 12,000 / 40,000 changes (30%), 1.2 MiB, 58,000/s, 1 s left".
+ * Without a total: done, bytes and rate. A phase's rate and ETA count from its own start.
+ */
+export function renderProgress(label: string, p: TransferProgress, total: number | null | undefined, ms: number): string {
+  const rate = ms > 0 ? (p.changes * 1000) / ms : 0;
+  const parts = [`${label}: `];
+  if (total !== null && total !== undefined && total > 0) {
+    const done = Math.min(p.changes, total);
+    parts.push(`${formatCount(done)} / ${formatCount(total)} changes (${Math.floor((done * 100) / total)}%)`);
+    parts.push(`, ${formatBytes(p.bytes)}, ${formatRate(p.changes, ms)}`);
+    if (rate > 0 && done < total) parts.push(`, ${formatEta(((total - done) / rate) * 1000)} left`);
+  } else {
+    parts.push(`${formatCount(p.changes)} changes, ${formatBytes(p.bytes)}, ${formatRate(p.changes, ms)}`);
+  }
+  return parts.join('');
+}
+
+/** A spinner fed by transfer progress events; `label` names the phase's verb and remote. */
+export function transferProgress(
+  out: Output,
+  label: string,
+  totals: TransferTotals = {},
+): { progress: Progress; onProgress: (p: TransferProgress) => void } {
   const progress = out.progress(label);
-  const started = performance.now();
+  let phase: TransferProgress['phase'] | undefined;
+  let started = performance.now();
   return {
     progress,
     onProgress: (p) => {
-      const ms = performance.now() - started;
-      progress.update(`${label}: ${p.phase} ${formatCount(p.changes)} changes, ${formatBytes(p.bytes)} (${formatRate(p.changes, ms)})`);
+      if (p.phase !== phase) {
+        phase = p.phase;
+        started = performance.now();
+      }
+      const name = label.startsWith(p.phase) || label.startsWith('clone') ? label : `${label} (${p.phase})`;
+      progress.update(renderProgress(name, p, p.total ?? totals[p.phase], performance.now() - started));
     },
   };
 }

@@ -3,6 +3,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CrsyncError } from '../errors.js';
 import type { ServerLimits } from './limits.js';
+import type { MemoryBudget } from './budget.js';
 import { FRAMES_MEDIA_TYPE } from '../sync/protocol/types.js';
 
 /** A push starts with a header frame: site, schema hash and `seen` take well under this. */
@@ -12,6 +13,8 @@ const MAX_HEADER_FRAME = 4096;
 export interface BodyRules extends Pick<ServerLimits, 'idleTimeoutMs' | 'minBytesPerSec'> {
   maxBytes: number;
   framed: boolean;
+  /** The hub-wide budget each frame is reserved in, from its length prefix until the next frame. */
+  budget?: MemoryBudget;
 }
 
 /**
@@ -75,58 +78,71 @@ export async function* guardedBody(source: AsyncIterable<Uint8Array>, rules: Bod
   let due = 0;
   let frameBytes = 0;
   let frameWait = 0;
-  for (;;) {
-    const inFrame = rules.framed ? prefix.length > 0 || due > 0 : total > 0;
-    const slow = (): CrsyncError =>
-      stalled(inFrame ? `the request body stalled: ${frameBytes} bytes of a frame in ${Math.round(frameWait)} ms (the hub wants ${rate} bytes/s)` : `no request data for ${idle} ms`);
-    const allowance = inFrame ? Math.min(idle, idle + (frameBytes * 1000) / rate - frameWait) : idle;
-    if (allowance <= 0) throw slow();
-    const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), Math.ceil(allowance))));
-    const next = await Promise.race([it.next(), timeout]).finally(() => clearTimeout(timer));
-    if (inFrame) frameWait += performance.now() - started;
-    if (next === 'timeout') throw slow();
-    if (next.done) return;
-    const chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
-    total += chunk.length;
-    if (total > rules.maxBytes) {
-      throw new CrsyncError('body_too_large', `request body over ${rules.maxBytes} bytes`, {
-        hint: rules.framed ? 'the pages before the cut are committed: push again to send the rest, or raise crsync serve --max-body' : undefined,
-      });
-    }
-    if (!rules.framed) {
-      frameBytes += chunk.length;
-      yield chunk;
-      continue;
-    }
-    // Follow the length prefixes, so each frame's progress is measured from its own first byte.
-    let pos = 0;
-    while (pos < chunk.length) {
-      if (due === 0) {
-        prefix.push(chunk[pos++]!);
-        frameBytes++;
-        if (prefix.length === 4) {
-          due = Buffer.from(prefix).readUInt32BE(0);
-          prefix = [];
-          if (frames === 0 && due > MAX_HEADER_FRAME) {
-            throw new CrsyncError('bad_stream', `a push starts with a header frame; the first frame claims ${due} bytes`, {
-              hint: `a push body is length-prefixed msgpack frames (${FRAMES_MEDIA_TYPE}), not JSON or text; see docs/protocol.md`,
-            });
-          }
-          if (due === 0) frameBytes = frameWait = 0;
-        }
-      } else {
-        const n = Math.min(due, chunk.length - pos);
-        due -= n;
-        pos += n;
-        frameBytes += n;
+  // Bytes of the budget this body holds: the frame under way (being read, decoded, applied).
+  let held = 0;
+  try {
+    for (;;) {
+      const inFrame = rules.framed ? prefix.length > 0 || due > 0 : total > 0;
+      const slow = (): CrsyncError =>
+        stalled(inFrame ? `the request body stalled: ${frameBytes} bytes of a frame in ${Math.round(frameWait)} ms (the hub wants ${rate} bytes/s)` : `no request data for ${idle} ms`);
+      const allowance = inFrame ? Math.min(idle, idle + (frameBytes * 1000) / rate - frameWait) : idle;
+      if (allowance <= 0) throw slow();
+      const started = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), Math.ceil(allowance))));
+      const next = await Promise.race([it.next(), timeout]).finally(() => clearTimeout(timer));
+      if (inFrame) frameWait += performance.now() - started;
+      if (next === 'timeout') throw slow();
+      if (next.done) return;
+      const chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+      total += chunk.length;
+      if (total > rules.maxBytes) {
+        throw new CrsyncError('body_too_large', `request body over ${rules.maxBytes} bytes`, {
+          hint: rules.framed ? 'the pages before the cut are committed: push again to send the rest, or raise crsync serve --max-body' : undefined,
+        });
+      }
+      if (!rules.framed) {
+        frameBytes += chunk.length;
+        yield chunk;
+        continue;
+      }
+      // Follow the length prefixes, so each frame's progress is measured from its own first byte.
+      let pos = 0;
+      while (pos < chunk.length) {
         if (due === 0) {
-          frames++;
-          frameBytes = frameWait = 0;
+          prefix.push(chunk[pos++]!);
+          frameBytes++;
+          if (prefix.length === 4) {
+            due = Buffer.from(prefix).readUInt32BE(0);
+            prefix = [];
+            if (frames === 0 && due > MAX_HEADER_FRAME) {
+              throw new CrsyncError('bad_stream', `a push starts with a header frame; the first frame claims ${due} bytes`, {
+                hint: `a push body is length-prefixed msgpack frames (${FRAMES_MEDIA_TYPE}), not JSON or text; see docs/protocol.md`,
+              });
+            }
+            if (due === 0) frameBytes = frameWait = 0;
+            // A claim beyond the budget is beyond --max-frame too: readFrames refuses it (413).
+            if (rules.budget && due <= rules.budget.max) {
+              rules.budget.release(held);
+              held = 0;
+              rules.budget.reserve(due, 'a frame of a push');
+              held = due;
+            }
+          }
+        } else {
+          const n = Math.min(due, chunk.length - pos);
+          due -= n;
+          pos += n;
+          frameBytes += n;
+          if (due === 0) {
+            frames++;
+            frameBytes = frameWait = 0;
+          }
         }
       }
+      yield chunk;
     }
-    yield chunk;
+  } finally {
+    rules.budget?.release(held);
   }
 }

@@ -1,26 +1,35 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { readFileSync, mkdirSync, existsSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { once } from 'node:events';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { CrsyncError, UsageError, toCrsyncError } from '../errors.js';
-import { openStore } from '../db/store.js';
-import { stringifySqlJson } from '../values.js';
-import { jsonSide } from '../db/conflicts/detect.js';
-import { conflictToJson, cursorToJson, encodeConflicts, encodeEnd, encodeResolutions, encodeError, encodePage, readFrames } from '../sync/protocol/codec.js';
+import { conflictToJson, cursorToJson, encodeConflicts, encodeEnd, encodeResolutions, encodeError, encodePage, readFrames, type Frame } from '../sync/protocol/codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type Page } from '../sync/protocol/types.js';
 import {
-  DATASET_NAME, MAX_JSON_BODY, badRequest, checkContentType, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, validSchemaRequest,
+  MAX_JSON_BODY, badRequest, checkContentType, checkDatasetName, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, waitParam,
 } from './request.js';
+import { validSchemaRequest } from './schema-request.js';
+import { MemoryBudget } from './budget.js';
+import { DatasetQuota, resourceError } from './resources.js';
+import { siteOwned } from './site-guard.js';
+import { MAX_CONFLICTS_PER_FRAME } from '../sync/protocol/shape.js';
 import { bodyStream, drainRefused, guardedBody } from './body.js';
-import { BUSY_RETRY_AFTER_S, busyError, limitConnections } from './connections.js';
+import { BUSY_RETRY_AFTER_S, MAX_HEADER_BYTES, busyError, limitConnections } from './connections.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
-import { ServedReplica, toWireConflict } from '../sync/endpoint.js';
-import { findGrant, loadTokens, type TokenTable } from './tokens.js';
+import type { Dataset, DatasetStore, PageStream } from './dataset-store.js';
+import { SqliteDatasetStore } from './sqlite-store.js';
+import { LivePulls } from './live.js';
+import { findGrant, loadTokens, type TokenGrant, type TokenTable } from './tokens.js';
+import { acceptsGzip } from './encoding.js';
+import { requestLogEntry, type RequestLogEntry } from './request-log.js';
+
+export type { RequestLogEntry };
+import { Snapshots } from './snapshot.js';
 
 /** Options of `crsync serve`. */
 export interface ServeOptions {
@@ -34,6 +43,10 @@ export interface ServeOptions {
   limits?: Partial<ServerLimits>;
   /** Where the hub logs request failures (stderr). */
   log?: (line: string) => void;
+  /** Close a dataset's connections after this long with no request in flight (default 60 s). */
+  datasetIdleMs?: number;
+  /** Called once per request when its answer is done (the CLI prints one line per request). */
+  onRequest?: (entry: RequestLogEntry) => void;
 }
 
 /** A running hub. */
@@ -41,6 +54,8 @@ export interface RunningHub {
   url: string;
   /** Stops accepting, lets requests in flight finish, finalizes and closes every dataset. */
   close(): Promise<void>;
+  /** The requests in flight ("POST /v1/datasets/shop/changes"), for the shutdown message. */
+  inFlight(): string[];
 }
 
 /** Starts a hub serving one cr-sqlite database per dataset from `dir`. */
@@ -49,31 +64,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
   const tokens: TokenTable | null = opts.tokensFile ? loadTokens(opts.tokensFile) : null;
-  const datasets = new Map<string, ServedReplica>();
+  const store: DatasetStore = new SqliteDatasetStore({ dir, idleMs: opts.datasetIdleMs });
   const log = opts.log ?? (() => {});
+  const budget = new MemoryBudget(limits.maxMemoryBytes);
+  const quota = new DatasetQuota(dir, limits.maxDatasets);
+  const snapshots = new Snapshots(dir);
   let inFlight = 0;
   let closing = false;
-
-  const datasetPath = (name: string): string => {
-    if (!DATASET_NAME.test(name) || name.includes('..')) {
-      throw badRequest(`invalid dataset name ${JSON.stringify(name)}`, 'dataset names use letters, digits, ".", "_" and "-"');
-    }
-    const p = resolve(join(dir, `${name}.db`));
-    if (!p.startsWith(dir + sep)) throw badRequest('dataset name escapes the hub folder');
-    return p;
-  };
-
-  const dataset = (name: string, create: boolean): ServedReplica => {
-    let d = datasets.get(name);
-    if (d) return d;
-    const path = datasetPath(name);
-    if (!create && !existsSync(path)) {
-      throw new CrsyncError('dataset_not_found', `no dataset named ${name} on this hub`, { hint: 'push to create it, or check the name' });
-    }
-    d = new ServedReplica(openStore(path, { create }), name);
-    datasets.set(name, d);
-    return d;
-  };
+  const live = new LivePulls(limits.maxLive);
 
   /** What a client may size its pushes by. */
   const advertised = { maxBodyBytes: limits.maxBodyBytes, maxFrameBytes: limits.maxFrameBytes, maxPageSize: limits.maxPageSize, maxValueBytes: limits.maxValueBytes };
@@ -100,8 +98,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       gone.addEventListener('abort', onGone, { once: true });
     });
 
-  const authorize = (req: IncomingMessage, name: string, write: boolean): void => {
-    if (!tokens) return;
+  /** Checks the request's token for `name`; returns its grant (null on a hub without tokens). */
+  const authorize = (req: IncomingMessage, name: string, write: boolean): TokenGrant | null => {
+    if (!tokens) return null;
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) throw new CrsyncError('unauthenticated', 'a token is required', { hint: 'send Authorization: Bearer <token>' });
@@ -109,29 +108,62 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     if (!grant) throw new CrsyncError('unauthenticated', 'unknown token');
     if (grant.datasets && !grant.datasets.has(name)) throw new CrsyncError('forbidden', `the token may not use dataset ${name}`);
     if (write && !grant.write) throw new CrsyncError('forbidden', 'the token is read-only');
+    return grant;
   };
 
-  async function streamChanges(req: IncomingMessage, res: ServerResponse, d: ServedReplica, q: URLSearchParams): Promise<void> {
+  /** Refuses to create dataset `name` beyond --max-datasets, or for a token without the right; true when it is new. */
+  const mayCreate = async (name: string, grant: TokenGrant | null): Promise<boolean> => {
+    if (await store.exists(name)) return false;
+    if (tokens?.createRestricted && !grant?.create) {
+      throw new CrsyncError('forbidden', `the token may not create datasets (${name} does not exist)`, { hint: 'creating a dataset takes a token with the create or admin right' });
+    }
+    quota.check(name);
+    return true;
+  };
+
+  /** GET /v1/datasets: the datasets of this hub that the request's token may use. */
+  const listDatasets = async (req: IncomingMessage): Promise<{ name: string; bytes: number }[]> => {
+    let visible = (_name: string): boolean => true;
+    if (tokens) {
+      const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+      if (!m) throw new CrsyncError('unauthenticated', 'a token is required');
+      const grant = findGrant(tokens, m[1]!);
+      if (!grant) throw new CrsyncError('unauthenticated', 'unknown token');
+      visible = (name) => !grant.datasets || grant.datasets.has(name);
+    }
+    return (await store.list()).filter((d) => visible(d.name));
+  };
+
+  async function streamChanges(req: IncomingMessage, res: ServerResponse, d: Dataset, q: URLSearchParams): Promise<void> {
     const site = siteParam(q, true);
     const since = cursorParams(q);
     if (q.get('count')) {
-      sendJson(res, 200, { count: d.countPending(site, since) });
+      sendJson(res, 200, { count: await d.countPending(site, since) });
       return;
     }
     // A client may ask for more than this hub allows: it gets smaller pages, not an error.
     const pageSize = Math.min(pageSizeParam(q), limits.maxPageSize);
     const conflictsAfter = conflictsAfterParam(q);
     const resolutionsAfter = conflictsAfterParam(q, 'resolutionsAfter');
-    const reader = d.openReader();
-    let pages: Generator<Page>;
+    // A live pull with nothing to carry waits here for a commit; then it is an ordinary pull.
+    const wait = waitParam(q);
+    if (wait > 0 && !closing) {
+      await live.hold(d, since, conflictsAfter, wait, res);
+      if (res.destroyed) return;
+    }
+    // A page's worth of the hub-wide budget, before the answer starts (503 busy if it is spent);
+    // a page larger than that is counted too, until the socket has taken it.
+    const base = budget.estimatePage(pageSize);
+    budget.reserve(base, 'a pull');
+    let pages: PageStream;
     try {
       // Before the answer starts, so a refusal (a cursor from the future) is still a JSON error.
-      pages = d.pull(reader.db, site, since, pageSize);
+      pages = await d.pull(site, since, pageSize);
     } catch (err) {
-      reader.close();
+      budget.release(base);
       throw err;
     }
-    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const gzip = acceptsGzip(String(req.headers['accept-encoding'] ?? ''));
     res.writeHead(200, { 'content-type': FRAMES_MEDIA_TYPE, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
     let out: Writable = res;
     if (gzip) {
@@ -145,22 +177,30 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     let changes = 0;
     let cursor = since;
     try {
-      for (const page of pages) {
+      for await (const page of pages) {
         if (gone.signal.aborted) return;
         changes += page.changes.length;
         cursor = page.cursor;
-        if (!out.write(encodePage(page))) await drained(out, gone.signal);
+        const encoded = encodePage(page);
+        budget.notePage(page.changes.length, encoded.length);
+        const extra = Math.max(0, encoded.length - base);
+        budget.force(extra);
+        try {
+          if (!out.write(encoded)) await drained(out, gone.signal);
+        } finally {
+          budget.release(extra);
+        }
         // Between pages, let other clients' requests run.
         await yieldToLoop();
       }
       // Conflicts this client's writes were part of, recorded here since it last asked.
       if (conflictsAfter !== undefined) {
-        const c = d.conflictsFor(site, conflictsAfter);
+        const c = await d.conflictsFor(site, conflictsAfter);
         if (c.conflicts.length > 0 || c.lastId > conflictsAfter) out.write(encodeConflicts(c.conflicts, c.lastId));
       }
       // Resolutions made or heard of here since it last asked, after the conflicts they close.
       if (resolutionsAfter !== undefined) {
-        const r = d.resolutionsFor(site, resolutionsAfter);
+        const r = await d.resolutionsFor(site, resolutionsAfter);
         if (r.resolutions.length > 0 || r.lastId > resolutionsAfter) out.write(encodeResolutions(r.resolutions, r.lastId));
       }
       out.end(encodeEnd({ cursor, changes }));
@@ -176,55 +216,61 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       }
       out.end(encodeError(e.code, e.message));
     } finally {
-      reader.close();
+      budget.release(base);
+      await pages.return?.();
       if (gone.signal.aborted && out !== res) out.destroy();
     }
   }
 
-  async function receivePush(req: IncomingMessage, res: ServerResponse, d: ServedReplica): Promise<void> {
-    const enc = String(req.headers['content-encoding'] ?? 'identity');
+  async function receivePush(req: IncomingMessage, res: ServerResponse, d: Dataset, grant: TokenGrant | null): Promise<void> {
+    const enc = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     if (enc !== 'gzip' && enc !== 'identity') {
       throw new CrsyncError('unsupported_encoding', `unsupported content-encoding ${enc}`, { hint: 'send gzip or identity' });
     }
     checkContentType(req, FRAMES_MEDIA_TYPE);
-    const source = guardedBody(bodyStream(req, enc), { ...limits, maxBytes: limits.maxBodyBytes, framed: true });
-    let apply: ReturnType<ServedReplica['pushApplier']> | undefined;
-    let reporter: Uint8Array | undefined;
-    let received = 0;
+    const source = guardedBody(bodyStream(req, enc), { ...limits, maxBytes: limits.maxBodyBytes, framed: true, budget });
+    const frames = readFrames(source, limits);
     let pages = 0;
-    const conflicts: ReturnType<typeof conflictToJson>[] = [];
-    let cursor = cursorToJson(START);
+    let reported = 0;
     try {
-      for await (const frame of readFrames(source, limits)) {
-        if (frame.type === 'header') {
-          if (apply) throw new CrsyncError('bad_stream', 'a second header frame');
-          if (frame.header.site.length !== 16) throw badRequest('the header site must be 16 bytes');
-          apply = d.pushApplier(frame.header.site, frame.header.seen);
-          reporter = frame.header.site;
-          cursor = d.received(frame.header.site);
-        } else if (frame.type === 'page') {
-          if (!apply) throw new CrsyncError('bad_stream', 'a page came before the header');
-          const r = apply(frame.page);
-          received += r.received;
-          pages++;
-          cursor = cursorToJson(frame.page.cursor);
-          for (const c of r.conflicts) {
-            conflicts.push(conflictToJson(toWireConflict(c, stringifySqlJson(jsonSide(c.ours)), stringifySqlJson(jsonSide(c.theirs)))));
-          }
-          await yieldToLoop();
-        } else if (frame.type === 'conflicts') {
-          if (!reporter) throw new CrsyncError('bad_stream', 'conflicts came before the header');
-          d.recordReported(reporter, frame.conflicts);
-        } else if (frame.type === 'resolutions') {
-          if (!reporter) throw new CrsyncError('bad_stream', 'resolutions came before the header');
-          d.recordResolutions(reporter, frame.resolutions);
-        } else if (frame.type === 'end') {
-          sendJson(res, 200, { received, pages, cursor, conflicts });
-          return;
-        } else {
-          throw new CrsyncError('bad_stream', `the client failed: ${frame.message}`);
-        }
+      const first = await frames.next();
+      if (first.done) throw new CrsyncError('truncated_stream', 'push body ended before its last frame (0 pages committed)');
+      const frame: Frame = first.value;
+      if (frame.type === 'end') {
+        sendJson(res, 200, { received: 0, pages: 0, cursor: cursorToJson(START), conflicts: [] });
+        return;
       }
+      if (frame.type === 'page') throw new CrsyncError('bad_stream', 'a page came before the header');
+      if (frame.type === 'conflicts') throw new CrsyncError('bad_stream', 'conflicts came before the header');
+      if (frame.type === 'resolutions') throw new CrsyncError('bad_stream', 'resolutions came before the header');
+      if (frame.type === 'error') throw new CrsyncError('bad_stream', `the client failed: ${frame.message}`);
+      if (frame.header.site.length !== 16) throw badRequest('the header site must be 16 bytes');
+      const site = frame.header.site;
+      // With tokens, a site id belongs to the token that first pushed as it.
+      if (grant && !(await d.claimSite(site, grant.owner))) throw siteOwned(site);
+      // The pages of the body, up to its end frame; conflicts frames are recorded on the way.
+      async function* pageFrames(): AsyncGenerator<Page> {
+        for await (const f of frames) {
+          if (f.type === 'page') {
+            yield f.page;
+            pages++;
+          } else if (f.type === 'header') throw new CrsyncError('bad_stream', 'a second header frame');
+          else if (f.type === 'conflicts') {
+            reported += f.conflicts.length;
+            if (reported > MAX_CONFLICTS_PER_FRAME) {
+              throw new CrsyncError('too_many_conflicts', `a push reports ${reported} conflicts, more than ${MAX_CONFLICTS_PER_FRAME}`, { hint: 'crsync sends at most this many per push and the rest with the next' });
+            }
+            const r = await d.recordReported(site, f.conflicts);
+            if (r.refused > 0) log(`push ${d.name}: left out ${r.refused} reported conflicts that cannot be conflicts of this dataset`);
+          } else if (f.type === 'resolutions') await d.recordResolutions(site, f.resolutions);
+          else if (f.type === 'end') return;
+          else throw new CrsyncError('bad_stream', `the client failed: ${f.message}`);
+        }
+        // Pages before the cut are committed (with their cursor): the client resumes after them.
+        throw new CrsyncError('truncated_stream', `push body ended before its last frame (${pages} pages committed)`);
+      }
+      const r = await d.push(site, frame.header.seen, pageFrames());
+      sendJson(res, 200, { ...r, conflicts: r.conflicts.map(conflictToJson) });
     } catch (err) {
       const z = err as { code?: string };
       if (z.code === 'Z_DATA_ERROR' || z.code === 'Z_BUF_ERROR') throw new CrsyncError('bad_stream', 'request body is not valid gzip');
@@ -232,16 +278,32 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
         throw new CrsyncError('truncated_stream', `the client went away mid-push (${pages} pages committed)`);
       }
       throw err;
+    } finally {
+      await frames.return(undefined);
     }
-    // Pages before the cut are committed (with their cursor): the client resumes after them.
-    throw new CrsyncError('truncated_stream', `push body ended before its last frame (${pages} pages committed)`);
+  }
+
+  /** Runs `fn` with a handle on the dataset, open for exactly as long as the request uses it. */
+  async function withDataset(name: string, create: boolean, fn: (d: Dataset) => Promise<void>): Promise<void> {
+    const d = await store.open(name, { create });
+    try {
+      await fn(d);
+    } finally {
+      await d.close();
+    }
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Before URL parsing, which would resolve a "." or ".." segment away (and answer 404).
+    if (pathParts((req.url ?? '/').split('?')[0]!).some((p) => p === '.' || p === '..')) throw badRequest('a dataset name cannot be "." or ".."');
     const url = new URL(req.url ?? '/', 'http://hub');
     const parts = pathParts(url.pathname);
     if (parts[0] === `v${PROTOCOL_VERSION}` && parts[1] === 'health' && parts.length === 2) {
       sendJson(res, 200, { ok: true, protocol: PROTOCOL_VERSION });
+      return;
+    }
+    if (parts[0] === `v${PROTOCOL_VERSION}` && parts[1] === 'datasets' && parts.length === 2 && req.method === 'GET') {
+      sendJson(res, 200, { datasets: await listDatasets(req) });
       return;
     }
     if (parts[0] !== `v${PROTOCOL_VERSION}` || parts[1] !== 'datasets' || parts.length < 3 || parts.length > 4) {
@@ -249,33 +311,51 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     }
     const name = parts[2]!;
     const action = parts[3];
-    datasetPath(name);
+    checkDatasetName(name);
     const write = req.method === 'POST';
-    authorize(req, name, write);
+    const grant = authorize(req, name, write);
     if (!write && (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined)) {
       throw badRequest(`a ${req.method} request takes no body`);
     }
     if (req.method === 'GET' && action === undefined) {
       const site = siteParam(url.searchParams, false);
-      sendJson(res, 200, { ...dataset(name, false).info(site), limits: advertised });
+      await withDataset(name, false, async (d) => sendJson(res, 200, { ...(await d.info(site)), limits: advertised }));
     } else if (req.method === 'GET' && action === 'changes') {
-      await streamChanges(req, res, dataset(name, false), url.searchParams);
+      await withDataset(name, false, (d) => streamChanges(req, res, d, url.searchParams));
+    } else if (req.method === 'GET' && action === 'snapshot') {
+      await withDataset(name, false, (d) => snapshots.serve(req, res, d, limits.idleTimeoutMs));
     } else if (req.method === 'POST' && action === 'changes') {
-      await receivePush(req, res, dataset(name, false));
+      await withDataset(name, false, (d) => receivePush(req, res, d, grant));
     } else if (req.method === 'POST' && action === 'schema') {
       checkContentType(req, 'application/json');
       const body = validSchemaRequest(await readJsonBody(guardedBody(bodyStream(req, 'identity'), { ...limits, maxBytes: MAX_JSON_BODY, framed: false })));
-      const applied = dataset(name, true).applySchema(body, 'push');
-      sendJson(res, 200, { applied });
+      const isNew = await mayCreate(name, grant);
+      await withDataset(name, true, async (d) => {
+        if (isNew) quota.created();
+        sendJson(res, 200, { applied: await d.applySchema(body, 'push') });
+      });
     } else {
       throw new CrsyncError('method_not_allowed', `no such endpoint ${req.method} ${url.pathname}`, { hint: 'GET the dataset or its changes; POST changes or schema' });
     }
   }
 
+  const running = new Map<ServerResponse, string>();
+  const readMark = new WeakMap<object, number>();
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight++;
+    const started = performance.now();
+    const at = new Date().toISOString();
+    // Requests on one connection are served one after the other: the socket's counters' growth is this request's.
+    const sock = req.socket;
+    // Headers (and a small body) are read before this runs: count reads from the previous request's end.
+    const [read0, written0] = [readMark.get(sock) ?? 0, sock.bytesWritten];
+    running.set(res, `${req.method} ${(req.url ?? '/').split('?')[0]}`);
     res.on('close', () => {
       inFlight--;
+      running.delete(res);
+      readMark.set(sock, sock.bytesRead);
+      if (!opts.onRequest) return;
+      opts.onRequest(requestLogEntry(req, res.statusCode, at, sock.bytesRead - read0, sock.bytesWritten - written0, performance.now() - started));
     });
     let work: Promise<void>;
     if (closing) work = Promise.reject(new CrsyncError('shutting_down', 'the hub is shutting down', { hint: 'try again once it is back' }));
@@ -285,8 +365,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       work = Promise.reject(busyError(limits.maxConnections));
     } else work = handle(req, res);
     work.catch((err: unknown) => {
-      const e = toCrsyncError(err);
-      if (e.status >= 500 && e.code !== 'shutting_down' && e.code !== 'busy') log(`${req.method} ${req.url}: ${e.message}`);
+      const e = resourceError(err) ?? toCrsyncError(err);
+      if (e.status >= 500 && e.code !== 'shutting_down' && e.code !== 'busy' && e.code !== 'hub_busy') log(`${req.method} ${req.url}: ${e.message}`);
+      if (e.code === 'busy' && !res.headersSent) res.setHeader('retry-after', String(BUSY_RETRY_AFTER_S));
       req.unpipe();
       // A body still coming after a refusal is read and dropped (a bounded amount) once the answer
       // is out, so the client gets the answer, not a reset. Too slow, too busy or shutting down:
@@ -301,11 +382,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   };
 
   // Node checks the headers timeout this often (its default, 30 s, is too coarse for short timeouts).
-  const serverOptions = { connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))) };
+  const serverOptions = { connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))), maxHeaderSize: MAX_HEADER_BYTES };
   let server: Server;
   if (opts.tlsCert || opts.tlsKey) {
     if (!opts.tlsCert || !opts.tlsKey) throw new UsageError('--tls-cert and --tls-key go together');
-    server = createHttpsServer({ ...serverOptions, cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) }, onRequest);
+    server = createHttpsServer({ ...serverOptions, handshakeTimeout: limits.headersTimeoutMs, cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) }, onRequest);
   } else {
     server = createHttpServer(serverOptions, onRequest);
   }
@@ -326,16 +407,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
 
   return {
     url,
+    inFlight: () => [...running.values()],
     async close() {
       closing = true;
+      live.release();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       const deadline = Date.now() + 15_000;
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       server.closeAllConnections();
       await closed;
-      for (const d of datasets.values()) d.store.close();
-      datasets.clear();
+      snapshots.close();
+      await store.close();
     },
   };
 }
+

@@ -13,6 +13,10 @@ const LIMIT_OPTIONS: [flag: string, key: keyof ServerLimits, kind: Kind, help: s
   ['idle-timeout', 'idleTimeoutMs', 'duration', 'longest silence while a request is under way'],
   ['min-rate', 'minBytesPerSec', 'size', 'bytes per second a frame must keep arriving at (after one idle timeout)'],
   ['max-connections', 'maxConnections', 'count', 'open connections at once; more get 503 busy'],
+  ['max-live', 'maxLive', 'count', 'live pulls held at once (sync --watch clients); more get 503 busy'],
+  ['max-memory', 'maxMemoryBytes', 'size', 'bytes of frames and pull pages in flight across all requests; more get 503 busy'],
+  ['max-datasets', 'maxDatasets', 'count', 'datasets this hub may hold; creating more is refused'],
+  ['max-client-connections', 'maxClientConnections', 'count', 'open connections from one client address; more are closed at once'],
 ];
 
 function show(key: keyof ServerLimits, kind: Kind): string {

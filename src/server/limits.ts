@@ -17,6 +17,14 @@ export interface ServerLimits extends FrameLimits {
   minBytesPerSec: number;
   /** Open connections at once; more are answered 503 busy (with Retry-After) and closed. */
   maxConnections: number;
+  /** Live pulls held at once (waiting for a commit); more are answered 503 busy. */
+  maxLive: number;
+  /** Open connections from one client address; more are closed at once (one client cannot take every slot). */
+  maxClientConnections: number;
+  /** Bytes of frames and pull pages in flight across all requests; more get 503 busy. */
+  maxMemoryBytes: number;
+  /** Datasets a hub may hold; creating more is refused (403 dataset_limit). */
+  maxDatasets: number;
 }
 
 const MiB = 1024 * 1024;
@@ -31,6 +39,10 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   idleTimeoutMs: 30_000,
   minBytesPerSec: 1024,
   maxConnections: 512,
+  maxLive: 256,
+  maxClientConnections: 128,
+  maxMemoryBytes: 1024 * MiB,
+  maxDatasets: 1000,
 };
 
 /** Fills in defaults and checks that the limits fit together and within the protocol. */
@@ -42,6 +54,7 @@ export function resolveLimits(given: Partial<ServerLimits> = {}): ServerLimits {
   if (l.maxFrameBytes > MAX_FRAME_BYTES) throw new UsageError(`--max-frame may be at most ${MAX_FRAME_BYTES} bytes (the protocol's limit)`);
   if (l.maxPageSize > MAX_PAGE_SIZE) throw new UsageError(`--max-page may be at most ${MAX_PAGE_SIZE} changes (the protocol's limit)`);
   if (l.maxValueBytes > l.maxFrameBytes) throw new UsageError('--max-value cannot exceed --max-frame', 'a value travels inside one frame');
+  if (l.maxFrameBytes > l.maxMemoryBytes) throw new UsageError('--max-frame cannot exceed --max-memory', 'a frame in flight counts against the hub-wide budget');
   if (l.maxFrameBytes > l.maxBodyBytes) throw new UsageError('--max-frame cannot exceed --max-body', 'a frame travels inside one push body');
   return l;
 }

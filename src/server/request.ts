@@ -1,11 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CrsyncError } from '../errors.js';
 import { stringifyJson } from '../values.js';
-import type { Cursor, SchemaRequest } from '../sync/protocol/types.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, START } from '../sync/protocol/types.js';
+import type { Cursor } from '../sync/protocol/types.js';
+import { DEFAULT_PAGE_SIZE, MAX_LIVE_WAIT_MS, MAX_PAGE_SIZE, START } from '../sync/protocol/types.js';
 
 /** Dataset names: letters, digits, ".", "_" and "-", starting with a letter or digit, no "..". */
 export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Throws bad_request unless `name` is a valid dataset name (on any store). */
+export function checkDatasetName(name: string): void {
+  if (!DATASET_NAME.test(name) || name.includes('..')) {
+    throw badRequest(`invalid dataset name ${JSON.stringify(name)}`, 'dataset names use letters, digits, ".", "_" and "-"');
+  }
+}
 
 /** Largest JSON request body (POST .../schema). */
 export const MAX_JSON_BODY = 1024 * 1024;
@@ -79,6 +86,12 @@ export function pageSizeParam(q: URLSearchParams): number {
   return Number(n);
 }
 
+/** The `wait` parameter of a live pull, in ms (0: an ordinary pull); above the cap it is the cap. */
+export function waitParam(q: URLSearchParams): number {
+  const n = intParam(q, 'wait', 0n, 0n);
+  return Number(n > BigInt(MAX_LIVE_WAIT_MS) ? BigInt(MAX_LIVE_WAIT_MS) : n);
+}
+
 /** Refuses a body declared as something else (a missing Content-Type is taken as `expected`). */
 export function checkContentType(req: IncomingMessage, expected: string): void {
   const type = req.headers['content-type'];
@@ -97,21 +110,4 @@ export async function readJsonBody(body: AsyncIterable<Buffer>): Promise<unknown
   } catch {
     throw badRequest('request body is not valid JSON');
   }
-}
-
-const IDENT_OK = (s: unknown): boolean => typeof s === 'string' && s.length > 0 && s.length <= 256 && !s.includes('\0');
-const TYPE_OK = /^[A-Za-z0-9_ (),]*$/;
-// Defaults travel as SQL text: only literals are accepted, so a request cannot smuggle SQL in.
-const DEFAULT_OK = /^\(?\s*(NULL|TRUE|FALSE|CURRENT_TIME|CURRENT_DATE|CURRENT_TIMESTAMP|[-+]?\d+(\.\d+)?([eE][-+]?\d+)?|'([^']|'')*'|[xX]'[0-9a-fA-F]*')\s*\)?$/;
-
-/** Checks the body of POST .../schema. */
-export function validSchemaRequest(body: unknown): SchemaRequest {
-  const b = body as SchemaRequest;
-  const ok =
-    b && Array.isArray(b.tables) && Number.isInteger(b.version) && b.version >= 0 &&
-    b.tables.every((t) => IDENT_OK(t?.name) && !/^(crsync_|crsql_|sqlite_)/.test(t.name) && !t.name.includes('__crsql_') && Array.isArray(t.columns) && t.columns.length > 0 &&
-      t.columns.some((c) => c?.pk > 0) &&
-      t.columns.every((c) => IDENT_OK(c?.name) && typeof c.type === 'string' && TYPE_OK.test(c.type) && typeof c.notnull === 'boolean' && Number.isInteger(c.pk) && c.pk >= 0 && (c.dflt === null || (typeof c.dflt === 'string' && DEFAULT_OK.test(c.dflt)))));
-  if (!ok) throw badRequest('schema request is malformed', 'tables need names, a primary key and columns; defaults must be literals');
-  return b;
 }

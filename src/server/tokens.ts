@@ -5,6 +5,10 @@ import { CrsyncError, UsageError } from '../errors.js';
 /** What a token may do. */
 export interface TokenGrant {
   write: boolean;
+  /** May create datasets (right `create` or `admin`). */
+  create: boolean;
+  /** Who this token is, as stored with the site ids it pushes as (a digest, never the token). */
+  owner: Buffer;
   /** Datasets it may use; null for all. */
   datasets: Set<string> | null;
 }
@@ -12,11 +16,17 @@ export interface TokenGrant {
 /** Tokens of a hub, keyed by the sha256 of the token (compared in constant time). */
 export interface TokenTable {
   grants: { digest: Buffer; grant: TokenGrant }[];
+  /**
+   * True once some token has the `create` or `admin` right: then only those create datasets.
+   * A file without either keeps the old rule (any read-write token creates).
+   */
+  createRestricted: boolean;
 }
 
 /**
- * Reads a tokens file: one token a line, `<token> <read|read-write> [dataset,dataset|*]`;
- * blank lines and lines starting with # are ignored.
+ * Reads a tokens file: one token a line, `<token> <right> [dataset,dataset|*]`, the right one of
+ * `read`, `read-write`, `create` (read-write, and may create datasets) or `admin` (create, on
+ * every dataset); blank lines and lines starting with # are ignored.
  */
 export function loadTokens(path: string): TokenTable {
   let text: string;
@@ -33,16 +43,17 @@ export function loadTokens(path: string): TokenTable {
     if (!trimmed || trimmed.startsWith('#')) return;
     const [token, rights, datasets, ...rest] = trimmed.split(/\s+/);
     const where = `${path}:${i + 1}`;
-    if (!token || !rights || rest.length > 0) throw new UsageError(`${where}: expected "<token> <read|read-write> [datasets]"`);
-    let write: boolean;
+    if (!token || !rights || rest.length > 0) throw new UsageError(`${where}: expected "<token> <read|read-write|create|admin> [datasets]"`);
+    let write = true;
+    let create = false;
     if (rights === 'read' || rights === 'r') write = false;
-    else if (rights === 'read-write' || rights === 'rw' || rights === 'write') write = true;
-    else throw new UsageError(`${where}: unknown right ${JSON.stringify(rights)}`, 'use read or read-write');
-    const list = !datasets || datasets === '*' ? null : new Set(datasets.split(',').filter(Boolean));
-    grants.push({ digest: digest(token), grant: { write, datasets: list } });
+    else if (rights === 'create' || rights === 'admin') create = true;
+    else if (rights !== 'read-write' && rights !== 'rw' && rights !== 'write') throw new UsageError(`${where}: unknown right ${JSON.stringify(rights)}`, 'use read, read-write, create or admin');
+    const list = rights === 'admin' || !datasets || datasets === '*' ? null : new Set(datasets.split(',').filter(Boolean));
+    grants.push({ digest: digest(token), grant: { write, create, datasets: list, owner: digest(`crsync site owner\0${token}`) } });
   });
   if (grants.length === 0) throw new UsageError(`${path} holds no tokens`, 'add lines "<token> <read|read-write> [datasets]"');
-  return { grants };
+  return { grants, createRestricted: grants.some((g) => g.grant.create) };
 }
 
 function digest(token: string): Buffer {

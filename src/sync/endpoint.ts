@@ -1,16 +1,59 @@
 import { CrsyncError } from '../errors.js';
-import { ChangeApplier, readPages, countChangesAfter, type ApplyResult } from '../db/changes/apply.js';
-import { deliveredAfter, pruneDelivered } from '../db/changes/delivered.js';
+import { ChangeApplier, readPages, countChangesAfter, type ApplyContext, type ApplyResult } from '../db/changes/apply.js';
+import { deliveredBy, pruneDelivered } from '../db/changes/delivered.js';
 import { getPeer, notePeerSeen, setPeerReceived } from '../db/state/peers.js';
 import { diffSchemas } from '../db/schema/diff.js';
 import { listReplicatedTables, readReplicatedSchema } from '../db/schema/read.js';
 import { applyAdditiveSchema } from '../db/schema/apply.js';
 import { dbVersion, openStore, siteId, type Db, type Store } from '../db/store.js';
+import { schemaCookie } from '../db/statements.js';
 import type { DetectedConflict } from '../db/conflicts/detect.js';
 import { ConflictStore } from '../db/conflicts/store.js';
 import { ResolutionStore } from '../db/conflicts/resolutions.js';
+import { ReportedConflictCheck } from '../db/conflicts/check.js';
 import { cursorToJson } from './protocol/codec.js';
 import { FEATURES, PROTOCOL_VERSION, type Cursor, type DatasetInfo, type Page, type SchemaRequest, type WireConflict, type WireResolution } from './protocol/types.js';
+import type { ReplicatedSchema } from './protocol/schema.js';
+
+/**
+ * The context of the one cached applier: each push points it at its own context right before it
+ * applies a page. An apply is synchronous (one transaction), so pushes in flight at once never
+ * see each other's context. ChangeApplier and its conflict detector read the context at each
+ * apply, not when they are built.
+ */
+class PushContext implements ApplyContext {
+  current: ApplyContext | undefined;
+  private get c(): ApplyContext {
+    if (!this.current) throw new Error('applier used outside a push');
+    return this.current;
+  }
+  get peerSite(): Uint8Array {
+    return this.c.peerSite;
+  }
+  get remote(): string | null {
+    return this.c.remote;
+  }
+  get reportedBy(): Uint8Array | undefined {
+    return this.c.reportedBy;
+  }
+  knownToPeer(v: bigint): boolean {
+    return this.c.knownToPeer(v);
+  }
+}
+
+/** A value built from the schema, kept until the schema cookie changes (a migration, from any connection). */
+class BySchema<T> {
+  private key: number | undefined;
+  private value: T | undefined;
+  constructor(private readonly build: () => T) {}
+  get(cookie: number): T {
+    if (this.key !== cookie || this.value === undefined) {
+      this.value = this.build();
+      this.key = cookie;
+    }
+    return this.value;
+  }
+}
 
 /**
  * The serving side of a sync: what a hub does for one dataset, and what a client does to a peer
@@ -21,6 +64,11 @@ export class ServedReplica {
   /** Prepared once per dataset: a hub asks it on every pull and every push that reports conflicts. */
   private conflictStore: ConflictStore | undefined;
   private resolutionStore: ResolutionStore | undefined;
+  /** What info reports of the schema (read and hashed once per schema). */
+  private readonly schema = new BySchema<ReplicatedSchema>(() => readReplicatedSchema(this.db));
+  private readonly pushContext = new PushContext();
+  /** One applier (and conflict detector) for every push: its statements follow the schema. */
+  private readonly applier = new BySchema<ChangeApplier>(() => new ChangeApplier(this.db, this.pushContext));
 
   constructor(
     readonly store: Store,
@@ -40,7 +88,7 @@ export class ServedReplica {
       dataset: this.name,
       siteId: this.site.toString('hex'),
       dbVersion: dbVersion(this.db).toString(),
-      schema: readReplicatedSchema(this.db),
+      schema: this.schema.get(this.schemaCookie()),
       features: [...FEATURES],
     };
     if (site) info.received = this.received(site);
@@ -52,6 +100,11 @@ export class ServedReplica {
     return cursorToJson(getPeer(this.db, site).received);
   }
 
+  /** The schema cookie: the key of everything cached from the schema (here and in a hub's pools). */
+  schemaCookie(): number {
+    return schemaCookie(this.db);
+  }
+
   /** A separate connection for one long read (a pull stream), so writes can go on meanwhile. */
   openReader(): Store {
     return openStore(this.store.path, {});
@@ -60,12 +113,12 @@ export class ServedReplica {
   /**
    * Pages of our stream after `since` for the site asking: what that site delivered is left
    * out (whatever site ids its changes carry; a change relayed by someone else reaches it, even
-   * one carrying its own id). Asking from `since` tells us the site has everything before it.
+   * one carrying its own id). A pull writes nothing: anyone may claim a site id in a GET, so how
+   * far a site has seen comes only with its own pushes (their `seen` header).
    */
   pull(reader: Db, site: Uint8Array, since: Cursor, pageSize: number): Generator<Page> {
     this.checkNotAhead(since.version, 'since');
-    notePeerSeen(this.db, site, since.version);
-    return readPages(reader, since, pageSize, { exclude: deliveredAfter(reader, site, since.version) });
+    return readPages(reader, since, pageSize, { excludeDeliveredBy: site });
   }
 
   /**
@@ -85,7 +138,7 @@ export class ServedReplica {
   /** How many changes a pull from `since` would carry. */
   countPending(site: Uint8Array, since: Cursor): number {
     this.checkNotAhead(since.version, 'since');
-    return countChangesAfter(this.db, since, { exclude: deliveredAfter(this.db, site, since.version) }).total;
+    return countChangesAfter(this.db, since, { excludeDeliveredBy: site }).total;
   }
 
   /** An applier for one push from `site`; `seen` is how far that site has pulled our stream. */
@@ -98,22 +151,28 @@ export class ServedReplica {
     if (seen !== undefined) this.checkNotAhead(seen, 'seen');
     const known = getPeer(this.db, site).seen;
     const peerSeen = seen !== undefined && seen > known ? seen : known;
-    const fromPeer = deliveredAfter(this.db, site, peerSeen);
-    const applier = new ChangeApplier(this.db, {
+    const fromPeer = deliveredBy(this.db, site);
+    const ctx: ApplyContext = {
       peerSite: site,
       remote: null,
-      knownToPeer: (v) => v <= peerSeen || fromPeer.has(v),
+      knownToPeer: (v) => v <= peerSeen || fromPeer(v),
       reportedBy: site,
-    });
+    };
     // Bookkeeping moves only with a committed page: a refused push leaves the replica as it was.
-    return (page) =>
-      applier.apply(page.changes, (versions) => {
-        if (versions) fromPeer.add(versions.first, versions.last);
-        if (seen !== undefined) notePeerSeen(this.db, site, seen);
-        setPeerReceived(this.db, site, page.cursor);
-        // The site has pulled our stream up to peerSeen: it never asks below it again.
-        pruneDelivered(this.db, site, peerSeen);
-      });
+    return (page) => {
+      const applier = this.applier.get(this.schemaCookie());
+      this.pushContext.current = ctx;
+      try {
+        return applier.apply(page.changes, () => {
+          if (seen !== undefined) notePeerSeen(this.db, site, seen);
+          setPeerReceived(this.db, site, page.cursor);
+          // The site has pulled our stream up to peerSeen: it never asks below it again.
+          pruneDelivered(this.db, site, peerSeen);
+        });
+      } finally {
+        this.pushContext.current = undefined;
+      }
+    };
   }
 
   private conflicts(): ConflictStore {
@@ -129,15 +188,28 @@ export class ServedReplica {
     return this.conflicts().forPeer(site, afterId);
   }
 
-  /** Records conflicts a client found while pulling, so the other side's site hears of them. */
-  recordReported(site: Uint8Array, conflicts: WireConflict[]): number {
+  /** The dataset's version and newest conflict id: what a waiting live pull compares against. */
+  changeMark(): { version: bigint; conflictId: bigint } {
+    return { version: dbVersion(this.db), conflictId: this.conflicts().maxId() };
+  }
+
+  /**
+   * Records conflicts a client found while pulling, so the other side's site hears of them.
+   * Records that cannot be conflicts of this dataset (ReportedConflictCheck) are left out and
+   * counted: refusing the push would jam the client, which sends them again with every push.
+   */
+  recordReported(site: Uint8Array, conflicts: WireConflict[]): { added: number; refused: number } {
     const store = this.conflicts();
-    const tables = new Set(listReplicatedTables(this.db));
+    const check = new ReportedConflictCheck(this.db);
     let added = 0;
+    let refused = 0;
     this.db.transaction(() => {
-      for (const c of conflicts) if (tables.has(c.table) && store.record(c, null, site) !== null) added++;
+      for (const c of conflicts) {
+        if (check.problem(c) !== null) refused++;
+        else if (store.record(c, null, site) !== null) added++;
+      }
     })();
-    return added;
+    return { added, refused };
   }
 
   private resolutions(): ResolutionStore {

@@ -18,7 +18,6 @@ describe('crsync resolve: bad input', () => {
       [[id, '--ours', '--theirs'], /one of/],
       [[id, '--value', 'ten'], /not JSON/],
       [[id, '--value', '{"qty":1}'], /not an SQLite value/],
-      [['999', '--ours'], /no conflict with id 999/],
       [['x1', '--ours'], /not a conflict id/],
       [[id, '--all', '--ours'], /not both/],
       [['--ours'], /name the conflicts/],
@@ -28,6 +27,10 @@ describe('crsync resolve: bad input', () => {
       expect(r.exitCode, refused[i]![0].join(' ')).toBe(2);
       expect(r.stderr).toMatch(refused[i]![1]);
     });
+    // An id that names no conflict is well-formed: exit 1, not a usage error.
+    const missing = await crsyncJson<{ error: { code: string; message: string } }>(['-d', b, 'resolve', '999', '--ours']);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.json.error).toMatchObject({ code: 'no_such_conflict', message: 'no conflict with id 999' });
     const json = await crsyncJson<{ error: { code: string } }>(['-d', b, 'resolve', id]);
     expect(json.exitCode).toBe(2);
     expect(json.json.error.code).toBe('usage');

@@ -60,7 +60,8 @@ describe('crsync demo', () => {
     // A folder that is not empty is refused, untouched.
     writeFileSync(t.path('busy'), 'x');
     const refused = await crsync(['demo', '--dir', t.dir]);
-    expect(refused.exitCode).toBe(2);
+    // A folder that is taken is not a usage error (exit 2 is usage only).
+    expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toMatch(/not empty/);
   });
 });

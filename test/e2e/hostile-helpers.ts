@@ -84,11 +84,13 @@ export interface RawExchange {
 /**
  * Talks HTTP byte by byte: writes `head`, then each of `drip` with `everyMs` between (a slow
  * client), and collects what comes back until the hub closes the connection or `giveUpMs` passes.
+ * `from` is the local address to connect from.
  */
-export function rawExchange(url: string, head: Buffer | string, drip: Buffer[] = [], everyMs = 0, giveUpMs = 15_000): Promise<RawExchange> {
+export function rawExchange(url: string, head: Buffer | string, drip: Buffer[] = [], everyMs = 0, giveUpMs = 15_000, from?: string): Promise<RawExchange> {
   const { hostname, port } = new URL(url);
   return new Promise((done) => {
-    const socket = connect(Number(port), hostname);
+    // `from`: another loopback address, which the hub counts as another client.
+    const socket = connect({ port: Number(port), host: hostname, localAddress: from });
     const chunks: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;
     const finish = (closed: boolean): void => {

@@ -33,7 +33,7 @@ beforeAll(async () => {
   await makeReplica(a);
   await sql(a, "insert into t values (1, 'one', 1, 1.5, x'01'), (2, 'two', 2, null, null)");
   await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/shop`]);
-  await ok(['-d', a, 'push'], { CRSYNC_TOKEN: RW });
+  await ok(['-d', a, 'push', '--create'], { CRSYNC_TOKEN: RW });
   hubFile = tmp.path('hub/shop.db');
   base = `${h.url}/v1/datasets`;
 });

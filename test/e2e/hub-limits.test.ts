@@ -20,7 +20,7 @@ async function hubWithShop(extra: string[] = FAST) {
   await makeReplica(a, 'create table t (id integer primary key not null, name text, qty integer)');
   await sql(a, bulkInsert(200));
   await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/shop`]);
-  await ok(['-d', a, 'push']);
+  await ok(['-d', a, 'push', '--create']);
   return { h, a, hubFile: tmp.path('hub/shop.db') };
 }
 
@@ -63,7 +63,7 @@ describe('slow clients are cut off; busy hubs say so; limits are configurable', 
     await sql(a, `with recursive s(i) as (select 1 union all select i + 1 from s where i < 3000)
       insert into t (id, name, qty) select i, hex(randomblob(4000)), i from s`);
     await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/big`]);
-    await ok(['-d', a, 'push']);
+    await ok(['-d', a, 'push', '--create']);
     const path = `/v1/datasets/big/changes?since=0&seq=-1&site=${randomBytes(16).toString('hex')}&pageSize=100`;
     const [stalled, paused] = await Promise.all([pausedPull(h.url, path, 3000), pausedPull(h.url, path, 300)]);
     expect({ status: paused.status, complete: paused.complete }).toEqual({ status: 200, complete: true });
@@ -120,7 +120,7 @@ describe('slow clients are cut off; busy hubs say so; limits are configurable', 
       await sql(b, bulkInsert(1000));
       await ok(['-d', b, 'remote', 'add', 'origin', `${env.url}/fresh`]);
       // 2000 changes: the client keeps its pages within the hub's 777 (it would send 2000).
-      expect((await ok(['-d', b, 'push'])).sent).toBe(2000);
+      expect((await ok(['-d', b, 'push', '--create'])).sent).toBe(2000);
       const info = await call(`${env.url}/v1/datasets/fresh`);
       expect(info.json.limits).toMatchObject({ maxPageSize: 777 });
     } finally {

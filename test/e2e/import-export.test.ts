@@ -118,7 +118,7 @@ describe('import and export through the CLI, on the world-countries dataset', ()
     });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^Imported 2 rows into people \(created, replicated\) from stdin in [\d.]+ s \(\d+ rows\/s\)\n$/);
+    expect(r.stderr).toMatch(/^Imported 2 rows into people \(created, replicated\) from stdin in [\d.]+ m?s \([\d,.]+ rows\/s\)\n$/);
     const rows = (await crsyncJson<{ id: string; name: string; born: number }[]>(['-d', db, 'sql', 'SELECT * FROM people ORDER BY born'])).json;
     expect(rows.map((p) => p.name)).toEqual(['Ada', 'Grace']);
     expect(rows[0]!.id).toMatch(/^[0-9a-f-]{36}$/);

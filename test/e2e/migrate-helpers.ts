@@ -37,7 +37,7 @@ export function hubPairFixture(prefix: string): { setup(): Promise<HubPair> } {
       );
       const url = `${hub.url}/shop`;
       await ok(['-d', a, 'remote', 'add', 'origin', url]);
-      await ok(['-d', a, 'push']);
+      await ok(['-d', a, 'push', '--create']);
       await ok(['clone', url, b]);
       return { hub, a, b, url, hubDb: join(box.path('hub'), 'shop.db') };
     },

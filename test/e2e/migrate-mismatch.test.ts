@@ -45,7 +45,7 @@ describe('schema mismatches', () => {
       expect(allRows(untouched)).toEqual(before);
     }
     await refused(a, 'sync', 'this replica has column t.color (--no-migrate)', 'localOnly', hubDb);
-    await ok(['-d', a, 'push']);
+    await ok(['-d', a, 'push', '--create']);
     await refused(b, 'pull', 'the remote has column t.color (--no-migrate)', 'remoteOnly', b);
     await ok(['-d', b, 'pull']);
     expect(read(b, 'SELECT id, color FROM t ORDER BY id')).toEqual([

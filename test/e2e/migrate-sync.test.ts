@@ -55,7 +55,7 @@ describe('migrations travel through the hub', () => {
     const { a, b, hubDb } = await setup();
     await sql(b, "update t set qty = 20 where id = 2");
     await migrated(a, "ALTER TABLE t ADD COLUMN color TEXT DEFAULT 'red'; UPDATE t SET color = 'blue' WHERE id = 1");
-    await ok(['-d', a, 'push']);
+    await ok(['-d', a, 'push', '--create']);
     const second = await migrated(a, 'CREATE TABLE tags (id TEXT PRIMARY KEY NOT NULL, label TEXT); INSERT INTO tags VALUES (\'x\', \'ex\')', ['--track', 'tags']);
     expect(second.schemaVersion).toBe(3);
     await ok(['-d', a, 'push']);

@@ -116,7 +116,7 @@ describe('crsync status', () => {
     expect(dirty.json.remotes[0]).toMatchObject({ unpushed: 1, unpushedByTable: { items: 1 } });
 
     const unknown = await crsync(['-d', a, 'status', 'nosuch']);
-    expect(unknown.exitCode).toBe(2);
+    expect(unknown.exitCode).toBe(1);
     expect(unknown.stderr).toMatch(/no remote named nosuch/);
   });
 });

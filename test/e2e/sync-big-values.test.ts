@@ -18,7 +18,7 @@ describe('pages are cut by bytes as well as by rows', () => {
     await sql(a, `insert into t values (41, randomblob(${6 * MiB - 64}))`);
     await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/photos`]);
 
-    const pushed = await ok(['-d', a, 'push']);
+    const pushed = await ok(['-d', a, 'push', '--create']);
     expect(pushed.sent).toBe(41);
     const b = tmp.path('b.db');
     await ok(['clone', `${h.url}/photos`, b]);

@@ -16,7 +16,7 @@ describe('convergence through a hub', () => {
     await sql(a, `insert into t values (1, 'one', 1, 1.5, x'01'), (2, 'two', 2, 2.0, null), (3, 'three', 3, null, x''),
       (4, 'four', 9223372036854775807, 0.1, x'ff00'), (5, 'five', -5, -2.5e-300, null)`);
     await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/shop`]);
-    const first = await ok<TransferJson & { created: boolean }>(['-d', a, 'push']);
+    const first = await ok<TransferJson & { created: boolean }>(['-d', a, 'push', '--create']);
     expect(first).toMatchObject({ remote: 'origin', received: 0, created: true });
     expect(first.sent).toBe(20);
     for (const key of ['remote', 'sent', 'received', 'bytes', 'ms']) expect(first).toHaveProperty(key);

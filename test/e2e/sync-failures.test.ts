@@ -29,7 +29,7 @@ describe('failures a user sees', () => {
     await makeReplica(a);
     await sql(a, "insert into t (id, name) values (1, 'a')");
     await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/shop`]);
-    await ok(['-d', a, 'push']);
+    await ok(['-d', a, 'push', '--create']);
     await makeReplica(b, 'create table t (id integer primary key not null, name text, qty text, price real, data blob)');
     await sql(b, "insert into t (id, name) values (2, 'b')");
     await ok(['-d', b, 'remote', 'add', 'origin', `${h.url}/shop`]);
@@ -53,7 +53,7 @@ describe('failures a user sees', () => {
     await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/shop`, '--token-env', 'SHOP_TOKEN']);
 
     const refused = async (env: Record<string, string>, code: string) => {
-      const r = await runJson<{ error: { code: string; message: string } }>(['-d', a, 'push'], env);
+      const r = await runJson<{ error: { code: string; message: string } }>(['-d', a, 'push', '--create'], env);
       expect(r.exitCode, JSON.stringify(env)).toBe(4);
       expect(r.json.error.code).toBe(code);
     };
@@ -68,7 +68,7 @@ describe('failures a user sees', () => {
     expect(peek(tmp.path('a.db'), 'select count(*) from crsync_remotes')).toBe(1);
     expect(existsSync(tmp.path('hub/shop.db'))).toBe(false);
 
-    expect((await ok(['-d', a, 'push'], { SHOP_TOKEN: 'secret-rw' })).sent).toBe(4);
+    expect((await ok(['-d', a, 'push', '--create'], { SHOP_TOKEN: 'secret-rw' })).sent).toBe(4);
     expect((await ok(['clone', `${h.url}/shop`, b], { CRSYNC_TOKEN: 'secret-ro' })).received).toBe(4);
     await sql(b, "update t set name = 'b' where id = 1");
     const ro = await runJson<{ error: { code: string } }>(['-d', b, 'push'], { CRSYNC_TOKEN: 'secret-ro' });

@@ -12,7 +12,7 @@ describe('the hub process', () => {
     await makeReplica(a);
     await sql(a, "insert into t values (1, 'one', 1, 1.0, null), (2, 'two', 2, 2.0, null)");
     await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/many`]);
-    await ok(['-d', a, 'push']);
+    await ok(['-d', a, 'push', '--create']);
     await Promise.all(others.map((db) => ok(['clone', `${h.url}/many`, db])));
     // Each writes its own rows and all of them the same cell.
     await Promise.all(
@@ -36,7 +36,7 @@ describe('the hub process', () => {
     await sql(a, bulkInsert(30_000));
     await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/big`]);
     const hubFile = tmp.path('hub/big.db');
-    const push = spawnCli(['-d', a, 'push', '--page-size', '500']);
+    const push = spawnCli(['-d', a, 'push', '--create', '--page-size', '500']);
     await waitFor(() => ((peek(hubFile, 'select max(recv_version) from crsync_peers') as number | null) ?? 0) > 0);
     expect(await h.stop('SIGTERM')).toBe(0);
     const pushed = await push;

@@ -37,11 +37,11 @@ describe('sync without a hub, and through several', () => {
     await makeReplica(a);
     await sql(a, "insert into t values (1, 'from a', 1, 1.25, x'0a'), (2, 'also a', 2, null, null)");
     await ok(['-d', a, 'remote', 'add', 'origin', `${h1.url}/data`]);
-    await ok(['-d', a, 'push']);
+    await ok(['-d', a, 'push', '--create']);
 
     await ok(['clone', `${h1.url}/data`, m]);
     await ok(['-d', m, 'remote', 'add', 'hub2', `${h2.url}/data`]);
-    expect((await ok(['-d', m, 'push', 'hub2'])).sent).toBe(8);
+    expect((await ok(['-d', m, 'push', '--create', 'hub2'])).sent).toBe(8);
     await ok(['clone', `${h2.url}/data`, c]);
     await expectSameRows([a, c]);
 

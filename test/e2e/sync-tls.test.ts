@@ -37,7 +37,7 @@ describe('a hub over TLS', () => {
     expect(untrusted.json.error.hint).toMatch(/NODE_EXTRA_CA_CERTS/);
 
     const env = { NODE_EXTRA_CA_CERTS: cert };
-    const pushed = await crsyncJson<{ sent: number }>(['-d', a, 'push'], { env });
+    const pushed = await crsyncJson<{ sent: number }>(['-d', a, 'push', '--create'], { env });
     expect(pushed.exitCode).toBe(0);
     expect(pushed.json.sent).toBe(1);
     const b = tmp.path('b.db');

@@ -21,7 +21,7 @@ describe('a fresh clone of a big replica edits and syncs at once', () => {
     await makeReplica(a, 'create table t (id integer primary key not null, name text, qty integer)');
     await sql(a, bulkInsert(ROWS));
     await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/big${seed}`]);
-    expect((await ok(['-d', a, 'push'])).sent).toBe(2 * ROWS);
+    expect((await ok(['-d', a, 'push', '--create'])).sent).toBe(2 * ROWS);
 
     const b = tmp.path(`b${seed}.db`);
     await ok(['clone', `${h.url}/big${seed}`, b]);

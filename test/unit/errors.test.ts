@@ -70,7 +70,7 @@ describe('the error table', () => {
   it('is where the family subclasses and the constructor take exit codes and statuses from', () => {
     const cases: [CrsyncError, string][] = [
       [new UsageError('x'), 'usage'],
-      [new UsageError('x', undefined, 'no_such_remote'), 'usage'],
+      [new UsageError('x', undefined, 'unknown_format'), 'usage'],
       [new UnreachableError('x'), 'unreachable'],
       [new AuthError('x'), 'auth'],
       [new AuthError('x', undefined, 'forbidden'), 'auth'],

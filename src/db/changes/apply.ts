@@ -5,16 +5,9 @@ import { quoteIdent, type Db } from '../store.js';
 import { listReplicatedTables, tableColumns } from '../schema/read.js';
 import { ConflictDetector, type DetectedConflict } from '../conflicts/detect.js';
 import { packedPkProblem } from './packed-pk.js';
+import { boundDbVersions, clockProblem } from './clock-check.js';
 
 export { countChangesAfter, readPages, type StreamFilter } from './stream.js';
-
-/**
- * Highest clock value (col_version, db_version, cl) a change may carry. A merge takes the
- * greatest version it sees and every later write adds one, so a value near 2^63 would leave
- * every replica it reaches unable to write ("unable to reset cached trigger stmt"). No replica
- * counts this far (2^53 - 1: a million transactions a second for 285 years).
- */
-const MAX_CLOCK = 2n ** 53n - 1n;
 
 function badChange(c: Change, why: string): CrsyncError {
   return new CrsyncError('bad_change', `a change to ${c[0]}.${c[2]} cannot be merged: ${why}`, {
@@ -113,10 +106,11 @@ export class ChangeApplier {
       const problem =
         packedPkProblem(c[1], table.pkCount) ??
         (c[6].length !== 16 ? 'its site id is not 16 bytes' : null) ??
-        (c[4] < 1n || c[5] < 1n || c[7] < 1n || c[8] < 0n ? 'its col_version, db_version or cl is below 1, or its seq below 0' : null) ??
-        (c[4] > MAX_CLOCK || c[5] > MAX_CLOCK || c[7] > MAX_CLOCK ? `its col_version, db_version or cl is above ${MAX_CLOCK}` : null);
+        clockProblem(c);
       if (problem) throw badChange(c, problem);
     }
+    // Only after every check: a refused page leaves its changes as they came.
+    boundDbVersions(changes, this.currentVersion.get() as bigint);
   }
 
   /**

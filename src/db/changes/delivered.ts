@@ -51,23 +51,52 @@ export class DeliveredRanges {
   }
 }
 
-/** The ranges of local versions above `after` that `peerSite` delivered (indexed by peer and last version). */
-export function deliveredAfter(db: Db, peerSite: Uint8Array, after: bigint): DeliveredRanges {
+/** Most ranges a stream skips one by one; past it, the filter runs in SQL row by row instead. */
+export const MAX_SKIPPED_RANGES = 64;
+
+/**
+ * The ranges of local versions above `after` that `peerSite` delivered (indexed by peer and
+ * last version), or null when there are more than `max` of them (then filter with
+ * NOT_DELIVERED in SQL: memory stays flat however long the history above the cursor is).
+ */
+export function deliveredAfter(db: Db, peerSite: Uint8Array, after: bigint, max = MAX_SKIPPED_RANGES): DeliveredRanges | null {
   const rows = db
-    .prepare('SELECT max(db_version, ?) AS first, last_version FROM crsync_applied WHERE peer_site = ? AND last_version > ? ORDER BY db_version')
+    .prepare('SELECT max(db_version, ?) AS first, last_version FROM crsync_applied WHERE peer_site = ? AND last_version > ? ORDER BY db_version LIMIT ?')
     .raw(true)
     .safeIntegers(true)
-    .iterate(after + 1n, peerSite, after) as Iterable<[bigint, bigint]>;
-  return new DeliveredRanges(rows);
+    .all(after + 1n, peerSite, after, max + 1) as [bigint, bigint][];
+  return rows.length > max ? null : new DeliveredRanges(rows);
+}
+
+/**
+ * SQL condition (one parameter: the peer's site) that a row's `<alias>.db_version` was not
+ * delivered by that peer. Runs never overlap, so the run that starts at or below a version is the
+ * only one that can hold it: one primary-key lookup per row.
+ */
+export function notDeliveredSql(alias: string): string {
+  return ` AND NOT coalesce((SELECT a.last_version >= ${alias}.db_version AND a.peer_site = ? FROM crsync_applied a WHERE a.db_version <= ${alias}.db_version ORDER BY a.db_version DESC LIMIT 1), 0)`;
+}
+
+/** Whether a local version was delivered by `peerSite`: one indexed lookup per call. */
+export function deliveredBy(db: Db, peerSite: Uint8Array): (version: bigint) => boolean {
+  const stmt = db
+    .prepare('SELECT peer_site = ? AND last_version >= ? FROM crsync_applied WHERE db_version <= ? ORDER BY db_version DESC LIMIT 1')
+    .pluck()
+    .safeIntegers(true);
+  const site = Buffer.from(peerSite);
+  return (v) => Number((stmt.get(site, v, v) as bigint | number | undefined) ?? 0) === 1;
 }
 
 /** Retention of merge records that no sync needs any more (kept for `crsync log`'s sources). */
 const KEEP_RECORDS = 10_000;
 
+/** Most records one call deletes: a long history drains over several syncs, none of them slow. */
+const PRUNE_BATCH = 5_000;
+
 /**
  * Drops a peer's merge records at or below `floor` (everything there is known to the peer, so
  * neither echo suppression nor conflict detection asks for them), keeping the newest
- * KEEP_RECORDS rows of the table for the log. Cost: the rows it deletes.
+ * KEEP_RECORDS rows of the table for the log. Cost: at most PRUNE_BATCH deletions.
  */
 export function pruneDelivered(db: Db, peerSite: Uint8Array, floor: bigint): void {
   const keepFrom = db
@@ -76,5 +105,8 @@ export function pruneDelivered(db: Db, peerSite: Uint8Array, floor: bigint): voi
     .safeIntegers(true)
     .get(KEEP_RECORDS) as bigint | undefined;
   if (keepFrom === undefined) return;
-  db.prepare('DELETE FROM crsync_applied WHERE peer_site = ? AND last_version <= ? AND db_version <= ?').run(peerSite, floor, keepFrom);
+  db.prepare(
+    `DELETE FROM crsync_applied WHERE db_version IN (
+       SELECT db_version FROM crsync_applied WHERE db_version <= ? AND last_version <= ? AND peer_site = ? LIMIT ${PRUNE_BATCH})`,
+  ).run(keepFrom, floor, peerSite);
 }

@@ -1,7 +1,7 @@
 import { END_OF_VERSION, isAfter, type Change, type Cursor, type Page } from '../../sync/protocol/types.js';
 import { quoteIdent, type Db } from '../store.js';
 import { listReplicatedTables } from '../schema/read.js';
-import { DeliveredRanges } from './delivered.js';
+import { deliveredAfter, notDeliveredSql, type DeliveredRanges } from './delivered.js';
 
 const COLUMNS = '"table", pk, cid, val, col_version, db_version, site_id, cl, seq';
 
@@ -10,11 +10,8 @@ export const DEFAULT_PAGE_BYTES = 4 * 1024 * 1024;
 
 /** What to leave out of a change stream sent to a peer. */
 export interface StreamFilter {
-  /**
-   * Local versions the receiving peer delivered: never echoed back. Only ranges above the
-   * stream's start matter (load them with deliveredAfter).
-   */
-  exclude?: DeliveredRanges;
+  /** The receiving peer's site: the local versions it delivered are never echoed back. */
+  excludeDeliveredBy?: Uint8Array;
   /**
    * Most bytes of one page (estimated as encoded); a page holds at least one change, so a
    * value up to the receiver's value limit always travels.
@@ -24,6 +21,22 @@ export interface StreamFilter {
 
 /** A run of versions to read: (after, upTo], or one version from a seq on. */
 type Span = { kind: 'rest'; version: bigint; seq: bigint } | { kind: 'range'; after: bigint; upTo: bigint | null };
+
+/** How a stream leaves out what the receiver delivered: skipped spans, or a per-row SQL test. */
+interface Plan {
+  spans: Span[];
+  /** SQL appended to every span's WHERE (with `site` as its parameter), or ''. */
+  where: string;
+  site: Buffer | undefined;
+}
+
+function plan(db: Db, since: Cursor, filter: StreamFilter, alias: string): Plan {
+  const peer = filter.excludeDeliveredBy;
+  if (!peer) return { spans: spans(since, undefined), where: '', site: undefined };
+  const ranges = deliveredAfter(db, peer, since.version);
+  if (ranges) return { spans: spans(since, ranges), where: '', site: undefined };
+  return { spans: spans(since, undefined), where: notDeliveredSql(alias), site: Buffer.from(peer) };
+}
 
 /**
  * The spans of the stream after `since` that are not excluded: the rest of the cursor's own
@@ -44,10 +57,11 @@ function spans(since: Cursor, exclude: DeliveredRanges | undefined): Span[] {
   return out;
 }
 
-function spanQuery(columns: string, from: string, s: Span, order: string): { sql: string; args: bigint[] } {
-  if (s.kind === 'rest') return { sql: `SELECT ${columns} FROM ${from} WHERE db_version = ? AND seq > ?${order}`, args: [s.version, s.seq] };
-  if (s.upTo === null) return { sql: `SELECT ${columns} FROM ${from} WHERE db_version > ?${order}`, args: [s.after] };
-  return { sql: `SELECT ${columns} FROM ${from} WHERE db_version > ? AND db_version <= ?${order}`, args: [s.after, s.upTo] };
+function spanQuery(columns: string, from: string, s: Span, p: Plan, order: string): { sql: string; args: unknown[] } {
+  const tail = p.site ? [p.site] : [];
+  if (s.kind === 'rest') return { sql: `SELECT ${columns} FROM ${from} WHERE db_version = ? AND seq > ?${p.where}${order}`, args: [s.version, s.seq, ...tail] };
+  if (s.upTo === null) return { sql: `SELECT ${columns} FROM ${from} WHERE db_version > ?${p.where}${order}`, args: [s.after, ...tail] };
+  return { sql: `SELECT ${columns} FROM ${from} WHERE db_version > ? AND db_version <= ?${p.where}${order}`, args: [s.after, s.upTo, ...tail] };
 }
 
 /** The newest db_version in the replicated tables (0 when empty): read from the clock indexes. */
@@ -92,8 +106,9 @@ export function readPages(db: Db, since: Cursor, pageSize: number, filter: Strea
     let bytes = 0;
     let cursor: Cursor = since;
     let yielded: Cursor = since;
-    for (const span of spans(since, filter.exclude)) {
-      const q = spanQuery(COLUMNS, 'crsql_changes', span, ' ORDER BY db_version, seq');
+    const p = plan(db, since, filter, 'c');
+    for (const span of p.spans) {
+      const q = spanQuery(COLUMNS, 'crsql_changes AS c', span, p, ' ORDER BY db_version, seq');
       for (const row of db.prepare(q.sql).raw(true).safeIntegers(true).iterate(...q.args) as Iterable<Change>) {
         const size = changeBytes(row);
         if (changes.length > 0 && bytes + size > maxBytes) {
@@ -127,12 +142,12 @@ export function readPages(db: Db, since: Cursor, pageSize: number, filter: Strea
 export function countChangesAfter(db: Db, since: Cursor, filter: StreamFilter = {}): { total: number; byTable: Record<string, number> } {
   const byTable: Record<string, number> = {};
   let total = 0;
-  const parts = spans(since, filter.exclude);
+  const p = plan(db, since, filter, 'k');
   for (const t of listReplicatedTables(db)) {
-    const clock = quoteIdent(`${t}__crsql_clock`);
+    const clock = `${quoteIdent(`${t}__crsql_clock`)} AS k`;
     let n = 0;
-    for (const span of parts) {
-      const q = spanQuery('count(*)', clock, span, '');
+    for (const span of p.spans) {
+      const q = spanQuery('count(*)', clock, span, p, '');
       n += Number(db.prepare(q.sql).pluck().safeIntegers(true).get(...q.args) as bigint);
     }
     if (n > 0) byTable[t] = n;

@@ -2,6 +2,7 @@ import { CrsyncError } from '../../errors.js';
 import { parseSqlJson, toJsonValue, type JsonSqlValue, type SqlValue } from '../../values.js';
 import { primaryKeyColumns, tableExists } from '../schema/read.js';
 import type { Db } from '../store.js';
+import { packedPkProblem } from '../changes/packed-pk.js';
 
 /** One recorded conflict as `crsync conflicts --json` shows it. */
 export interface ConflictView {
@@ -92,10 +93,29 @@ export function listConflicts(db: Db, sel: ConflictSelection = {}): ConflictView
   const sql = `SELECT * FROM crsync_conflicts ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id`;
   const rows = db.prepare(sql).safeIntegers(true).all(...args) as ConflictRow[];
   const cache = new Map<string, string[]>();
-  return rows.map((r) => ({
+  const out: ConflictView[] = [];
+  for (const r of rows) {
+    // A record this replica cannot read (one relayed before records were checked) is left out
+    // rather than failing the whole list.
+    try {
+      out.push(view(db, r, cache));
+    } catch {
+      continue;
+    }
+  }
+  return out;
+}
+
+function view(db: Db, r: ConflictRow, cache: Map<string, string[]>): ConflictView {
+  // cr-sqlite's unpacking trusts its input (a cut-off key aborts the process): check it first.
+  if (packedPkProblem(r.pk, r.pk[0] ?? 0) !== null) throw new Error('malformed key');
+  const pk = namedPk(db, r.tbl, unpackPk(db, r.pk), cache);
+  // A key column is never in conflict (it names the row): resolving one would rewrite the key.
+  if (r.cid !== null && r.cid in pk) throw new Error('conflict on a key column');
+  return {
     id: Number(r.id),
     table: r.tbl,
-    pk: namedPk(db, r.tbl, unpackPk(db, r.pk), cache),
+    pk,
     column: r.cid,
     kind: r.kind,
     ours: parseSide(r.ours),
@@ -109,10 +129,10 @@ export function listConflicts(db: Db, sel: ConflictSelection = {}): ConflictView
     resolvedBy: r.resolved_by ? r.resolved_by.toString('hex') : null,
     oursSite: r.ours_site ? r.ours_site.toString('hex') : null,
     theirsSite: r.theirs_site ? r.theirs_site.toString('hex') : null,
-  }));
+  };
 }
 
-/** Conflicts by id; every id must exist (no_such_conflict, exit 2). */
+/** Conflicts by id; every id must exist (no_such_conflict, exit 1: the id is well-formed, it names nothing). */
 export function requireConflicts(db: Db, ids: number[]): ConflictView[] {
   const found = listConflicts(db, { ids });
   const missing = ids.filter((id) => !found.some((c) => c.id === id));

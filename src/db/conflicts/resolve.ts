@@ -92,7 +92,9 @@ function resolveRow(db: Db, c: ConflictView, pkVals: SqlValue[], want: Row | nul
   }
   const cols = new Set(tableColumns(db, c.table).map((x) => x.name));
   const values = Object.entries(want).filter(([k]) => !pkCols.includes(k));
-  for (const [k] of values) if (!cols.has(k)) throw new UsageError(`table ${c.table} has no column ${k}`);
+  for (const [k] of values) {
+    if (!cols.has(k)) throw new CrsyncError('no_such_column', `table ${c.table} has no column ${k}`, { hint: `its columns are ${[...cols].join(', ')}` });
+  }
   if (!current) {
     const names = [...pkCols, ...values.map(([k]) => k)].map(quoteIdent).join(', ');
     const marks = [...pkCols, ...values].map(() => '?').join(', ');

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Db } from '../store.js';
 import type { WireConflict, WireResolution } from '../../sync/protocol/types.js';
 import { pairOf, resolutionLabel } from './pair.js';
+import { MAX_CONFLICTS_PER_FRAME } from '../../sync/protocol/shape.js';
 
 /**
  * A conflict to record, from this replica's point of view (values already in crsync JSON text).
@@ -40,17 +41,18 @@ export class ConflictStore {
     this.markSuperseded = db.prepare(
       "UPDATE crsync_conflicts SET resolved_at = ?, resolution = 'superseded' WHERE id = ? AND resolved_at IS NULL",
     );
+    // Each lookup is one equality search of the crsync_conflicts_pair index (a pair of writes
+    // is looked up both ways round: two plain queries, since SQLite does not split the OR).
     this.findSame = db.prepare(
-      `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS ? AND kind = ?
-       AND ((ours_site IS ? AND ours_col_version IS ? AND theirs_site IS ? AND theirs_col_version IS ?)
-         OR (ours_site IS ? AND ours_col_version IS ? AND theirs_site IS ? AND theirs_col_version IS ?))`,
+      `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS ? AND ours_col_version IS ? AND theirs_col_version IS ?
+       AND kind = ? AND ours_site IS ? AND theirs_site IS ?`,
     );
     // A delete_update is one life of a row ended by a delete (or delete and re-insert) of a
     // later life: the pair of causal lengths names it, whichever site each side saw it from.
     // (Any open conflict on the row was too coarse: a later, different loss went unrecorded.)
     this.findSameLives = db.prepare(
-      `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND kind = 'delete_update'
-       AND ((ours_col_version IS ? AND theirs_col_version IS ?) OR (ours_col_version IS ? AND theirs_col_version IS ?))`,
+      `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS NULL AND ours_col_version IS ? AND theirs_col_version IS ?
+       AND kind = 'delete_update'`,
     );
     this.insert = db.prepare(
       `INSERT INTO crsync_conflicts (tbl, pk, cid, kind, ours, theirs, winner, ours_site, theirs_site, ours_col_version, theirs_col_version, remote, detected_at, reported_by)
@@ -66,10 +68,10 @@ export class ConflictStore {
       .prepare(
         `SELECT ${cols} FROM crsync_conflicts WHERE id > ?
          AND ((ours_site = ? AND winner = 'theirs') OR (theirs_site = ? AND winner = 'ours'))
-         AND (reported_by IS NULL OR reported_by != ?) ORDER BY id`,
+         AND (reported_by IS NULL OR reported_by != ?) ORDER BY id LIMIT ${MAX_CONFLICTS_PER_FRAME}`,
       )
       .safeIntegers(true);
-    this.byRemoteStmt = db.prepare(`SELECT ${cols} FROM crsync_conflicts WHERE id > ? AND remote = ? ORDER BY id`).safeIntegers(true);
+    this.byRemoteStmt = db.prepare(`SELECT ${cols} FROM crsync_conflicts WHERE id > ? AND remote = ? ORDER BY id LIMIT ${MAX_CONFLICTS_PER_FRAME}`).safeIntegers(true);
     this.maxIdStmt = db.prepare('SELECT coalesce(max(id), 0) FROM crsync_conflicts').pluck().safeIntegers(true);
   }
 
@@ -77,12 +79,10 @@ export class ConflictStore {
   record(c: ConflictInput, remote: string | null, reportedBy: Uint8Array | null = null): number | null {
     const existing =
       c.kind === 'delete_update'
-        ? this.findSameLives.get(c.table, c.pk, c.oursColVersion, c.theirsColVersion, c.theirsColVersion, c.oursColVersion)
-        : this.findSame.get(
-            c.table, c.pk, c.cid, c.kind,
-            c.oursSite, c.oursColVersion, c.theirsSite, c.theirsColVersion,
-            c.theirsSite, c.theirsColVersion, c.oursSite, c.oursColVersion,
-          );
+        ? this.findSameLives.get(c.table, c.pk, c.oursColVersion, c.theirsColVersion) ??
+          this.findSameLives.get(c.table, c.pk, c.theirsColVersion, c.oursColVersion)
+        : this.findSame.get(c.table, c.pk, c.cid, c.oursColVersion, c.theirsColVersion, c.kind, c.oursSite, c.theirsSite) ??
+          this.findSame.get(c.table, c.pk, c.cid, c.theirsColVersion, c.oursColVersion, c.kind, c.theirsSite, c.oursSite);
     if (existing) return null;
     const info = this.insert.run(
       c.table, c.pk, c.cid, c.kind, c.ours, c.theirs, c.winner,
@@ -105,7 +105,7 @@ export class ConflictStore {
   }
 
   /**
-   * Conflicts recorded after `afterId` in which `site` wrote the side that lost, seen from that
+   * Conflicts recorded after `afterId` (a frame's worth at most) in which `site` wrote the side that lost, seen from that
    * site (its write is "ours"), leaving out those it reported or was answered with already.
    */
   forPeer(site: Uint8Array, afterId: bigint): { conflicts: ConflictInput[]; lastId: bigint } {
@@ -114,10 +114,17 @@ export class ConflictStore {
       const c = fromRow(r);
       return r.ours_site && Buffer.from(site).equals(r.ours_site) ? c : flipConflict(c);
     });
-    return { conflicts, lastId: this.maxIdStmt.get() as bigint };
+    // A full batch says where it stopped: the rest comes with the next pull.
+    const lastId = rows.length === MAX_CONFLICTS_PER_FRAME ? rows[rows.length - 1]!.id : (this.maxIdStmt.get() as bigint);
+    return { conflicts, lastId };
   }
 
-  /** Conflicts detected through `remote` after `afterId` (to report to it), with the last id. */
+  /** The newest conflict id (0 when none). */
+  maxId(): bigint {
+    return this.maxIdStmt.get() as bigint;
+  }
+
+  /** Conflicts detected through `remote` after `afterId` (to report to it, a frame's worth at most), with the last id. */
   detectedThrough(remote: string, afterId: bigint): { conflicts: ConflictInput[]; lastId: bigint } {
     const rows = this.byRemoteStmt.all(afterId, remote) as ConflictRow[];
     return { conflicts: rows.map(fromRow), lastId: rows.length > 0 ? rows[rows.length - 1]!.id : afterId };

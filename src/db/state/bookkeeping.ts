@@ -104,6 +104,9 @@ CREATE TABLE IF NOT EXISTS crsync_txlog (
   at TEXT NOT NULL,
   PRIMARY KEY (db_version, tbl)
 ) WITHOUT ROWID;
+-- Finding the same pair of writes again (ConflictStore.record) in indexed time, however many
+-- conflicts one cell collects.
+CREATE INDEX IF NOT EXISTS crsync_conflicts_pair ON crsync_conflicts (tbl, pk, cid, ours_col_version, theirs_col_version);
 -- Migrations applied to the replicated schema (crsync migrate, or propagated from a remote).
 CREATE TABLE IF NOT EXISTS crsync_migrations (
   version INTEGER PRIMARY KEY NOT NULL,

@@ -1,7 +1,10 @@
 import Database from 'better-sqlite3';
 import { assertSqliteFile, type Db } from '../store.js';
 import { isInternalTable, setMeta } from './bookkeeping.js';
-import { addRemote } from './remotes.js';
+import { END_OF_VERSION } from '../../sync/protocol/types.js';
+import { dbVersion } from '../store.js';
+import { setPeerReceived } from './peers.js';
+import { addRemote, setPullCursor, setPushCursor } from './remotes.js';
 
 /** crsync_meta key naming the URL of a clone that has not finished. */
 const PENDING = 'clone_pending';
@@ -45,4 +48,32 @@ export function startClone(db: Db, url: string): void {
 /** Marks the clone finished: a later `crsync clone` into this file is refused again. */
 export function finishClone(db: Db): void {
   db.prepare('DELETE FROM crsync_meta WHERE key = ?').run(PENDING);
+}
+
+/**
+ * Makes an adopted snapshot (db/snapshot.ts) a clone of `url`, in one transaction: the origin
+ * remote with its pull cursor at the end of the snapshot's version (the next pull brings only
+ * later changes) and its push cursor at the end of our own current version (the next push sends
+ * nothing that came with the snapshot), and one merge record saying the remote delivered all of it.
+ */
+export function finishSnapshotClone(db: Db, url: string, remoteSite: Buffer, snapshot: { version: bigint; changes: number }): void {
+  db.transaction(() => {
+    addRemote(db, 'origin', url, 'CRSYNC_TOKEN');
+    const pulled = { version: snapshot.version, seq: END_OF_VERSION };
+    setPullCursor(db, 'origin', pulled, remoteSite);
+    setPeerReceived(db, remoteSite, pulled);
+    const own = dbVersion(db);
+    setPushCursor(db, 'origin', { version: own, seq: END_OF_VERSION }, remoteSite);
+    if (own > 0n) {
+      db.prepare('INSERT INTO crsync_applied (db_version, peer_site, remote, changes, at, last_version) VALUES (1, ?, ?, ?, ?, ?)').run(
+        remoteSite, 'origin', snapshot.changes, new Date().toISOString(), own,
+      );
+    }
+  })();
+}
+
+/** The URL of a clone into this replica that has not finished, or null. */
+export function clonePending(db: Db): string | null {
+  const v = db.prepare('SELECT value FROM crsync_meta WHERE key = ?').pluck().get(PENDING);
+  return typeof v === 'string' ? v : null;
 }

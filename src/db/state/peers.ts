@@ -1,5 +1,6 @@
 import { START, type Cursor } from '../../sync/protocol/types.js';
 import type { Db } from '../store.js';
+import { stmt } from '../statements.js';
 
 /** What a serving replica (a hub dataset, or a peer file) knows of a site that talks to it. */
 export interface PeerRecord {
@@ -11,9 +12,7 @@ export interface PeerRecord {
 
 /** The peer's record, zeroed when it never talked to us. */
 export function getPeer(db: Db, site: Uint8Array): PeerRecord {
-  const r = db
-    .prepare('SELECT recv_version, recv_seq, seen_version FROM crsync_peers WHERE site_id = ?')
-    .safeIntegers(true)
+  const r = stmt(db, 'SELECT recv_version, recv_seq, seen_version FROM crsync_peers WHERE site_id = ?', { safeIntegers: true })
     .get(site) as { recv_version: bigint; recv_seq: bigint; seen_version: bigint } | undefined;
   if (!r) return { received: START, seen: START.version };
   return { received: { version: r.recv_version, seq: r.recv_seq }, seen: r.seen_version };
@@ -25,7 +24,8 @@ export function getPeer(db: Db, site: Uint8Array): PeerRecord {
  * Never moves backwards.
  */
 export function setPeerReceived(db: Db, site: Uint8Array, c: Cursor): void {
-  db.prepare(
+  stmt(
+    db,
     `INSERT INTO crsync_peers (site_id, recv_version, recv_seq, last_seen) VALUES (?, ?, ?, ?)
      ON CONFLICT (site_id) DO UPDATE SET recv_version = excluded.recv_version, recv_seq = excluded.recv_seq, last_seen = excluded.last_seen
      WHERE excluded.recv_version > recv_version OR (excluded.recv_version = recv_version AND excluded.recv_seq > recv_seq)`,
@@ -39,7 +39,8 @@ export function laterCursor(a: Cursor, b: Cursor): Cursor {
 
 /** Notes that a peer has pulled our stream up to `version` (never moves backwards). */
 export function notePeerSeen(db: Db, site: Uint8Array, version: bigint): void {
-  db.prepare(
+  stmt(
+    db,
     `INSERT INTO crsync_peers (site_id, seen_version, last_seen) VALUES (?, ?, ?)
      ON CONFLICT (site_id) DO UPDATE SET seen_version = max(seen_version, excluded.seen_version), last_seen = excluded.last_seen`,
   ).run(site, version, new Date().toISOString());

@@ -93,9 +93,26 @@ export function requireRemote(db: Db, name: string): RemoteRecord {
   const r = getRemote(db, name);
   if (r) return r;
   const names = listRemotes(db).map((x) => x.name);
+  const known = names.length ? `known remotes: ${names.join(', ')}` : 'no remotes yet';
+  // `crsync pull http://…` (git takes URLs there; crsync takes remote names).
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(name) || name.includes('/')) {
+    throw new CrsyncError('no_such_remote', `${name} is a URL or path, not a remote name`, {
+      hint: `push, pull and sync take a remote's name (${known}); add this one with \`crsync remote add <name> ${name}\`, or copy it with \`crsync clone ${name}\``,
+    });
+  }
   throw new CrsyncError('no_such_remote', `no remote named ${name}`, {
-    hint: names.length ? `known remotes: ${names.join(', ')}` : 'add one with `crsync remote add <name> <url>`',
+    hint: names.length ? `${known} (crsync remote -v)` : 'add one with `crsync remote add <name> <url>`',
   });
+}
+
+/**
+ * Points a remote at another URL. Cursors stay: if the new URL is another replica (its site id
+ * differs), the next sync notices and starts over from the beginning.
+ */
+export function setRemoteUrl(db: Db, name: string, url: string): RemoteRecord {
+  requireRemote(db, name);
+  db.prepare('UPDATE crsync_remotes SET url = ? WHERE name = ?').run(url, name);
+  return getRemote(db, name)!;
 }
 
 /** Removes a remote (its cursors go with it). */

@@ -6,6 +6,7 @@ import { openStore, siteId } from '../../db/store.js';
 import { initReplica } from '../../db/replica.js';
 import { listReplicatedTables } from '../../db/schema/read.js';
 import { pullChanges, type SyncOptions } from './engine.js';
+import { snapshotClone } from './snapshot-clone.js';
 import { filePathOf, isHttpUrl, parseHubUrl } from '../transports/url.js';
 
 /** Result of `crsync clone`. */
@@ -13,16 +14,29 @@ export interface CloneResult {
   db: string;
   url: string;
   siteId: string;
+  /** How the data came: a snapshot of the remote's file, or its change stream. */
+  via: 'snapshot' | 'changes';
   received: number;
   tables: string[];
   bytes: number;
   ms: number;
 }
 
-/** Default file name for a clone: the dataset (or file) name with .db. */
+/** Options of a clone. */
+export type CloneOptions = Omit<SyncOptions, 'dbPath' | 'remote'> & {
+  /** Receive a snapshot of the remote's file when the target is new or empty (default true). */
+  snapshot?: boolean;
+};
+
+/**
+ * Default file name for a clone: the dataset (or file) name with .db, in the current folder;
+ * `<name>-clone.db` when that would be the source file itself (`crsync clone ./a.db`).
+ */
 export function defaultCloneFile(url: string): string {
-  const name = isHttpUrl(url) ? parseHubUrl(url).dataset : basename(filePathOf(url)).replace(/\.db$/, '');
-  return `${name}.db`;
+  if (isHttpUrl(url)) return `${parseHubUrl(url).dataset}.db`;
+  const source = filePathOf(url);
+  const name = basename(source).replace(/\.db$/, '');
+  return resolve(`${name}.db`) === source ? `${name}-clone.db` : `${name}.db`;
 }
 
 /**
@@ -30,7 +44,8 @@ export function defaultCloneFile(url: string): string {
  * schema, all its data, and `origin` set to the URL. An interrupted clone resumes with `pull`,
  * or by running the same clone again.
  */
-export async function cloneReplica(url: string, file: string | undefined, opts: Omit<SyncOptions, 'dbPath' | 'remote'>): Promise<CloneResult> {
+export async function cloneReplica(url: string, file: string | undefined, opts: CloneOptions): Promise<CloneResult> {
+  const started = performance.now();
   const dbPath = resolve(file ?? defaultCloneFile(url));
   const remoteUrl = isHttpUrl(url) ? url : filePathOf(url);
   // Running the same clone again after it was cut short (even killed) resumes it.
@@ -39,6 +54,11 @@ export async function cloneReplica(url: string, file: string | undefined, opts: 
     throw new CrsyncError('file_exists', `${dbPath} already exists`, {
       hint: 'clone into a new file name, or pull into the existing replica',
     });
+  }
+  if (target === 'unused' && opts.snapshot !== false) {
+    // A new or empty file needs no merge: it can take a copy of the remote with a new identity.
+    const r = await snapshotClone(remoteUrl, dbPath, opts);
+    if (r) return describe(dbPath, remoteUrl, 'snapshot', { ...r, ms: Math.round(performance.now() - started) });
   }
   if (target === 'unused') {
     initReplica(dbPath);
@@ -64,19 +84,16 @@ export async function cloneReplica(url: string, file: string | undefined, opts: 
     }
     throw err;
   }
+  return describe(dbPath, remoteUrl, 'changes', result);
+}
+
+/** The result of a finished clone (the pending mark cleared). */
+function describe(dbPath: string, url: string, via: CloneResult['via'], moved: { received: number; bytes: number; ms: number }): CloneResult {
   const s = openStore(dbPath);
   try {
     finishClone(s.db);
     const tables = listReplicatedTables(s.db);
-    return {
-      db: dbPath,
-      url: remoteUrl,
-      siteId: siteId(s.db).toString('hex'),
-      received: result.received,
-      tables,
-      bytes: result.bytes,
-      ms: result.ms,
-    };
+    return { db: dbPath, url, siteId: siteId(s.db).toString('hex'), via, received: moved.received, tables, bytes: moved.bytes, ms: moved.ms };
   } finally {
     s.close();
   }

@@ -1,5 +1,4 @@
 import { readPages } from '../../db/changes/apply.js';
-import { deliveredAfter } from '../../db/changes/delivered.js';
 import { rowEntries, type RowEntry } from '../../db/changes/entries.js';
 import { getPeer, laterCursor } from '../../db/state/peers.js';
 import { requireRemote } from '../../db/state/remotes.js';
@@ -55,8 +54,8 @@ export async function diffReplica(opts: DiffOptions): Promise<DiffResult> {
     const local = siteId(db);
     const peer = remote.remoteSite ? getPeer(db, remote.remoteSite) : undefined;
     const outgoingFrom = (acked: Cursor): RowEntry[] => {
-      const exclude = remote.remoteSite ? deliveredAfter(db, remote.remoteSite, acked.version) : undefined;
-      return rowEntries(db, changesOf(readPages(db, acked, DEFAULT_PAGE_SIZE, exclude ? { exclude } : {}))).filter(keep);
+      const filter = remote.remoteSite ? { excludeDeliveredBy: remote.remoteSite } : {};
+      return rowEntries(db, changesOf(readPages(db, acked, DEFAULT_PAGE_SIZE, filter))).filter(keep);
     };
     if (opts.offline) return { remote: remote.name, outgoing: outgoingFrom(remote.push), incoming: [] };
     const t = openTransport(remote.url, opts.env, remote.tokenEnv);

@@ -1,6 +1,7 @@
 import { CrsyncError, SchemaMismatchError } from '../../errors.js';
 import { ChangeApplier, readPages } from '../../db/changes/apply.js';
-import { deliveredAfter, pruneDelivered } from '../../db/changes/delivered.js';
+import { deliveredBy, pruneDelivered } from '../../db/changes/delivered.js';
+import { ReportedConflictCheck } from '../../db/conflicts/check.js';
 import { ConflictStore, flipConflict } from '../../db/conflicts/store.js';
 import { ResolutionStore } from '../../db/conflicts/resolutions.js';
 import { applyAdditiveSchema } from '../../db/schema/apply.js';
@@ -37,6 +38,15 @@ export interface SyncOptions {
   signal?: AbortSignal;
   retry?: Partial<RetryOptions>;
   onProgress?: (p: TransferProgress) => void;
+  /** Pull only: hold the pull this long at a hub when nothing is pending (live sync). */
+  waitMs?: number;
+  /** Pull only: the remote started answering. */
+  onAnswer?: () => void;
+  /**
+   * Whether a push may create a missing dataset. The CLI always says (false unless push
+   * --create: a typo must not make a dataset); undefined keeps the library's creating push.
+   */
+  create?: boolean;
 }
 
 /** Result of `crsync pull`. */
@@ -114,7 +124,16 @@ function checkIdentity(store: Store, remote: RemoteRecord, info: DatasetInfo): B
   return remoteSite;
 }
 
-async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: { received: number; conflicts: number; schema: string[] }): Promise<void> {
+/** A pull's running totals (`tables`, when given, collects the tables its pages touched). */
+export interface PullAcc {
+  received: number;
+  conflicts: number;
+  schema: string[];
+  tables?: Set<string>;
+}
+
+/** One pull attempt on an open replica and transport (no retries): what live sync repeats. */
+export async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PullAcc): Promise<void> {
   const db = store.db;
   const local = siteId(db);
   const info = await t.info(local);
@@ -129,19 +148,21 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   const peer = getPeer(db, remoteSite);
   // What the remote has of our stream: our pushes, or (a peer file) its own pulls from us.
   let pushed = laterCursor(remote.push, { version: peer.seen, seq: END_OF_VERSION });
-  const fromPeer = deliveredAfter(db, remoteSite, pushed.version);
+  const fromPeer = deliveredBy(db, remoteSite);
   const applier = new ChangeApplier(db, {
     peerSite: remoteSite,
     remote: name,
-    knownToPeer: (v) => v <= pushed.version || fromPeer.has(v),
+    knownToPeer: (v) => v <= pushed.version || fromPeer(v),
   });
   // A peer file may also have pushed its stream to us: resume after whichever got further.
   const since = laterCursor(remote.pull, peer.received);
   const conflictStore = new ConflictStore(db);
-  // The remote passes on conflicts our writes were part of that it (or another client) found.
+  const check = new ReportedConflictCheck(db);
+  // The remote passes on conflicts our writes were part of that it (or another client) found;
+  // one that cannot be a conflict of our tables (forged, or another schema) is left out.
   const onConflicts = (list: WireConflict[], lastId: bigint): void => {
     db.transaction(() => {
-      for (const c of list) if (conflictStore.record(c, name) !== null) acc.conflicts++;
+      for (const c of list) if (check.problem(c) === null && conflictStore.record(c, name) !== null) acc.conflicts++;
       setConflictsPulled(db, name, lastId);
     })();
   };
@@ -156,12 +177,14 @@ async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   };
   const pullReq = {
     site: local, since, pageSize: pageSizeOf(opts), conflictsAfter: remote.conflictsPulled, onConflicts,
+    waitMs: opts.waitMs,
+    onAnswer: opts.onAnswer,
     ...(hasResolutions(info) ? { resolutionsAfter: remote.resolutionsPulled, onResolutions } : {}),
   };
   await t.pull(pullReq, (page: Page) => {
+    if (acc.tables) for (const c of page.changes) acc.tables.add(c[0]);
     const r = applier.apply(page.changes, (versions, before) => {
       if (versions) {
-        fromPeer.add(versions.first, versions.last);
         // Nothing of ours is waiting below this merge: the push cursor moves past it, so the
         // next push starts at our next write instead of re-reading what the remote sent us.
         if (covers(pushed, before)) {
@@ -193,7 +216,7 @@ function covers(c: Cursor, version: bigint): boolean {
 }
 
 /** A push's running totals; `unacked` are the pages of an attempt the remote has not answered. */
-interface PushAcc {
+export interface PushAcc {
   sent: number;
   conflicts: number;
   created: boolean;
@@ -201,7 +224,8 @@ interface PushAcc {
   unacked: { cursor: Cursor; changes: number }[];
 }
 
-async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PushAcc): Promise<void> {
+/** One push attempt on an open replica and transport (no retries): what live sync repeats. */
+export async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PushAcc): Promise<void> {
   const db = store.db;
   const local = siteId(db);
   const schema = readReplicatedSchema(db);
@@ -210,6 +234,9 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
     info = await t.info(local);
   } catch (err) {
     if (!(err instanceof CrsyncError) || err.code !== 'dataset_not_found') throw err;
+    if (opts.create === false) {
+      throw new CrsyncError('dataset_not_found', err.message, { hint: `check the URL (crsync remote -v), or create the dataset with \`crsync push --create ${name}\`` });
+    }
     await t.applySchema({ tables: schema.tables, version: schema.version });
     acc.created = true;
     info = await t.info(local);
@@ -237,7 +264,7 @@ async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOpti
   const reader = openStore(store.path, {});
   // Pages within what the hub accepts (it says so in its info).
   const pageSize = Math.min(pageSizeOf(opts), info.limits?.maxPageSize ?? MAX_PAGE_SIZE);
-  const filter = { exclude: deliveredAfter(reader.db, remoteSite, start.version), maxBytes: pageBytesFor(info) };
+  const filter = { excludeDeliveredBy: remoteSite, maxBytes: pageBytesFor(info) };
   let sent = 0;
   async function* pages(): AsyncGenerator<Page> {
     let turn = performance.now();

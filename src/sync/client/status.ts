@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { countChangesAfter } from '../../db/changes/apply.js';
-import { deliveredAfter } from '../../db/changes/delivered.js';
 import { getPeer, laterCursor } from '../../db/state/peers.js';
 import type { Cursor } from '../protocol/types.js';
 
 import { countOpenConflicts } from '../../db/conflicts/list.js';
+import { clonePending } from '../../db/state/clone.js';
 import { listRemotes, requireRemote, type RemoteRecord } from '../../db/state/remotes.js';
 import { replicatedTableInfo, type TableInfo } from '../../db/replica.js';
 import { readReplicatedSchema } from '../../db/schema/read.js';
@@ -13,7 +14,7 @@ import { DEFAULT_PAGE_SIZE, END_OF_VERSION } from '../protocol/types.js';
 import { openTransport } from '../transports/open.js';
 
 /** How long status waits for a remote to count what it has for us (`--timeout`). */
-export const STATUS_TIMEOUT_MS = 10_000;
+export const STATUS_TIMEOUT_MS = 5_000;
 
 /** Options of `crsync status`. */
 export interface StatusOptions {
@@ -52,7 +53,11 @@ export interface StatusResult {
   tables: TableInfo[];
   /** Open conflicts. */
   conflicts: number;
+  /** The URL of a clone that stopped before its end (`crsync pull` finishes it), or null. */
+  cloneUnfinished: string | null;
   remotes: RemoteStatus[];
+  /** Whether remotes were asked (false with --offline: unpulled is then unknown). */
+  checkedRemotes: boolean;
   /** Nothing unpushed, unpulled (as far as known) or in conflict. */
   inSync: boolean;
 }
@@ -70,7 +75,7 @@ interface LocalRemote {
  * down or `offline` is set: status never fails because a remote does.
  */
 export async function replicaStatus(opts: StatusOptions): Promise<StatusResult> {
-  const store = openStore(opts.dbPath);
+  const store = openStore(opts.dbPath, { inspect: true });
   let result: StatusResult;
   let locals: LocalRemote[];
   let local: Buffer;
@@ -84,7 +89,7 @@ export async function replicaStatus(opts: StatusOptions): Promise<StatusResult> 
       const peer = remote.remoteSite ? getPeer(db, remote.remoteSite) : undefined;
       const pushedTo = peer ? laterCursor(remote.push, { version: peer.seen, seq: END_OF_VERSION }) : remote.push;
       const pulledFrom = peer ? laterCursor(remote.pull, peer.received) : remote.pull;
-      const filter = remote.remoteSite ? { exclude: deliveredAfter(db, remote.remoteSite, pushedTo.version) } : {};
+      const filter = remote.remoteSite ? { excludeDeliveredBy: remote.remoteSite } : {};
       const pending = countChangesAfter(db, pushedTo, filter);
       return {
         remote,
@@ -109,7 +114,9 @@ export async function replicaStatus(opts: StatusOptions): Promise<StatusResult> 
       schema: { version: schema.version, hash: schema.hash },
       tables: replicatedTableInfo(db),
       conflicts: countOpenConflicts(db),
+      cloneUnfinished: clonePending(db),
       remotes: locals.map((l) => l.status),
+      checkedRemotes: opts.offline !== true,
       inSync: false,
     };
   } finally {
@@ -122,6 +129,7 @@ export async function replicaStatus(opts: StatusOptions): Promise<StatusResult> 
   }
   result.inSync =
     result.conflicts === 0 &&
+    result.cloneUnfinished === null &&
     result.remotes.every((r) => r.unpushed === 0 && (r.unpulled === 0 || (r.unpulled === null && opts.offline === true)));
   return result;
 }
@@ -137,6 +145,31 @@ async function askRemote(l: LocalRemote, local: Buffer, opts: StatusOptions): Pr
     // Down or answering 5xx is unreachable; slow, or a refusal (auth, no such dataset), is an answer.
     l.status.reachable = e.code === 'remote_slow' || !(e.exitCode === ExitCode.unreachable || e.code === 'remote_unavailable' || e.code === 'internal');
     l.status.note = e.code === 'internal' ? (err instanceof Error ? err.message : String(err)) : e.message;
+  } finally {
+    await t.close().catch(() => undefined);
+  }
+}
+
+/** What a push and a pull with one remote would move: the totals of a progress line (null: unknown). */
+export async function transferTotals(opts: { dbPath: string; remote: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ push: number | null; pull: number | null }> {
+  try {
+    const s = await replicaStatus({ ...opts, timeoutMs: opts.timeoutMs ?? 2000 });
+    const r = s.remotes[0];
+    return { push: r?.unpushed ?? null, pull: r?.unpulled ?? null };
+  } catch {
+    // The transfer itself reports what is wrong; progress just goes without a total.
+    return { push: null, pull: null };
+  }
+}
+
+/** How many changes a clone of `url` would bring (its whole stream), or null when it cannot say. */
+export async function countAll(url: string, env: NodeJS.ProcessEnv, timeoutMs = 2000): Promise<number | null> {
+  const t = openTransport(url, env);
+  try {
+    // A new replica's site has written nothing: any fresh id counts the whole stream.
+    return await t.countPending({ site: randomBytes(16), since: { version: 0n, seq: -1n }, pageSize: DEFAULT_PAGE_SIZE }, timeoutMs);
+  } catch {
+    return null;
   } finally {
     await t.close().catch(() => undefined);
   }

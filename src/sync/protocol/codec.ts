@@ -3,7 +3,8 @@ import { CrsyncError } from '../../errors.js';
 import type { SqlValue } from '../../values.js';
 import { PROTOCOL_FRAME_LIMITS, type FrameLimits } from './limits.js';
 import { resolutionFromJson, resolutionToJson } from './resolution-json.js';
-import { type Change, type Cursor, type Page, type StreamEnd, type StreamHeader, type WireConflict, type WireResolution } from './types.js';
+import { MAX_CONFLICTS_PER_FRAME, checkFrameShape } from './shape.js';
+import { MAX_FRAME_BYTES, MAX_PAGE_SIZE, type Change, type Cursor, type Page, type StreamEnd, type StreamHeader, type WireConflict, type WireResolution } from './types.js';
 
 /*
  * Wire encoding (docs/protocol.md): a stream is a sequence of frames, each a 4-byte big-endian
@@ -50,7 +51,11 @@ const encoder = new Encoder({ extensionCodec, useBigInt64: true });
 function compact(v: bigint): number | bigint {
   return v >= -0x80000000n && v <= 0xffffffffn ? Number(v) : v;
 }
-const decoder = new Decoder({ extensionCodec, useBigInt64: true });
+// Belt and braces: checkFrameShape has bounded every length before the decoder runs.
+const decoder = new Decoder({
+  extensionCodec, useBigInt64: true,
+  maxArrayLength: MAX_PAGE_SIZE, maxMapLength: 16, maxExtLength: 8, maxStrLength: MAX_FRAME_BYTES, maxBinLength: MAX_FRAME_BYTES,
+});
 
 /** A frame decoded from the wire. */
 export type Frame =
@@ -162,9 +167,6 @@ function valueTooLarge(table: string, cid: string, what: string, size: number, m
 function decodePage(f: unknown[], limits: FrameLimits): Page {
   const [, tables, sites, rows, cv, cs] = f;
   if (!Array.isArray(tables) || !Array.isArray(sites) || !Array.isArray(rows)) throw bad('page is not [p, tables, sites, rows, ...]');
-  if (rows.length > limits.maxPageSize) {
-    throw new CrsyncError('page_too_large', `a page of ${rows.length} changes exceeds the limit of ${limits.maxPageSize}`, { hint: 'lower the page size of the sender (--page-size)' });
-  }
   const max = limits.maxValueBytes;
   const changes: Change[] = rows.map((r: unknown) => {
     if (!Array.isArray(r) || r.length !== 9) throw bad('a change row does not have 9 fields');
@@ -183,6 +185,8 @@ function decodePage(f: unknown[], limits: FrameLimits): Page {
 
 /** Decodes one frame payload (without its length prefix). */
 export function decodeFrame(payload: Uint8Array, limits: FrameLimits = PROTOCOL_FRAME_LIMITS): Frame {
+  // Refuses what the decoder would build too much of (deep nesting, lying lengths) first.
+  checkFrameShape(payload, limits);
   let f: unknown;
   try {
     f = decoder.decode(payload);
@@ -297,7 +301,6 @@ export function conflictToJson(c: WireConflict): WireConflictJson {
   return { ...c, pk: hex(c.pk)!, oursSite: hex(c.oursSite), theirsSite: hex(c.theirsSite), oursColVersion: str(c.oursColVersion), theirsColVersion: str(c.theirsColVersion) };
 }
 
-const MAX_CONFLICTS_PER_FRAME = 100_000;
 const HEX = /^([0-9a-f]{2})*$/;
 const INT = /^-?\d{1,20}$/;
 

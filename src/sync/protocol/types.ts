@@ -7,6 +7,18 @@ export const PROTOCOL_VERSION = 1;
 /** Media type of a change stream (length-prefixed msgpack frames). */
 export const FRAMES_MEDIA_TYPE = 'application/vnd.crsync.frames+msgpack';
 
+/** Media type of GET /v1/datasets/<name>/snapshot: a gzipped SQLite file (docs/protocol.md, "Snapshot"). */
+export const SNAPSHOT_MEDIA_TYPE = 'application/vnd.crsync.snapshot+gzip';
+
+/** Headers of a snapshot answer: who wrote it, its stream position, and the uncompressed file's size and sha256. */
+export const SNAPSHOT_HEADERS = {
+  protocol: 'x-crsync-protocol',
+  site: 'x-crsync-snapshot-site',
+  version: 'x-crsync-snapshot-version',
+  size: 'x-crsync-snapshot-size',
+  sha256: 'x-crsync-snapshot-sha256',
+} as const;
+
 /**
  * Default number of changes in one page (one transaction on the receiving side). 2000 moves 1M
  * changes as fast as 5000 did, in either direction, and keeps a page's rows small enough to die
@@ -17,6 +29,9 @@ export const DEFAULT_PAGE_SIZE = 2000;
 
 /** Most changes in one page: a larger pull request is refused, a larger page on the wire too. */
 export const MAX_PAGE_SIZE = 100_000;
+
+/** Longest a live pull (`wait=`) is held by a hub when nothing comes; longer asks are cut to this. */
+export const MAX_LIVE_WAIT_MS = 30_000;
 
 /** Largest frame a peer accepts (bytes, before decompression of the stream as a whole). */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;

@@ -1,13 +1,14 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { CrsyncError } from '../../errors.js';
 import { openStore } from '../../db/store.js';
+import { backupInto, sealSnapshot } from '../../db/snapshot.js';
 import { stringifySqlJson } from '../../values.js';
 import { jsonSide } from '../../db/conflicts/detect.js';
 import { cursorToJson } from '../protocol/codec.js';
 import { ServedReplica, toWireConflict } from '../endpoint.js';
 import type { DatasetInfo, Page, PushResponse, SchemaRequest, StreamEnd } from '../protocol/types.js';
 import { filePathOf } from './url.js';
-import type { PullRequest, PushRequest, TransferStats, Transport } from './transport.js';
+import type { PullRequest, PushRequest, SnapshotReceipt, TransferStats, Transport } from './transport.js';
 
 
 /** Direct peer-to-peer sync with another crsync database file: no server, same operations. */
@@ -24,7 +25,7 @@ export class FileTransport implements Transport {
     if (!this.served) {
       if (!create && !existsSync(this.path)) {
         throw new CrsyncError('dataset_not_found', `no database at ${this.path}`, {
-          hint: 'check the remote path; a push creates it, a pull or clone needs it to exist',
+          hint: 'check the remote path (crsync remote -v); `crsync push --create` creates it',
         });
       }
       this.served = new ServedReplica(openStore(this.path, { create }), this.path);
@@ -88,6 +89,21 @@ export class FileTransport implements Transport {
 
   async countPending(req: PullRequest): Promise<number> {
     return this.open(false).countPending(req.site, req.since);
+  }
+
+  async snapshot(out: string, signal?: AbortSignal): Promise<SnapshotReceipt | null> {
+    if (!existsSync(this.path)) this.open(false);
+    rmSync(out, { force: true });
+    try {
+      await backupInto(this.path, out, signal);
+      const made = sealSnapshot(out);
+      const bytes = statSync(out).size;
+      this.stats.bytesReceived += bytes;
+      return { site: made.site, version: made.version, bytes };
+    } catch (err) {
+      rmSync(out, { force: true });
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

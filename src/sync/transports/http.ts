@@ -1,10 +1,11 @@
 import { PassThrough, Readable, Transform, pipeline } from 'node:stream';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
-import { AuthError, CrsyncError, ERRORS, UnreachableError, codeOfAnswer } from '../../errors.js';
+import { AuthError, CrsyncError, ERRORS, UnreachableError, UsageError, codeOfAnswer } from '../../errors.js';
 import { parseHubUrl } from './url.js';
 import { conflictFromJson, encodeConflicts, encodeEnd, encodeResolutions, encodeHeader, encodePage, readFrames, type WireConflictJson } from '../protocol/codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from '../protocol/types.js';
-import type { PullRequest, PushRequest, TransferStats, Transport } from './transport.js';
+import type { PullRequest, PushRequest, SnapshotReceipt, TransferStats, Transport } from './transport.js';
+import { downloadSnapshot } from './http-snapshot.js';
 import { HttpAgent, type HttpResponse } from './http-agent.js';
 
 /** OpenSSL and Node codes of a certificate that cannot be verified. */
@@ -31,6 +32,9 @@ function networkError(err: unknown, origin: string): CrsyncError | undefined {
   return undefined;
 }
 
+/** How much longer than a live pull's wait the hub may stay silent before the pull counts as failed. */
+const LIVE_GRACE_MS = 10_000;
+
 /** Counts bytes flowing through. */
 function counter(onBytes: (n: number) => void): Transform {
   return new Transform({
@@ -39,6 +43,23 @@ function counter(onBytes: (n: number) => void): Transform {
       cb(null, chunk);
     },
   });
+}
+
+/** One dataset of a hub, as GET /v1/datasets lists it. */
+export interface HubDataset {
+  name: string;
+  bytes: number;
+}
+
+/** The origin of a hub URL given with or without a dataset (http(s)://host:port[/...]). */
+function parseHubOrigin(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.protocol === 'http:' || u.protocol === 'https:') return u.origin;
+  } catch {
+    // reported below
+  }
+  throw new UsageError(`invalid hub URL ${url.replace(/\/\/[^/@]*@/, '//…@')}`, 'use http(s)://host:port');
 }
 
 /** The HTTP transport to a `crsync serve` hub (keep-alive connections, timeouts). */
@@ -51,11 +72,20 @@ export class HttpTransport implements Transport {
   constructor(
     readonly url: string,
     private readonly token: string | undefined,
+    /** A hub as a whole (its dataset list), not one dataset: the URL needs no dataset then. */
+    hubOnly = false,
   ) {
-    const { origin, dataset } = parseHubUrl(url);
+    const { origin, dataset } = hubOnly ? { origin: parseHubOrigin(url), dataset: '' } : parseHubUrl(url);
     this.origin = origin;
-    this.base = `${origin}/v${PROTOCOL_VERSION}/datasets/${encodeURIComponent(dataset)}`;
+    this.base = hubOnly ? `${origin}/v${PROTOCOL_VERSION}/datasets` : `${origin}/v${PROTOCOL_VERSION}/datasets/${encodeURIComponent(dataset)}`;
     this.agent = new HttpAgent(origin);
+  }
+
+  /** The datasets of the hub this token may use (GET /v1/datasets). */
+  async listDatasets(): Promise<HubDataset[]> {
+    const body = await this.json<{ datasets?: HubDataset[] }>(await this.send('GET', ''));
+    if (!Array.isArray(body.datasets)) throw new CrsyncError('bad_response', `${this.origin} did not answer like a crsync hub`, { hint: 'check the URL, and that the hub runs a crsync version that lists datasets' });
+    return body.datasets;
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -101,10 +131,11 @@ export class HttpTransport implements Transport {
     const hint = body.error?.hint;
     const details = body.error?.details;
     const code = codeOfAnswer(status, body.error?.code);
-    if (code === 'auth_failed') return new AuthError(`the hub refused the credentials: ${msg}`, hint ?? 'set CRSYNC_TOKEN (or the variable named by the remote\'s --token-env) to a valid token');
+    // The hub's own hint speaks HTTP (an Authorization header); a crsync user sets a variable.
+    if (code === 'auth_failed') return new AuthError(`the hub refused the credentials: ${msg}`, this.token ? 'the token is not one the hub knows: check CRSYNC_TOKEN (or the remote\'s --token-env)' : 'set CRSYNC_TOKEN (or the remote\'s --token-env)');
     if (code === 'forbidden') return new AuthError(`the hub refused access: ${msg}`, hint ?? 'the token lacks the right for this dataset or action', 'forbidden');
     if (code === 'remote_unavailable') return new CrsyncError(code, `${this.origin} is unavailable (HTTP ${status})`, { hint: 'try again later' });
-    if (status === 404) return new CrsyncError(code, `${this.url}: ${msg}`, { hint: hint ?? 'check the dataset name; push creates a dataset, pull and clone need it to exist', details });
+    if (status === 404) return new CrsyncError(code, `${this.url}: ${msg}`, { hint: hint ?? 'check the dataset name (crsync remote -v); `crsync push --create` creates one', details });
     if (ERRORS[code].family === 'schema_mismatch') return new CrsyncError(code, msg, { hint, details });
     return new CrsyncError(code, `the hub answered ${status}: ${msg}`, { hint, details });
   }
@@ -137,7 +168,11 @@ export class HttpTransport implements Transport {
     let q = `/changes?since=${req.since.version}&seq=${req.since.seq}&site=${Buffer.from(req.site).toString('hex')}&pageSize=${req.pageSize}`;
     if (req.conflictsAfter !== undefined) q += `&conflictsAfter=${req.conflictsAfter}`;
     if (req.resolutionsAfter !== undefined) q += `&resolutionsAfter=${req.resolutionsAfter}`;
-    const res = await this.send('GET', q, { headers: { 'accept-encoding': 'gzip', accept: FRAMES_MEDIA_TYPE }, signal });
+    if (req.waitMs) q += `&wait=${req.waitMs}`;
+    // A held live pull is silent for up to its wait: a hub silent for longer than that is dead.
+    const idleTimeout = req.waitMs ? req.waitMs + LIVE_GRACE_MS : undefined;
+    const res = await this.send('GET', q, { headers: { 'accept-encoding': 'gzip', accept: FRAMES_MEDIA_TYPE }, signal, idleTimeout });
+    req.onAnswer?.();
     const source = res.headers['content-encoding'] === 'gzip' ? createGunzip() : new PassThrough();
     // pipeline forwards a socket error to `source`, so the frame reader fails instead of hanging.
     pipeline(res.body, counter((n) => (this.stats.bytesReceived += n)), source, () => {});
@@ -206,14 +241,35 @@ export class HttpTransport implements Transport {
       const res = await this.send('GET', q, { signal });
       return (await this.json<{ count: number }>(res)).count;
     } catch (err) {
-      // Our own deadline, not the network's: the hub took the request but is slow to answer.
-      if (signal.aborted && err instanceof UnreachableError) {
+      // Our own deadline, not the network's: if the hub still answers its health check, it took
+      // the request and is slow; a socket that answers nothing at all is unreachable.
+      if (signal.aborted && err instanceof UnreachableError && (await this.answersHealth())) {
         throw new CrsyncError('remote_slow', `${this.origin} did not answer within ${timeoutMs} ms`, {
           hint: 'the hub is busy; wait longer with --timeout',
           cause: err,
         });
       }
       throw err;
+    }
+  }
+
+  async snapshot(out: string, signal?: AbortSignal): Promise<SnapshotReceipt | null> {
+    const request = (headers: Record<string, string>, sig?: AbortSignal): Promise<HttpResponse> => this.send('GET', '/snapshot', { headers, signal: sig });
+    try {
+      return await downloadSnapshot(this.url, out, request, (n) => (this.stats.bytesReceived += n), signal);
+    } catch (err) {
+      throw networkError(err, this.origin) ?? err;
+    }
+  }
+
+  /** True when the hub answers `GET /v1/health` within a second or two. */
+  private async answersHealth(): Promise<boolean> {
+    try {
+      const res = await this.agent.request('GET', `${this.origin}/v${PROTOCOL_VERSION}/health`, { headers: this.headers(), signal: AbortSignal.timeout(2000) });
+      await res.text();
+      return res.statusCode < 500;
+    } catch {
+      return false;
     }
   }
 

@@ -13,6 +13,10 @@ export interface PullRequest {
   resolutionsAfter?: bigint;
   /** Receives them and the remote's newest resolution id. */
   onResolutions?: (resolutions: WireResolution[], lastId: bigint) => void;
+  /** A live pull: when nothing is pending, the remote holds the request this long for a commit (hubs only). */
+  waitMs?: number;
+  /** Called when the remote starts answering (a held live pull: when the hold ended). */
+  onAnswer?: () => void;
 }
 
 /** The header of one push. */
@@ -25,6 +29,14 @@ export interface PushRequest {
   conflicts?: WireConflict[];
   /** Resolutions for the remote to apply and relay (only to a remote with "resolutions"). */
   resolutions?: WireResolution[];
+}
+
+/** A snapshot a transport wrote: the remote's site, its stream position, the file's size. */
+export interface SnapshotReceipt {
+  site: Buffer;
+  /** Every change of the remote up to this version is in the file. */
+  version: bigint;
+  bytes: number;
 }
 
 /** Statistics a transport keeps of what crossed the wire. */
@@ -50,5 +62,11 @@ export interface Transport {
   applySchema(req: SchemaRequest): Promise<void>;
   /** Counts changes a pull from `since` would bring (status). */
   countPending(req: PullRequest, timeoutMs: number): Promise<number>;
+  /**
+   * Writes a consistent copy of the remote's replica to `out` (a plain SQLite file, checked),
+   * with the remote's bookkeeping of other sites left out; null when the remote cannot make one.
+   * A cut download resumes when called again with the same `out`.
+   */
+  snapshot(out: string, signal?: AbortSignal): Promise<SnapshotReceipt | null>;
   close(): Promise<void>;
 }

@@ -10,7 +10,8 @@ export function parseHubUrl(url: string): { origin: string; dataset: string } {
   try {
     u = new URL(url);
   } catch {
-    throw new UsageError(`invalid remote URL ${url.replace(/\/\/[^/@]*@/, '//…@')}`, 'use http(s)://host:port/<dataset>, or a path to a database file');
+    // Up to the last "@": a token may itself hold "@", "/" or spaces.
+    throw new UsageError(`invalid remote URL ${url.replace(/\/\/.*@/, '//…@')}`, 'use http(s)://host:port/<dataset>, or a path to a database file');
   }
   if (u.username || u.password) {
     // The URL is stored with the remote: a token in it would end up in the database file.

@@ -1,0 +1,80 @@
+// The printed table: one line per figure, with its yardstick, ratio and target where the issue
+// sets one. Reads the figures bench/run.mjs collected (one object per case).
+import { fmtInt } from './lib.mjs';
+
+const r2 = (x) => (x === undefined || x === null || Number.isNaN(x) ? '-' : x.toFixed(2));
+const s1 = (ms) => (ms / 1000).toFixed(1);
+
+export function table(f) {
+  const lines = [];
+  const row = (what, crsync, yardstick, ratio, target, met) => lines.push([what, crsync, yardstick, ratio, target, met === undefined ? '' : met ? 'yes' : 'NO']);
+  const apply = f.pull?.applyOnly;
+  if (f.pull) {
+    row(`pull ${fmtInt(f.pull.changes)} changes (changes/s)`, fmtInt(f.pull.crsync.changesPerSec), `${fmtInt(f.pull.baseline.changesPerSec)} streamed copy`, r2(f.pull.ratio), '>= 1.0', f.pull.ratio >= 1);
+    row(`  vs merge alone (changes/s)`, fmtInt(f.pull.crsync.changesPerSec), `${fmtInt(apply.changesPerSec)} apply-only`, r2(f.pull.vsApplyOnly), '', undefined);
+  }
+  if (f.push) {
+    row(`push ${fmtInt(f.push.changes)} changes (changes/s)`, fmtInt(f.push.crsync.changesPerSec), `${fmtInt(f.push.baseline.changesPerSec)} streamed copy`, r2(f.push.ratio), '>= 1.0', f.push.ratio >= 1);
+    if (apply) row(`  vs merge alone (changes/s)`, fmtInt(f.push.crsync.changesPerSec), `${fmtInt(apply.changesPerSec)} apply-only`, r2(f.push.crsync.changesPerSec / apply.changesPerSec), '', undefined);
+  }
+  // CPU beside wall time: client + hub CPU seconds against the transfer's wall seconds.
+  const cpuRow = (what, c) => row(`${what} CPU s, client + hub`, `${s1(c.cpuMs)} + ${s1(c.hubCpuMs)}`, `${s1(c.medianMs)} wall`, r2((c.cpuMs + c.hubCpuMs) / c.medianMs), '', undefined);
+  if (f.pull) cpuRow('pull', f.pull.crsync);
+  if (f.push) cpuRow('push', f.push.crsync);
+  if (f.clone) {
+    row(`clone ${fmtInt(f.clone.rows)} cities (ms)`, fmtInt(f.clone.cloneMs), `${fmtInt(f.clone.plainInsertMs)} plain insert`, r2(f.clone.vsPlainInsert), '', undefined);
+    row(`clone vs file copy (ms)`, fmtInt(f.clone.cloneMs), `${f.clone.fileCopyMs.toFixed(1)} file copy`, fmtInt(f.clone.vsFileCopy), '', undefined);
+    row(`clone CPU s, client + hub`, `${s1(f.clone.cpuMs)} + ${s1(f.clone.hubCpuMs)}`, `${s1(f.clone.cloneMs)} wall`, r2((f.clone.cpuMs + f.clone.hubCpuMs) / f.clone.cloneMs), '', undefined);
+  }
+  if (f.wire) {
+    row(`wire bytes per change`, f.wire.bytesPerChange.toFixed(2), `${f.wire.gzipJsonBytesPerChange.toFixed(2)} gzipped JSON`, r2(f.wire.vsGzipJson), '', undefined);
+    row(`  vs raw JSON`, f.wire.bytesPerChange.toFixed(2), `${f.wire.jsonBytesPerChange.toFixed(1)} JSON`, r2(f.wire.ratio), '<= 0.12', f.wire.ratio <= 0.12);
+  }
+  if (f.small) {
+    row('no-op sync (ms, whole process)', fmtInt(f.small.noopSyncMs), `${fmtInt(f.small.nodeStartMs)} node start`, r2(f.small.noopRatio), '<= 3', f.small.noopRatio <= 3);
+    row('1,000-row sync (ms, whole process)', fmtInt(f.small.smallSyncMs), `${fmtInt(f.small.nodeStartMs)} node start`, r2(f.small.smallRatio), '<= 5', f.small.smallRatio <= 5);
+  }
+  if (f.memory) {
+    row(`client peak RSS, N -> 4N (MiB)`, fmtInt(f.memory.n4.clientPeakRssMiB), fmtInt(f.memory.n.clientPeakRssMiB), r2(f.memory.clientGrowth), '<= 1.2', f.memory.clientGrowth <= 1.2);
+    row(`hub peak RSS, N -> 4N (MiB)`, fmtInt(f.memory.n4.hubPeakRssMiB), fmtInt(f.memory.n.hubPeakRssMiB), r2(f.memory.hubGrowth), '<= 1.2', f.memory.hubGrowth <= 1.2);
+    row(`hub peak RSS at 4N vs its dataset (MiB)`, fmtInt(f.memory.n4.hubPeakRssMiB), `${fmtInt(f.memory.n4.datasetMiB)} file`, r2(f.memory.n4.hubPeakRssMiB / f.memory.n4.datasetMiB), '', undefined);
+  }
+  if (f.import) row(`import ${fmtInt(f.import.rows)} rows (rows/s, whole processes)`, fmtInt(f.import.importRowsPerSec), fmtInt(f.import.insertRowsPerSec), r2(f.import.ratio), '>= 0.8', f.import.ratio >= 0.8);
+  if (f.migrate) row(`add column, ${fmtInt(f.migrate.rows)} rows (ms)`, fmtInt(f.migrate.replicatedMs), `${f.migrate.plainMs} plain`, fmtInt(f.migrate.replicatedMs / f.migrate.plainMs), '', undefined);
+  const bs = f['big-small'];
+  if (bs) {
+    const names = { a: '(a) edit + first sync after clone', b: '(b) no-op sync', c: '(c) one-row edit + push', d: '(d) status with remote count' };
+    for (const k of ['a', 'b', 'c', 'd']) {
+      row(`${fmtInt(bs.bigChanges)} vs ${bs.smallChanges} changes: ${names[k]} (ms)`, fmtInt(bs.big[k].ms), `${fmtInt(bs.small[k].ms)} small`, r2(bs.ratios[k]), '<= 1.2', bs.ratios[k] <= 1.2);
+    }
+  }
+  const old = f['old-replica'];
+  if (old) {
+    row(`no-op sync, ${fmtInt(old.merges)} merges vs fresh (ms)`, fmtInt(old.old.ms), `${fmtInt(old.fresh.ms)} fresh`, r2(old.timeRatio), '<= 1.2', old.timeRatio <= 1.2);
+    row(`  peak RSS (MiB)`, fmtInt(old.old.rssMiB), `${fmtInt(old.fresh.rssMiB)} fresh`, r2(old.rssRatio), '<= 1.2', old.rssRatio <= 1.2);
+  }
+  const h = f.health;
+  if (h) {
+    const phases = { clone: `a clone of ${fmtInt(h.changes)}`, status: 'a stale status', load: `${h.load.clients}-client load` };
+    for (const [k, what] of Object.entries(phases)) {
+      row(`hub health p99 during ${what} (ms)`, h[k].p99.toFixed(1), `${h.idle.p99.toFixed(1)} idle`, '', '<= 50', h[k].p99 <= 50);
+      row(`  max (p50 ${h[k].p50.toFixed(1)}, ${h[k].count} samples)`, h[k].max.toFixed(1), `${h.idle.max.toFixed(1)} idle`, '', '<= 250', h[k].max <= 250);
+    }
+  }
+  if (f.incr1k) {
+    const q = f.incr1k.quotedMs;
+    row(`1,000 cities rows: update + push A + pull B (ms)`, fmtInt(f.incr1k.ms), `${q.pouchdb} PouchDB`, r2(f.incr1k.ms / q.pouchdb), '<= 500', f.incr1k.ms <= 500);
+    row(`  yardsticks quoted, not rerun`, '', `${fmtInt(q.vlcn)} vlcn`, r2(f.incr1k.ms / q.vlcn), '', undefined);
+    row(`  `, '', `${q.crsqliteOneProcess} cr-sqlite, 1 process`, r2(f.incr1k.ms / q.crsqliteOneProcess), '', undefined);
+  }
+  if (f.blobs) {
+    const b = f.blobs;
+    const res = (x) => (x.ok ? fmtInt(x.ms) : 'FAILED');
+    row(`push ${fmtInt(b.totalMB)} MB of 100 kB blobs (ms)`, res(b.push), b.push.ok ? '' : b.push.error.slice(0, 40), '', 'succeeds', b.push.ok);
+    row(`clone them (ms)`, res(b.clone), b.push.ok ? '' : 'from a file copy', '', 'succeeds', b.clone.ok);
+  }
+  const head = ['case', 'crsync', 'yardstick', 'ratio', 'target', 'met'];
+  const widths = head.map((hd, i) => Math.max(hd.length, ...lines.map((l) => l[i].length)));
+  const fmt = (l) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
+}

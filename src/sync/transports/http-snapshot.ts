@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { CrsyncError } from '../../errors.js';
+import { PROTOCOL_VERSION, SNAPSHOT_HEADERS } from '../protocol/types.js';
+import type { HttpResponse } from './http-agent.js';
+import type { SnapshotReceipt } from './transport.js';
+
+/** Sends GET …/snapshot with extra headers; throws the hub's error for an error answer. */
+export type SnapshotRequester = (headers: Record<string, string>, signal?: AbortSignal) => Promise<HttpResponse>;
+
+/** What a download being resumed is of: the URL and the hub's ETag of the gzipped bytes. */
+interface DownloadState {
+  url: string;
+  etag: string;
+}
+
+/** Files of a download into `out`: the gzipped bytes as they come, and what they are of. */
+function filesOf(out: string): { gz: string; state: string } {
+  return { gz: `${out}.gz`, state: `${out}.gz.json` };
+}
+
+/** Removes every file a snapshot download into `out` may have left. */
+export function removeDownload(out: string): void {
+  const f = filesOf(out);
+  for (const p of [out, f.gz, f.state]) rmSync(p, { force: true });
+}
+
+function readState(path: string): DownloadState | undefined {
+  try {
+    const s = JSON.parse(readFileSync(path, 'utf8')) as DownloadState;
+    return typeof s.url === 'string' && typeof s.etag === 'string' ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function header(res: HttpResponse, name: string): string {
+  const v = res.headers[name];
+  if (typeof v !== 'string' || v === '') throw new CrsyncError('bad_response', `the hub's snapshot answer lacks ${name}`, { hint: 'both sides must run compatible crsync versions; or clone with --no-snapshot' });
+  return v;
+}
+
+/**
+ * Downloads a hub's snapshot into `out` (an uncompressed SQLite file), resuming a download that
+ * was cut (Range from the bytes already in `<out>.gz`, If-Range its ETag: a hub whose dataset
+ * moved on sends the new snapshot whole). The gzipped bytes are kept until the file checks out
+ * against the announced size and sha256; a file that does not is removed with all the rest.
+ * Returns null when the hub has no snapshot endpoint (an older hub).
+ */
+export async function downloadSnapshot(url: string, out: string, request: SnapshotRequester, onBytes: (n: number) => void, signal?: AbortSignal): Promise<SnapshotReceipt | null> {
+  const f = filesOf(out);
+  const prev = readState(f.state);
+  const have = prev?.url === url && existsSync(f.gz) ? statSync(f.gz).size : 0;
+  let res: HttpResponse;
+  try {
+    res = await request(have > 0 && prev ? { range: `bytes=${have}-`, 'if-range': prev.etag } : {}, signal);
+  } catch (err) {
+    if (err instanceof CrsyncError && (err.code === 'not_found' || err.code === 'method_not_allowed')) return null;
+    if (err instanceof CrsyncError && err.code === 'range_not_satisfiable') removeDownload(out);
+    throw err;
+  }
+  const resumed = res.statusCode === 206;
+  const start = resumed ? have : 0;
+  const length = Number(header(res, 'content-length'));
+  const etag = header(res, 'etag');
+  if (header(res, SNAPSHOT_HEADERS.protocol) !== String(PROTOCOL_VERSION)) {
+    res.body.destroy();
+    throw new CrsyncError('bad_response', `the hub's snapshot is of protocol v${String(res.headers[SNAPSHOT_HEADERS.protocol])}, not v${PROTOCOL_VERSION}`, { hint: 'run compatible crsync versions, or clone with --no-snapshot' });
+  }
+  const receipt = {
+    site: Buffer.from(header(res, SNAPSHOT_HEADERS.site), 'hex'),
+    version: BigInt(header(res, SNAPSHOT_HEADERS.version)),
+    size: Number(header(res, SNAPSHOT_HEADERS.size)),
+    sha256: header(res, SNAPSHOT_HEADERS.sha256),
+  };
+  writeFileSync(f.state, JSON.stringify({ url, etag } satisfies DownloadState));
+  let got = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      got += chunk.length;
+      onBytes(chunk.length);
+      cb(null, chunk);
+    },
+  });
+  try {
+    await pipeline(res.body, count, createWriteStream(f.gz, { flags: resumed ? 'a' : 'w' }));
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    if ((err as { code?: string }).code === 'ENOSPC') {
+      removeDownload(out);
+      throw new CrsyncError('cannot_write', `no space left for the snapshot at ${f.gz}`, { hint: 'free some disk space, or clone with --no-snapshot', cause: err });
+    }
+    throw new CrsyncError('truncated_stream', `the snapshot download was cut after ${start + got} bytes: ${(err as Error).message}`, { hint: 'run the clone again; it resumes the download', cause: err });
+  }
+  if (got < length) throw new CrsyncError('truncated_stream', `the snapshot download ended after ${start + got} of ${start + length} bytes`, { hint: 'run the clone again; it resumes the download' });
+  await unpack(f.gz, out, receipt);
+  rmSync(f.gz, { force: true });
+  rmSync(f.state, { force: true });
+  return { site: receipt.site, version: receipt.version, bytes: receipt.size };
+}
+
+/** Gunzips the download into `out` and checks it; anything wrong removes every file of it. */
+async function unpack(gz: string, out: string, expected: { size: number; sha256: string }): Promise<void> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  let why: string | undefined;
+  try {
+    await pipeline(createReadStream(gz), createGunzip(), tap, createWriteStream(out));
+    const sum = hash.digest('hex');
+    if (size !== expected.size) why = `it is ${size} bytes, not the announced ${expected.size}`;
+    else if (sum !== expected.sha256) why = `its sha256 is ${sum}, not the announced ${expected.sha256}`;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'Z_DATA_ERROR' && code !== 'Z_BUF_ERROR') throw err;
+    why = `it is not valid gzip (${(err as Error).message})`;
+  }
+  if (why !== undefined) {
+    removeDownload(out);
+    throw new CrsyncError('snapshot_corrupt', `the downloaded snapshot is corrupt: ${why}`, { hint: 'run the clone again (it downloads it anew), or clone with --no-snapshot' });
+  }
+}
