@@ -37,7 +37,7 @@ describe('crsync serve --repair', () => {
     const file = tmp.path('hub/shop.db');
     brick(file);
     h = await startHub(tmp.path('hub'));
-    const broken = await runJson<{ error?: { code: string } }>(['clone', `${h.url}/shop`, tmp.path('c.db')]);
+    const broken = await runJson<{ error?: { code: string } }>(['clone', '--no-snapshot', `${h.url}/shop`, tmp.path('c.db')]);
     expect({ exit: broken.exitCode, code: broken.json.error?.code }).toEqual({ exit: 1, code: 'bad_change' });
     await h.stop();
     const repaired = await runJson<{ versionsRenumbered: number; clocksLowered: number; cloneAgain: boolean; dbVersion: string }>(['serve', '--dir', tmp.path('hub'), '--repair', 'shop']);

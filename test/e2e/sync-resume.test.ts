@@ -44,7 +44,7 @@ describe('a 200k-change transfer cut mid-stream resumes from the last committed 
 
     // A clone killed after a few committed pages; `pull` brings exactly the rest.
     const b = tmp.path('b.db');
-    const clone = spawnCli(['clone', `${h2.url}/big`, b, '--page-size', '1000']);
+    const clone = spawnCli(['clone', '--no-snapshot', `${h2.url}/big`, b, '--page-size', '1000']);
     // Three pages of 1000 committed (merge records count the changes of each run of pages).
     await waitFor(() => ((peek(b, 'select sum(changes) from crsync_applied') as number | null) ?? 0) >= 3000);
     clone.kill('SIGKILL');
