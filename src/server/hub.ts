@@ -24,7 +24,8 @@ import { resolveLimits, type ServerLimits } from './limits.js';
 import type { Dataset, DatasetStore, PageStream } from './dataset-store.js';
 import { SqliteDatasetStore } from './sqlite-store.js';
 import { LivePulls } from './live.js';
-import { findGrant, loadTokens, type TokenGrant, type TokenTable } from './tokens.js';
+import { loadTokens, type TokenGrant, type TokenTable } from './tokens.js';
+import { HubAccess } from './access.js';
 import { acceptsGzip } from './encoding.js';
 import { requestLogEntry, type RequestLogEntry } from './request-log.js';
 
@@ -68,6 +69,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   const log = opts.log ?? (() => {});
   const budget = new MemoryBudget(limits.maxMemoryBytes);
   const quota = new DatasetQuota(dir, limits.maxDatasets);
+  const access = new HubAccess(tokens, store, quota);
   const snapshots = new Snapshots(dir);
   let inFlight = 0;
   let closing = false;
@@ -97,42 +99,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       out.once('drain', onDrain);
       gone.addEventListener('abort', onGone, { once: true });
     });
-
-  /** Checks the request's token for `name`; returns its grant (null on a hub without tokens). */
-  const authorize = (req: IncomingMessage, name: string, write: boolean): TokenGrant | null => {
-    if (!tokens) return null;
-    const header = req.headers.authorization ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m) throw new CrsyncError('unauthenticated', 'a token is required', { hint: 'send Authorization: Bearer <token>' });
-    const grant = findGrant(tokens, m[1]!);
-    if (!grant) throw new CrsyncError('unauthenticated', 'unknown token');
-    if (grant.datasets && !grant.datasets.has(name)) throw new CrsyncError('forbidden', `the token may not use dataset ${name}`);
-    if (write && !grant.write) throw new CrsyncError('forbidden', 'the token is read-only');
-    return grant;
-  };
-
-  /** Refuses to create dataset `name` beyond --max-datasets, or for a token without the right; true when it is new. */
-  const mayCreate = async (name: string, grant: TokenGrant | null): Promise<boolean> => {
-    if (await store.exists(name)) return false;
-    if (tokens?.createRestricted && !grant?.create) {
-      throw new CrsyncError('forbidden', `the token may not create datasets (${name} does not exist)`, { hint: 'creating a dataset takes a token with the create or admin right' });
-    }
-    quota.check(name);
-    return true;
-  };
-
-  /** GET /v1/datasets: the datasets of this hub that the request's token may use. */
-  const listDatasets = async (req: IncomingMessage): Promise<{ name: string; bytes: number }[]> => {
-    let visible = (_name: string): boolean => true;
-    if (tokens) {
-      const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-      if (!m) throw new CrsyncError('unauthenticated', 'a token is required');
-      const grant = findGrant(tokens, m[1]!);
-      if (!grant) throw new CrsyncError('unauthenticated', 'unknown token');
-      visible = (name) => !grant.datasets || grant.datasets.has(name);
-    }
-    return (await store.list()).filter((d) => visible(d.name));
-  };
 
   async function streamChanges(req: IncomingMessage, res: ServerResponse, d: Dataset, q: URLSearchParams): Promise<void> {
     const site = siteParam(q, true);
@@ -303,7 +269,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       return;
     }
     if (parts[0] === `v${PROTOCOL_VERSION}` && parts[1] === 'datasets' && parts.length === 2 && req.method === 'GET') {
-      sendJson(res, 200, { datasets: await listDatasets(req) });
+      sendJson(res, 200, { datasets: await access.listDatasets(req) });
       return;
     }
     if (parts[0] !== `v${PROTOCOL_VERSION}` || parts[1] !== 'datasets' || parts.length < 3 || parts.length > 4) {
@@ -313,7 +279,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     const action = parts[3];
     checkDatasetName(name);
     const write = req.method === 'POST';
-    const grant = authorize(req, name, write);
+    const grant = access.authorize(req, name, write);
     if (!write && (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined)) {
       throw badRequest(`a ${req.method} request takes no body`);
     }
@@ -329,7 +295,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
     } else if (req.method === 'POST' && action === 'schema') {
       checkContentType(req, 'application/json');
       const body = validSchemaRequest(await readJsonBody(guardedBody(bodyStream(req, 'identity'), { ...limits, maxBytes: MAX_JSON_BODY, framed: false })));
-      const isNew = await mayCreate(name, grant);
+      const isNew = await access.mayCreate(name, grant);
       await withDataset(name, true, async (d) => {
         if (isNew) quota.created();
         sendJson(res, 200, { applied: await d.applySchema(body, 'push') });
