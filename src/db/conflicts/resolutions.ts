@@ -111,6 +111,11 @@ export class ResolutionStore {
       'DELETE FROM crsync_resolutions WHERE tbl = ? AND pk = ? AND cid = ? AND kind = ? AND a_site = ? AND a_version = ? AND b_site = ? AND b_version = ? AND resolver = ?',
     ).run(pair.table, pair.pk, pair.cid, pair.kind, pair.aSite, pair.aVersion, pair.bSite, pair.bVersion, this.local);
     this.store(pair, r, null);
+    // Every other open copy of the same pair of writes here (heard of from another peer, or in
+    // the other orientation) is settled by this decision too.
+    for (const o of this.openCopies.all(...pairArgs(pair)) as { id: bigint; winner: 'ours' | 'theirs' }[]) {
+      this.close.run(at, resolutionLabel(choice, o.winner), null, o.id);
+    }
     return true;
   }
 
