@@ -2,19 +2,18 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CrsyncError } from '../errors.js';
-import { dbVersion, openStore, type Store } from '../db/store.js';
+import { openStore, type Store } from '../db/store.js';
 import { claimSite } from '../db/state/site-owners.js';
 import { jsonSide } from '../db/conflicts/detect.js';
 import { sealSnapshot, vacuumInto } from '../db/snapshot.js';
 import { stringifySqlJson } from '../values.js';
 import { ServedReplica, toWireConflict } from '../sync/endpoint.js';
-import { cursorFromJson, cursorToJson } from '../sync/protocol/codec.js';
+import { cursorToJson } from '../sync/protocol/codec.js';
 import type { Cursor, DatasetInfo, Page, PushResponse, SchemaRequest, WireConflict, WireResolution } from '../sync/protocol/types.js';
 import type { ConflictsForSite, Dataset, DatasetStore, PageStream, SnapshotMade } from './dataset-store.js';
 import { DATASET_NAME, badRequest, checkDatasetName } from './request.js';
 import { Counter } from './counter.js';
 import { ChangeNotifier } from './notifier.js';
-import { checkPageCursor } from './site-guard.js';
 
 /** How long a dataset stays open with no request in flight (`crsync serve --dataset-idle`). */
 export const DEFAULT_DATASET_IDLE_MS = 60_000;
@@ -199,7 +198,6 @@ class SqliteDataset implements Dataset {
     let count = 0;
     const conflicts: WireConflict[] = [];
     for await (const page of pages) {
-      checkPageCursor(page, cursorFromJson(cursor)!, dbVersion(served.db));
       const r = apply(page);
       this.d.notifier.notify();
       received += r.received;

@@ -165,7 +165,10 @@ export class ServedReplica {
       try {
         return applier.apply(page.changes, () => {
           if (seen !== undefined) notePeerSeen(this.db, site, seen);
-          setPeerReceived(this.db, site, page.cursor);
+          // A page moves the record only as far as changes it carries: an empty page's cursor
+          // (an honest sender's last page, or someone claiming the site's id) moves nothing, and
+          // the sender resumes from its own cursor (the later of the two).
+          if (page.changes.length > 0) setPeerReceived(this.db, site, page.cursor);
           // The site has pulled our stream up to peerSeen: it never asks below it again.
           pruneDelivered(this.db, site, peerSeen);
         });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { call, pushBody } from './hostile-helpers.js';
 import { FRAMES_MEDIA_TYPE } from '../../src/sync/protocol/types.js';
-import { makeReplica, ok, peek, rows, sandbox, sql } from './sync-helpers.js';
+import { bulkInsert, makeReplica, ok, peek, rows, sandbox, sql } from './sync-helpers.js';
 
 // Echo suppression is by who delivered a change, not by the site id it carries: a change that
 // names site B but reached the hub from someone else still reaches B, so B converges.
@@ -35,5 +35,25 @@ describe('a change carrying another site id', () => {
     expect(await rows(b, 'select name from t')).toEqual([{ name: 'relayed' }]);
     expect(await ok(['-d', a, 'pull'])).toMatchObject({ received: 1 });
     expect(await rows(a, 'select name from t')).toEqual([{ name: 'relayed' }]);
+  });
+});
+
+describe('a push whose stream passed many merged versions', () => {
+  it('is taken, though its cursor is beyond the hub\'s version count (one hub version pulled as many pages)', async () => {
+    const h = await tmp.hub();
+    const a = tmp.path('a.db');
+    const b = tmp.path('b.db');
+    await makeReplica(a, 'create table t (id integer primary key not null, name text, qty integer)');
+    await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/shop`]);
+    await ok(['-d', a, 'push', '--create']);
+    await ok(['clone', `${h.url}/shop`, b]);
+    // One hub version of 6,000 changes; b has a write of its own waiting when it pulls them.
+    await sql(a, bulkInsert(3000));
+    await ok(['-d', a, 'push', '--page-size', '100000']);
+    await sql(b, "insert into t (id, name) values (100000, 'from b')");
+    expect(await ok(['-d', b, 'pull', '--page-size', '100'])).toMatchObject({ received: 6000 });
+    expect(await ok(['-d', b, 'push'])).toMatchObject({ sent: 2 }); // name and qty
+    expect(await ok(['-d', a, 'pull'])).toMatchObject({ received: 2 });
+    expect(await rows(a, "select name from t where id = 100000")).toEqual([{ name: 'from b' }]);
   });
 });
