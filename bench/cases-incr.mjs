@@ -88,7 +88,7 @@ export async function blobsCase(ctx) {
   let hub = await startHub(hubDir);
   try {
     await runCrsync(['-d', a, 'remote', 'add', 'origin', `${hub.url}/blobs`]);
-    const push = await runCrsync(['-d', a, '--json', 'push'], { allowFail: true });
+    const push = await runCrsync(['-d', a, '--json', 'push', '--create'], { allowFail: true });
     out.push = { ok: push.code === 0, ms: push.ms, cpuMs: push.cpuMs, rssMiB: push.maxRssMiB, error: push.code === 0 ? undefined : failure(push) };
     log(`  push of ${rows} blobs: ${out.push.ok ? 'ok' : `FAILED (${out.push.error})`} in ${Math.round(push.ms)} ms, ${Math.round(push.maxRssMiB)} MiB`);
     if (!out.push.ok) {

@@ -23,7 +23,7 @@ async function pushToNewHub(dir, seed, dataset, dest) {
   const hub = await startHub(hubDir);
   try {
     crsync('-d', seed, 'remote', 'add', 'origin', `${hub.url}/${dataset}`);
-    await runCrsync(['-d', seed, 'push']);
+    await runCrsync(['-d', seed, 'push', '--create']);
   } finally {
     // Closing finalizes the dataset and checkpoints its WAL into the file.
     await hub.stop();
