@@ -6,6 +6,16 @@ import type Database from 'better-sqlite3';
  */
 export const BOOKKEEPING_VERSION = 4;
 
+/** Merge records as runs (version 3 on); also what compactMergeRecords rebuilds the table as. */
+const APPLIED_TABLE = `CREATE TABLE IF NOT EXISTS crsync_applied (
+  db_version INTEGER PRIMARY KEY NOT NULL,
+  peer_site BLOB,
+  remote TEXT,
+  changes INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  last_version INTEGER NOT NULL
+);`;
+
 const DDL = `
 CREATE TABLE IF NOT EXISTS crsync_meta (
   key TEXT PRIMARY KEY NOT NULL,
@@ -43,14 +53,7 @@ CREATE TABLE IF NOT EXISTS crsync_peers (
 );
 -- Which local db_versions hold changes delivered by which peer: one row per run of merges from
 -- one peer with no other write in between, db_version (first) to last_version (src/db/changes/delivered.ts).
-CREATE TABLE IF NOT EXISTS crsync_applied (
-  db_version INTEGER PRIMARY KEY NOT NULL,
-  peer_site BLOB,
-  remote TEXT,
-  changes INTEGER NOT NULL,
-  at TEXT NOT NULL,
-  last_version INTEGER NOT NULL
-);
+${APPLIED_TABLE}
 -- Concurrent edits that lost a merge. ours/theirs hold crsync JSON (exact types).
 CREATE TABLE IF NOT EXISTS crsync_conflicts (
   id INTEGER PRIMARY KEY,
@@ -176,14 +179,7 @@ function compactMergeRecords(db: Database.Database): void {
     SELECT min(db_version) AS db_version, peer_site, remote, sum(changes) AS changes, max(at) AS at, max(db_version) AS last_version
     FROM grouped GROUP BY run;
     DROP TABLE crsync_applied;
-    CREATE TABLE crsync_applied (
-      db_version INTEGER PRIMARY KEY NOT NULL,
-      peer_site BLOB,
-      remote TEXT,
-      changes INTEGER NOT NULL,
-      at TEXT NOT NULL,
-      last_version INTEGER NOT NULL
-    );
+    ${APPLIED_TABLE}
     INSERT INTO crsync_applied SELECT db_version, peer_site, remote, changes, at, last_version FROM crsync_applied_runs;
     DROP TABLE crsync_applied_runs;
   `);
