@@ -1,8 +1,12 @@
 import type { ChalkInstance } from 'chalk';
 import { formatBytes } from './format.js';
 
-/** One request of the hub's log (the shape the hub's onRequest gives; client code never imports the hub). */
+/**
+ * One request of the hub's log. Declared here, with its renderer, and used by the hub
+ * (src/server/request-log.ts): output code never imports the hub.
+ */
 export interface RequestLogEntry {
+  /** ISO 8601 UTC time the request arrived. */
   at: string;
   method: string;
   path: string;
@@ -11,6 +15,7 @@ export interface RequestLogEntry {
   bytesIn: number;
   bytesOut: number;
   ms: number;
+  /** The client's site id (hex) when the request names it. */
   site: string | null;
 }
 

@@ -1,19 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import type { RequestLogEntry } from '../output/hub-render.js';
 
-/** One request, as the hub's log shows it. */
-export interface RequestLogEntry {
-  /** ISO 8601 UTC time the request arrived. */
-  at: string;
-  method: string;
-  path: string;
-  dataset: string | null;
-  status: number;
-  bytesIn: number;
-  bytesOut: number;
-  ms: number;
-  /** The client's site id (hex) when the request names it. */
-  site: string | null;
-}
+export type { RequestLogEntry };
 
 /** The log entry of a finished request. Hostile paths reach here too: read raw, never throw. */
 export function requestLogEntry(req: IncomingMessage, status: number, at: string, bytesIn: number, bytesOut: number, ms: number): RequestLogEntry {

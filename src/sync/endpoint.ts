@@ -159,19 +159,23 @@ export class ServedReplica {
       reportedBy: site,
     };
     // Bookkeeping moves only with a committed page: a refused push leaves the replica as it was.
+    let pruned = false;
     return (page) => {
       const applier = this.applier.get(this.schemaCookie());
       this.pushContext.current = ctx;
       try {
-        return applier.apply(page.changes, () => {
+        const result = applier.apply(page.changes, () => {
           if (seen !== undefined) notePeerSeen(this.db, site, seen);
           // A page moves the record only as far as changes it carries: an empty page's cursor
           // (an honest sender's last page, or someone claiming the site's id) moves nothing, and
           // the sender resumes from its own cursor (the later of the two).
           if (page.changes.length > 0) setPeerReceived(this.db, site, page.cursor);
-          // The site has pulled our stream up to peerSeen: it never asks below it again.
-          pruneDelivered(this.db, site, peerSeen);
+          // The site has pulled our stream up to peerSeen: it never asks below it again. Once
+          // per push (with its first committed page), not once per page.
+          if (!pruned) pruneDelivered(this.db, site, peerSeen);
         });
+        pruned = true;
+        return result;
       } finally {
         this.pushContext.current = undefined;
       }
