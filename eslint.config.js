@@ -5,6 +5,7 @@ import globals from 'globals';
 // The layers of docs/architecture.md, enforced: a rule broken here is a lint failure.
 const chalkOra = { group: ['chalk', 'chalk/*', 'ora', 'ora/*'], message: 'chalk and ora belong in src/output (rendering).' };
 const sqlite = { group: ['better-sqlite3'], message: 'better-sqlite3 belongs in src/db (the only SQL).' };
+const postgres = { group: ['pg', 'pg/*', 'pg-*'], message: 'the pg client belongs in src/server/pg (the PostgreSQL store).' };
 const server = { group: ['**/server/*', '**/server/**'], message: 'client code never imports the hub (src/server).' };
 const db = { group: ['**/db/*', '**/db/**'], message: 'protocol code imports nothing from src/db.' };
 const clientSide = { group: ['**/client/*', '**/transports/*', '**/endpoint.js'], message: 'protocol code is shared by both sides and imports neither.' };
@@ -34,13 +35,14 @@ export default tseslint.config(
     rules: { 'no-restricted-syntax': ['error', processState] },
   },
   // Defaults for src: no chalk/ora, no better-sqlite3, no hub.
-  { files: ['src/**/*.ts'], rules: { 'no-restricted-imports': restrict(chalkOra, sqlite, server) } },
-  { files: ['src/output/**/*.ts'], rules: { 'no-restricted-imports': restrict(sqlite, server) } },
-  { files: ['src/db/**/*.ts'], rules: { 'no-restricted-imports': restrict(chalkOra, server) } },
-  { files: ['src/server/**/*.ts'], rules: { 'no-restricted-imports': restrict(chalkOra, sqlite) } },
-  { files: ['src/commands/**/*.ts'], rules: { 'no-restricted-imports': restrict(chalkOra, sqlite, server, http) } },
+  { files: ['src/**/*.ts'], rules: { 'no-restricted-imports': restrict(postgres, chalkOra, sqlite, server) } },
+  { files: ['src/output/**/*.ts'], rules: { 'no-restricted-imports': restrict(postgres, sqlite, server) } },
+  { files: ['src/db/**/*.ts'], rules: { 'no-restricted-imports': restrict(postgres, chalkOra, server) } },
+  { files: ['src/server/**/*.ts'], rules: { 'no-restricted-imports': restrict(postgres, chalkOra, sqlite) } },
+  { files: ['src/server/pg/**/*.ts'], rules: { 'no-restricted-imports': restrict(chalkOra, sqlite) } },
+  { files: ['src/commands/**/*.ts'], rules: { 'no-restricted-imports': restrict(postgres, chalkOra, sqlite, server, http) } },
   // `crsync serve` and the demo start a hub: they are the hub's only callers outside it.
-  { files: ['src/commands/serve.ts'], rules: { 'no-restricted-imports': restrict(chalkOra, sqlite, http) } },
-  { files: ['src/demo/**/*.ts'], rules: { 'no-restricted-imports': restrict(chalkOra, sqlite) } },
-  { files: ['src/sync/protocol/**/*.ts'], rules: { 'no-restricted-imports': restrict(chalkOra, sqlite, server, db, clientSide) } },
+  { files: ['src/commands/serve.ts'], rules: { 'no-restricted-imports': restrict(postgres, chalkOra, sqlite, http) } },
+  { files: ['src/demo/**/*.ts'], rules: { 'no-restricted-imports': restrict(postgres, chalkOra, sqlite) } },
+  { files: ['src/sync/protocol/**/*.ts'], rules: { 'no-restricted-imports': restrict(postgres, chalkOra, sqlite, server, db, clientSide) } },
 );
