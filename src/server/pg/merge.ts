@@ -59,8 +59,12 @@ export interface MergeResult {
   conflicts: Omit<DetectedConflict, 'id'>[];
 }
 
-const READ_SQL = `SELECT ${CELL_COLUMNS} FROM crsync_cells
-  WHERE dataset = $1 AND (tbl, pk) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))`;
+// One primary-key lookup per row the page touches: the LATERAL subquery (kept apart by OFFSET 0)
+// stops the planner from scanning the whole dataset into a hash, which it prefers while the
+// table has no statistics yet.
+const READ_SQL = `SELECT ${CELL_COLUMNS.split(', ').map((c) => `c.${c}`).join(', ')}
+  FROM unnest($2::text[], $3::bytea[]) AS k(tbl, pk)
+  CROSS JOIN LATERAL (SELECT * FROM crsync_cells WHERE dataset = $1 AND tbl = k.tbl COLLATE "C" AND pk = k.pk OFFSET 0) AS c`;
 
 const UPSERT = `INSERT INTO crsync_cells (dataset, tbl, pk, cid, val_type, val_int, val_real, val_bytes, col_version, cl, seq, site_id, db_version, pusher)
   SELECT $1, u.*, $13::bigint, $14::bytea FROM unnest($2::text[], $3::bytea[], $4::text[], $5::int2[], $6::int8[], $7::float8[], $8::bytea[], $9::int8[], $10::int8[], $11::int8[], $12::bytea[]) AS u
