@@ -87,6 +87,8 @@ export const ERRORS = {
   db_open_failed:         { family: 'io', exit: 1, status: 500 },
   extension_load_failed:  { family: 'io', exit: 1, status: 500 },
   listen_failed:          { family: 'io', exit: 1, status: 500 },
+  store_incompatible:     { family: 'io', exit: 1, status: 500 },
+  store_corrupt:          { family: 'io', exit: 1, status: 500 },
   // protocol: exit 1 on a client; a 4xx from the hub
   bad_request:            { family: 'protocol', exit: 1, status: 400 },
   bad_stream:             { family: 'protocol', exit: 1, status: 400 },
@@ -117,10 +119,12 @@ export const ERRORS = {
   hub_busy:               { family: 'unavailable', exit: 1, status: 503 },
   disk_full:              { family: 'io', exit: 1, status: 507 },
   remote_unavailable:     { family: 'unavailable', exit: 1, status: 500 },
+  store_unavailable:      { family: 'unavailable', exit: 1, status: 503 },
   // unreachable: exit 3
   remote_unreachable:     { family: 'unreachable', exit: 3, status: 500 },
   tls_error:              { family: 'unreachable', exit: 3, status: 500 },
   remote_slow:            { family: 'unreachable', exit: 3, status: 500 },
+  store_unreachable:      { family: 'unreachable', exit: 3, status: 500 },
   // auth: exit 4
   auth_failed:            { family: 'auth', exit: 4, status: 403 },
   unauthenticated:        { family: 'auth', exit: 4, status: 401 },

@@ -57,9 +57,18 @@ export interface Hub {
   stop(signal?: NodeJS.Signals): Promise<number | undefined>;
 }
 
-/** Starts `crsync serve --port 0` and waits for the URL it prints on its first stdout line. */
+/** Starts `crsync serve --dir <dir> --port 0` and waits for the URL it prints on its first stdout line. */
 export async function startHub(dir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Hub> {
-  const proc = execa('node', [CLI, 'serve', '--dir', dir, '--port', '0', ...extra], {
+  return startHubOn({ dir }, extra, env);
+}
+
+/** Where a hub keeps its datasets: a folder of SQLite files, or a PostgreSQL database (a postgres:// URL). */
+export type HubStore = { dir: string } | { postgres: string };
+
+/** Starts `crsync serve --port 0` on either store and waits for the URL it prints on its first stdout line. */
+export async function startHubOn(store: HubStore, extra: string[] = [], env: Record<string, string> = {}): Promise<Hub> {
+  const where = 'dir' in store ? ['--dir', store.dir] : ['--store', store.postgres];
+  const proc = execa('node', [CLI, 'serve', ...where, '--port', '0', ...extra], {
     env: { NO_COLOR: '1', ...env },
     reject: false,
     buffer: false,

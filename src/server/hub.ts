@@ -1,7 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { readFileSync, mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
@@ -21,8 +20,8 @@ import { MAX_CONFLICTS_PER_FRAME } from '../sync/protocol/shape.js';
 import { bodyStream, drainRefused, guardedBody } from './body.js';
 import { BUSY_RETRY_AFTER_S, MAX_HEADER_BYTES, busyError, limitConnections } from './connections.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
-import type { Dataset, DatasetStore, PageStream } from './dataset-store.js';
-import { SqliteDatasetStore } from './sqlite-store.js';
+import type { Dataset, PageStream } from './dataset-store.js';
+import { openHubStore } from './open-store.js';
 import { LivePulls } from './live.js';
 import { loadTokens, type TokenGrant, type TokenTable } from './tokens.js';
 import { HubAccess } from './access.js';
@@ -34,7 +33,12 @@ import { Snapshots } from './snapshot.js';
 
 /** Options of `crsync serve`. */
 export interface ServeOptions {
-  dir: string;
+  /** Folder of the SQLite store (one file per dataset); exactly one of `dir` and `store`. */
+  dir?: string;
+  /** A postgres:// URL: every dataset in that PostgreSQL database (src/server/pg). */
+  store?: string;
+  /** Connections of the PostgreSQL store's pool (default DEFAULT_STORE_POOL). */
+  storePool?: number;
   host: string;
   port: number;
   tokensFile?: string;
@@ -53,6 +57,8 @@ export interface ServeOptions {
 /** A running hub. */
 export interface RunningHub {
   url: string;
+  /** Where its datasets live, for messages (a folder, or the PostgreSQL URL without its password). */
+  store: string;
   /** Stops accepting, lets requests in flight finish, finalizes and closes every dataset. */
   close(): Promise<void>;
   /** The requests in flight ("POST /v1/datasets/shop/changes"), for the shutdown message. */
@@ -62,13 +68,12 @@ export interface RunningHub {
 /** Starts a hub serving one cr-sqlite database per dataset from `dir`. */
 export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   const limits = resolveLimits(opts.limits);
-  const dir = resolve(opts.dir);
-  mkdirSync(dir, { recursive: true });
   const tokens: TokenTable | null = opts.tokensFile ? loadTokens(opts.tokensFile) : null;
-  const store: DatasetStore = new SqliteDatasetStore({ dir, idleMs: opts.datasetIdleMs });
   const log = opts.log ?? (() => {});
+  const opened = await openHubStore(opts, log);
+  const { store, dir } = opened;
   const budget = new MemoryBudget(limits.maxMemoryBytes);
-  const quota = new DatasetQuota(dir, limits.maxDatasets);
+  const quota = new DatasetQuota((await store.list()).length, limits.maxDatasets);
   const access = new HubAccess(tokens, store, quota);
   const snapshots = new Snapshots(dir);
   let inFlight = 0;
@@ -363,6 +368,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   try {
     await once(server, 'listening');
   } catch (err) {
+    await opened.release();
     throw new CrsyncError('listen_failed', `cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`, {
       hint: 'pick another --port (0 picks a free one)',
     });
@@ -373,6 +379,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
 
   return {
     url,
+    store: opened.label,
     inFlight: () => [...running.values()],
     async close() {
       closing = true;
@@ -385,6 +392,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       await closed;
       snapshots.close();
       await store.close();
+      await opened.release();
     },
   };
 }

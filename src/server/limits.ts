@@ -58,3 +58,6 @@ export function resolveLimits(given: Partial<ServerLimits> = {}): ServerLimits {
   if (l.maxFrameBytes > l.maxBodyBytes) throw new UsageError('--max-frame cannot exceed --max-body', 'a frame travels inside one push body');
   return l;
 }
+
+/** Connections a hub process keeps to PostgreSQL by default (`crsync serve --store-pool`); each pull in flight holds one. */
+export const DEFAULT_STORE_POOL = 10;

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { CrsyncError } from '../errors.js';
 
 /** Error codes and messages, along an error's cause chain, of running out of descriptors or disk. */
@@ -42,16 +42,12 @@ function outOfDescriptors(): boolean {
   }
 }
 
-/** How many datasets a hub may hold (`--max-datasets`): counted from its folder at start. */
+/** How many datasets a hub may hold (`--max-datasets`): counted from its store at start. */
 export class DatasetQuota {
-  private count: number;
-
   constructor(
-    dir: string,
+    private count: number,
     readonly max: number,
-  ) {
-    this.count = readdirSync(dir).filter((f) => f.endsWith('.db')).length;
-  }
+  ) {}
 
   /** Throws unless one more dataset fits. */
   check(name: string): void {

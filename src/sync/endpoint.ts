@@ -2,9 +2,8 @@ import { CrsyncError } from '../errors.js';
 import { ChangeApplier, readPages, countChangesAfter, type ApplyContext, type ApplyResult } from '../db/changes/apply.js';
 import { deliveredBy, pruneDelivered } from '../db/changes/delivered.js';
 import { getPeer, notePeerSeen, setPeerReceived } from '../db/state/peers.js';
-import { diffSchemas } from '../db/schema/diff.js';
 import { listReplicatedTables, readReplicatedSchema } from '../db/schema/read.js';
-import { applyAdditiveSchema } from '../db/schema/apply.js';
+import { applySchemaRequest } from '../db/schema/apply.js';
 import { dbVersion, openStore, siteId, type Db, type Store } from '../db/store.js';
 import { schemaCookie } from '../db/statements.js';
 import type { DetectedConflict } from '../db/conflicts/detect.js';
@@ -241,16 +240,7 @@ export class ServedReplica {
    * additive is refused (schema_mismatch) and nothing changes.
    */
   applySchema(req: SchemaRequest, source: string): string[] {
-    const local = readReplicatedSchema(this.db);
-    const diff = diffSchemas(req.tables, local.tables);
-    if (diff.relation === 'diverged') {
-      throw new CrsyncError('schema_mismatch', `schemas differ: ${diff.mismatches.join('; ')}`, {
-        details: { mismatches: diff.mismatches },
-        hint: 'only additive changes (new tables, new columns with defaults) are carried over',
-      });
-    }
-    if (diff.localExtras.tables.length + diff.localExtras.columns.length === 0) return [];
-    return applyAdditiveSchema(this.db, diff.localExtras, source, req.version);
+    return applySchemaRequest(this.db, req, source);
   }
 }
 

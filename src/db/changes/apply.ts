@@ -1,19 +1,12 @@
 import type Database from 'better-sqlite3';
-import { CrsyncError } from '../../errors.js';
 import type { Change } from '../../sync/protocol/types.js';
 import { quoteIdent, type Db } from '../store.js';
 import { listReplicatedTables, tableColumns } from '../schema/read.js';
 import { ConflictDetector, type DetectedConflict } from '../conflicts/detect.js';
-import { packedPkProblem } from './packed-pk.js';
-import { boundDbVersions, clockProblem } from './clock-check.js';
+import { boundDbVersions } from './clock-check.js';
+import { badChange, validateChanges, type TableShape } from './validate.js';
 
 export { countChangesAfter, readPages, type StreamFilter } from './stream.js';
-
-function badChange(c: Change, why: string): CrsyncError {
-  return new CrsyncError('bad_change', `a change to ${c[0]}.${c[2]} cannot be merged: ${why}`, {
-    hint: 'the peer sent a change no cr-sqlite replica produces; nothing of its page was applied',
-  });
-}
 
 /** Who delivered a page and what they are known to have seen (for conflict detection). */
 export interface ApplyContext {
@@ -49,7 +42,7 @@ export class ChangeApplier {
   private readonly recordApplied: Database.Statement;
   private readonly clearTxlog: Database.Statement;
   private readonly logMerge: Database.Statement;
-  private readonly columns = new Map<string, { names: Set<string>; pkCount: number }>();
+  private readonly columns = new Map<string, TableShape>();
   private readonly detector: ConflictDetector;
 
   constructor(
@@ -91,24 +84,7 @@ export class ChangeApplier {
    * have produced: cr-sqlite trusts what it merges, so malformed keys or clocks stop here.
    */
   private validate(changes: Change[]): void {
-    for (const c of changes) {
-      const table = this.columns.get(c[0]);
-      if (!table) {
-        throw new CrsyncError('unknown_table', `changes name table ${c[0]}, which is not replicated here`, {
-          hint: 'the two replicas have different schemas; compare them with `crsync status` and `crsync doctor`',
-        });
-      }
-      if (c[2] !== '-1' && !table.names.has(c[2])) {
-        throw new CrsyncError('unknown_column', `changes name column ${c[0]}.${c[2]}, which does not exist here`, {
-          hint: 'the two replicas have different schemas; run `crsync migrate` or sync the schema first',
-        });
-      }
-      const problem =
-        packedPkProblem(c[1], table.pkCount) ??
-        (c[6].length !== 16 ? 'its site id is not 16 bytes' : null) ??
-        clockProblem(c);
-      if (problem) throw badChange(c, problem);
-    }
+    validateChanges(changes, this.columns);
     // Only after every check: a refused page leaves its changes as they came.
     boundDbVersions(changes, this.currentVersion.get() as bigint);
   }

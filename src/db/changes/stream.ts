@@ -101,37 +101,65 @@ export function changeBytes(c: Change): number {
  */
 export function readPages(db: Db, since: Cursor, pageSize: number, filter: StreamFilter = {}): Generator<Page> {
   return inSnapshot(db, function* () {
-    const maxBytes = filter.maxBytes ?? DEFAULT_PAGE_BYTES;
-    let changes: Change[] = [];
-    let bytes = 0;
-    let cursor: Cursor = since;
-    let yielded: Cursor = since;
+    const pages = new PageCutter(since, pageSize, filter.maxBytes ?? DEFAULT_PAGE_BYTES);
     const p = plan(db, since, filter, 'c');
     for (const span of p.spans) {
       const q = spanQuery(COLUMNS, 'crsql_changes AS c', span, p, ' ORDER BY db_version, seq');
-      for (const row of db.prepare(q.sql).raw(true).safeIntegers(true).iterate(...q.args) as Iterable<Change>) {
-        const size = changeBytes(row);
-        if (changes.length > 0 && bytes + size > maxBytes) {
-          yield { changes, cursor };
-          yielded = cursor;
-          changes = [];
-          bytes = 0;
-        }
-        changes.push(row);
-        bytes += size;
-        cursor = { version: row[5], seq: row[8] };
-        if (changes.length >= pageSize) {
-          yield { changes, cursor };
-          yielded = cursor;
-          changes = [];
-          bytes = 0;
-        }
-      }
+      for (const row of db.prepare(q.sql).raw(true).safeIntegers(true).iterate(...q.args) as Iterable<Change>) yield* pages.add(row);
     }
-    const newest = newestVersion(db);
-    if (newest > 0n && isAfter(cursor, newest, END_OF_VERSION)) cursor = { version: newest, seq: END_OF_VERSION };
-    if (changes.length > 0 || cursor !== yielded) yield { changes, cursor };
+    yield* pages.end(newestVersion(db));
   });
+}
+
+/**
+ * Cuts a stream of changes (in stream order) into the pages readPages sends: at most `pageSize`
+ * changes and `maxBytes` each (at least one change), every cursor the position of its page's
+ * last change, and a last page that stands at the end of the newest version (possibly empty).
+ * A hub on another store cuts its stream with it too, so both send the same pages.
+ */
+export class PageCutter {
+  private changes: Change[] = [];
+  private bytes = 0;
+  private cursor: Cursor;
+  private yielded: Cursor;
+
+  constructor(
+    since: Cursor,
+    private readonly pageSize: number,
+    private readonly maxBytes: number,
+  ) {
+    this.cursor = since;
+    this.yielded = since;
+  }
+
+  /** Takes the next change; yields the pages it completes. */
+  *add(row: Change): Generator<Page> {
+    const size = changeBytes(row);
+    if (this.changes.length > 0 && this.bytes + size > this.maxBytes) yield this.cut();
+    this.changes.push(row);
+    this.bytes += size;
+    this.cursor = { version: row[5], seq: row[8] };
+    if (this.changes.length >= this.pageSize) yield this.cut();
+  }
+
+  /** The stream ended, its newest version being `newest`: yields the last page, if there is one to send. */
+  *end(newest: bigint): Generator<Page> {
+    if (newest > 0n && isAfter(this.cursor, newest, END_OF_VERSION)) this.cursor = { version: newest, seq: END_OF_VERSION };
+    if (this.changes.length > 0 || this.cursor !== this.yielded) yield this.cut();
+  }
+
+  /** The position of the last change taken (where reading resumes). */
+  get position(): Cursor {
+    return this.cursor;
+  }
+
+  private cut(): Page {
+    const page = { changes: this.changes, cursor: this.cursor };
+    this.yielded = this.cursor;
+    this.changes = [];
+    this.bytes = 0;
+    return page;
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { fromJsonValue, parseSqlJson } from '../../values.js';
 import type { WireConflict } from '../../sync/protocol/types.js';
 import { packedPkProblem } from '../changes/packed-pk.js';
-import { listReplicatedTables, tableColumns } from '../schema/read.js';
+import { listReplicatedTables, tableColumns, type TableSchema } from '../schema/read.js';
 import type { Db } from '../store.js';
 
 /*
@@ -47,10 +47,11 @@ function rowSide(text: string, shape: TableShape): boolean {
 export class ReportedConflictCheck {
   private readonly tables = new Map<string, TableShape>();
 
-  constructor(db: Db) {
-    for (const t of listReplicatedTables(db)) {
-      const cols = tableColumns(db, t);
-      this.tables.set(t, { columns: new Set(cols.map((c) => c.name)), keys: new Set(cols.filter((c) => c.pk > 0).map((c) => c.name)) });
+  /** Of a replica's schema as it is, or of a schema as described (a hub whose tables are elsewhere). */
+  constructor(source: Db | TableSchema[]) {
+    const tables = Array.isArray(source) ? source : listReplicatedTables(source).map((name) => ({ name, columns: tableColumns(source, name) }));
+    for (const t of tables) {
+      this.tables.set(t.name, { columns: new Set(t.columns.map((c) => c.name)), keys: new Set(t.columns.filter((c) => c.pk > 0).map((c) => c.name)) });
     }
   }
 

@@ -9,7 +9,8 @@ import { unpackPk } from './list.js';
 /** Most resolutions one pull or push carries; the cursor resumes after the last one sent. */
 const BATCH = 1000;
 
-interface ResolutionRow {
+/** A crsync_resolutions row as read (the hub's PostgreSQL store keeps the same columns). */
+export interface ResolutionRow {
   id: bigint;
   tbl: string;
   pk: Buffer;
@@ -32,7 +33,8 @@ interface Write {
   value: string;
 }
 
-function toWire(r: ResolutionRow): WireResolution {
+/** A stored resolution in wire form. */
+export function toWire(r: ResolutionRow): WireResolution {
   const pair: WritePair = { table: r.tbl, pk: r.pk, cid: r.cid, kind: r.kind, aSite: r.a_site, aVersion: r.a_version, bSite: r.b_site, bVersion: r.b_version };
   return { ...pairToWire(pair), choice: r.choice, value: r.value, resolver: r.resolver, writtenVersion: r.written_version, at: r.at };
 }

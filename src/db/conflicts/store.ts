@@ -151,7 +151,8 @@ export class ConflictStore {
   }
 }
 
-interface ConflictRow {
+/** A crsync_conflicts row as read (the hub's PostgreSQL store keeps the same columns). */
+export interface ConflictRow {
   id: bigint;
   tbl: string;
   pk: Buffer;
@@ -166,7 +167,8 @@ interface ConflictRow {
   theirs_col_version: bigint | null;
 }
 
-function fromRow(r: ConflictRow): ConflictInput {
+/** A stored conflict in wire form. */
+export function fromRow(r: ConflictRow): ConflictInput {
   return {
     table: r.tbl,
     pk: r.pk,

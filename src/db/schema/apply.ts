@@ -1,5 +1,7 @@
-import type { SchemaExtras } from './diff.js';
-import { columnDefinition, createTableSql, listReplicatedTables, readReplicatedSchema } from './read.js';
+import { CrsyncError } from '../../errors.js';
+import type { SchemaRequest } from '../../sync/protocol/types.js';
+import { diffSchemas, type SchemaDiff, type SchemaExtras } from './diff.js';
+import { columnDefinition, createTableSql, listReplicatedTables, readReplicatedSchema, type ReplicatedSchema } from './read.js';
 import { quoteIdent, type Db } from '../store.js';
 import { getMeta, setMeta } from '../state/bookkeeping.js';
 import { ensureTxlogTriggers } from '../txlog.js';
@@ -37,6 +39,31 @@ export function applyAdditiveSchema(db: Db, extras: SchemaExtras, source: string
     else recordMigration(db, statements.join('\n'), source, atLeastVersion);
   })();
   return statements;
+}
+
+/**
+ * What a schema request (a sender's whole replicated schema) adds to one whose tables are
+ * `local`: the additive extras, or schema_mismatch for anything else.
+ */
+export function additionsOf(req: SchemaRequest, local: ReplicatedSchema['tables']): SchemaDiff['localExtras'] {
+  const diff = diffSchemas(req.tables, local);
+  if (diff.relation === 'diverged') {
+    throw new CrsyncError('schema_mismatch', `schemas differ: ${diff.mismatches.join('; ')}`, {
+      details: { mismatches: diff.mismatches },
+      hint: 'only additive changes (new tables, new columns with defaults) are carried over',
+    });
+  }
+  return diff.localExtras;
+}
+
+/**
+ * Creates the replica's schema or carries over the additive changes of a schema request; anything
+ * that is not additive is refused (schema_mismatch) and nothing changes. Returns the SQL run.
+ */
+export function applySchemaRequest(db: Db, req: SchemaRequest, source: string): string[] {
+  const extras = additionsOf(req, readReplicatedSchema(db).tables);
+  if (extras.tables.length + extras.columns.length === 0) return [];
+  return applyAdditiveSchema(db, extras, source, req.version);
 }
 
 /** Bumps the schema version and records the migration (call inside the migration's transaction). */

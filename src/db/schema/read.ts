@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
 import type { Db } from '../store.js';
 import { quoteIdent } from '../store.js';
 import { getMeta, isInternalTable } from '../state/bookkeeping.js';
 
 export type { ColumnSchema, TableSchema, ReplicatedSchema } from '../../sync/protocol/schema.js';
-import type { ColumnSchema, TableSchema, ReplicatedSchema } from '../../sync/protocol/schema.js';
+import { schemaHash, type ColumnSchema, type TableSchema, type ReplicatedSchema } from '../../sync/protocol/schema.js';
+
+export { schemaHash };
 
 /** User tables of the database (crsync's and cr-sqlite's own excluded), sorted. */
 export function listUserTables(db: Db): string[] {
@@ -112,14 +113,6 @@ export function readReplicatedSchema(db: Db): ReplicatedSchema {
   const tables = listReplicatedTables(db).map((name) => ({ name, columns: tableColumns(db, name) }));
   const version = Number(getMeta(db, 'schema_version') ?? 0);
   return { version, hash: schemaHash(tables), tables };
-}
-
-/** Hash of a normalized table list (order of tables by name, columns by position). */
-export function schemaHash(tables: TableSchema[]): string {
-  const normalized = [...tables]
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map((t) => [t.name, t.columns.map((c) => [c.name, c.type, c.notnull, c.dflt, c.pk])]);
-  return createHash('sha256').update(JSON.stringify(normalized)).digest('hex');
 }
 
 /** CREATE TABLE statement that recreates a replicated table from its schema. */

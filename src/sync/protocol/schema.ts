@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 // The replicated schema as both sides of a sync describe and compare it (info, POST /schema).
 
 /** A column of a replicated table, as both sides of a sync compare it. */
@@ -25,4 +27,12 @@ export interface ReplicatedSchema {
   /** sha256 (hex) of the normalized table list. */
   hash: string;
   tables: TableSchema[];
+}
+
+/** Hash of a normalized table list (order of tables by name, columns by position). */
+export function schemaHash(tables: TableSchema[]): string {
+  const normalized = [...tables]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((t) => [t.name, t.columns.map((c) => [c.name, c.type, c.notnull, c.dflt, c.pk])]);
+  return createHash('sha256').update(JSON.stringify(normalized)).digest('hex');
 }
