@@ -8,7 +8,6 @@ import { names, startWatcher, within } from './live-helpers.js';
 
 const box = sandbox('crsync-livewatch-');
 
-
 /** Replicas a and b of dataset shop on a hub (a pushed the schema, b cloned it). */
 async function pair(hubUrl: string): Promise<{ a: string; b: string }> {
   const a = box.path('a.db');
