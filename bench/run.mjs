@@ -9,10 +9,13 @@
 //           big-small and health: rows x 8 columns; default 1,000,000)
 // --runs    runs per case (medians are reported; default 3)
 // --only    a comma-separated subset of: push,pull,wire,clone,small,memory,import,migrate,
-//           big-small,old-replica,health,incr1k,blobs
+//           big-small,old-replica,health,incr1k,blobs,live1,live100,cycles
 // --merges  recorded merges of the old replica (old-replica; default 2,000,000)
 // --blob-mb  MB of 100 kB blobs (blobs; default 200, so 2,000 rows of 100,000 bytes)
 // --load-seconds, --load-clients  the load under which health is sampled (default 15 s, 30 clients)
+// --live-writes    writes of live1 (default 200); --live-watchers, --live-rounds: watchers and writes
+//                  of live100 (100, 50); --live-idle-seconds (10), --live-down-ms: the hub's downtime
+//                  in its restart (1000); --live-cycles: round trips of cycles (10000)
 // --crsync  the bin/crsync.js to measure (default: this checkout's), e.g. a worktree of older
 //           code; its dist/ must be built. The bench scripts and yardsticks stay these.
 // --json    print the figures as one JSON document on stdout instead of the table (or to a file)
@@ -27,6 +30,7 @@ import { cloneCase, importCase, migrateCase, smallSyncCase } from './cases-local
 import { bigSmallCase, oldReplicaCase } from './cases-small.mjs';
 import { healthCase } from './cases-health.mjs';
 import { blobsCase, incr1kCase } from './cases-incr.mjs';
+import { live100Case, live1Case, liveCyclesCase } from './cases-live.mjs';
 import { table } from './table.mjs';
 
 function args() {
@@ -42,6 +46,12 @@ function args() {
         'load-seconds': { type: 'string' },
         'load-clients': { type: 'string' },
         crsync: { type: 'string' },
+        'live-writes': { type: 'string' },
+        'live-watchers': { type: 'string' },
+        'live-rounds': { type: 'string' },
+        'live-idle-seconds': { type: 'string' },
+        'live-down-ms': { type: 'string' },
+        'live-cycles': { type: 'string' },
       },
       allowPositionals: false,
       strict: true,
@@ -63,6 +73,18 @@ if (!(n >= 4000) || !(runs >= 1) || !(merges >= 2) || !(blobMB > 0) || !(loadSec
   console.error('bench: --n must be at least 4000, --runs and --load-clients at least 1, --merges at least 2, --blob-mb and --load-seconds above 0');
   process.exit(2);
 }
+const live = {
+  liveWrites: Number(values['live-writes'] ?? 200),
+  liveWatchers: Number(values['live-watchers'] ?? 100),
+  liveRounds: Number(values['live-rounds'] ?? 50),
+  liveIdleSeconds: Number(values['live-idle-seconds'] ?? 10),
+  liveDownMs: Number(values['live-down-ms'] ?? 1000),
+  liveCycles: Number(values['live-cycles'] ?? 10_000),
+};
+if (!Object.values(live).every((v) => Number.isInteger(v) && v >= 1)) {
+  console.error('bench: the --live-* options take whole numbers of at least 1');
+  process.exit(2);
+}
 if (values.crsync) {
   try {
     useCli(values.crsync);
@@ -71,7 +93,7 @@ if (values.crsync) {
     process.exit(2);
   }
 }
-const all = ['push', 'pull', 'wire', 'clone', 'small', 'memory', 'import', 'migrate', 'big-small', 'old-replica', 'health', 'incr1k', 'blobs'];
+const all = ['push', 'pull', 'wire', 'clone', 'small', 'memory', 'import', 'migrate', 'big-small', 'old-replica', 'health', 'incr1k', 'blobs', 'live1', 'live100', 'cycles'];
 const only = new Set(values.only ? values.only.split(',') : all);
 const unknown = [...only].filter((c) => !all.includes(c));
 if (unknown.length > 0) {
@@ -81,7 +103,7 @@ if (unknown.length > 0) {
 const jsonOut = values.json;
 const log = (s) => process.stderr.write(`${s}\n`);
 const dir = mkdtempSync(join(tmpdir(), 'crsync-bench-'));
-const ctx = { dir, n, runs, log, merges, blobMB, loadSeconds, loadClients, state: {} };
+const ctx = { dir, n, runs, log, merges, blobMB, loadSeconds, loadClients, ...live, state: {} };
 const figures = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, crsync: cli, n, runs, merges, blobMB, cases: {} };
 const f = figures.cases;
 
@@ -112,6 +134,9 @@ try {
   if (only.has('health')) f.health = await step('hub health under work', () => healthCase(ctx));
   if (only.has('incr1k')) f.incr1k = await step('1,000 rows of the cities, A to B', () => incr1kCase(ctx));
   if (only.has('blobs')) f.blobs = await step('blobs', () => blobsCase(ctx));
+  if (only.has('live1')) f.live1 = await step('live: write -> visible, two processes', () => live1Case(ctx));
+  if (only.has('live100')) f.live100 = await step(`live: ${live.liveWatchers} watchers, then a hub restart`, () => live100Case(ctx));
+  if (only.has('cycles')) f.cycles = await step(`live: ${live.liveCycles} sync cycles of one watcher`, () => liveCyclesCase(ctx));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

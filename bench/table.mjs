@@ -73,6 +73,26 @@ export function table(f) {
     row(`push ${fmtInt(b.totalMB)} MB of 100 kB blobs (ms)`, res(b.push), b.push.ok ? '' : b.push.error.slice(0, 40), '', 'succeeds', b.push.ok);
     row(`clone them (ms)`, res(b.clone), b.push.ok ? '' : 'from a file copy', '', 'succeeds', b.clone.ok);
   }
+  const ms1 = (x) => (x === null || x === undefined ? '-' : x.toFixed(1));
+  if (f.live1) {
+    const m = f.live1.ms;
+    row(`live: write -> visible, 2 processes, p50 (ms)`, ms1(m.p50), `${m.count} writes`, '', '<= 50', m.p50 <= 50);
+    row(`  p99 (max ${ms1(m.max)})`, ms1(m.p99), '', '', '<= 250', m.p99 <= 250);
+  }
+  const l = f.live100;
+  if (l) {
+    row(`live: ${l.watchers} watchers, write -> visible p99 (ms)`, ms1(l.ms.p99), `p50 ${ms1(l.ms.p50)}`, '', '<= 500', l.ms.p99 <= 500);
+    row(`  idle watcher CPU (% of a core)`, l.idle.cpuPctPerWatcher.toFixed(3), `hub ${l.idle.hubCpuPct.toFixed(2)}%`, '', '<= 1', l.idle.cpuPctPerWatcher <= 1);
+    row(`  hub peak RSS (MiB)`, fmtInt(l.hubPeakRssMiB), '', '', '<= 200', l.hubPeakRssMiB <= 200);
+    const r = l.restart;
+    row(`  hub restart: all live again (ms)`, fmtInt(r.allLiveMs), `first ${fmtInt(r.reconnectMs.first)}`, '', '<= 15000', r.allLiveMs <= 15_000);
+    row(`  5xx in the restarted hub's log`, String(r.hub5xx), `of ${r.requests} requests`, '', 'no burst', r.hub5xx === 0);
+  }
+  const c = f.cycles;
+  if (c) {
+    row(`live: ${fmtInt(c.cycles)} cycles, last vs first ${c.window} (ms/cycle)`, ms1(c.last.ms), `${ms1(c.first.ms)} first`, r2(c.timeRatio), '<= 1.2', c.timeRatio <= 1.2);
+    row(`  watcher RSS (MiB)`, fmtInt(c.last.rssMiB), `${fmtInt(c.first.rssMiB)} first`, r2(c.rssRatio), '<= 1.2', c.rssRatio <= 1.2);
+  }
   const head = ['case', 'crsync', 'yardstick', 'ratio', 'target', 'met'];
   const widths = head.map((hd, i) => Math.max(hd.length, ...lines.map((l) => l[i].length)));
   const fmt = (l) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

@@ -83,7 +83,7 @@ export function watchCommits(dbPath: string, opts: CommitWatchOptions): { close(
     }
     if (ino !== inode) {
       gone(new CrsyncError('replica_gone', `${path} was ${ino === undefined ? 'deleted' : 'replaced by another file'} while watched`, {
-        hint: 'the watcher stopped without writing anything; start it again on the file you mean',
+        hint: 'the watcher stopped and wrote nothing to the file now at that path; start it again on the file you mean',
       }));
       return;
     }

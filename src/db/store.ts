@@ -136,6 +136,7 @@ export function openStore(dbPath: string, options: OpenStoreOptions = {}): Store
     });
   }
   let closed = false;
+  const inode = statSync(path).ino;
   return {
     db,
     path,
@@ -143,9 +144,33 @@ export function openStore(dbPath: string, options: OpenStoreOptions = {}): Store
     close() {
       if (closed) return;
       closed = true;
+      if (!options.readonly) flushWalIfMoved(db, path, inode);
       closeDb(db);
     },
   };
+}
+
+/**
+ * A connection whose path now names another file, or none (the file was deleted, replaced or
+ * renamed under it), empties its WAL into the file it has open before it closes. SQLite leaves the
+ * WAL of a moved file behind when it closes, and the next opener of that path — the new file, or
+ * one created there later — would replay the old file's frames into it: a corrupt database. The
+ * checkpoint writes only to the file this connection has open (so a file renamed away keeps its
+ * last commits). Best effort: a reader of the old file in the way leaves the WAL as it is.
+ */
+function flushWalIfMoved(db: Db, path: string, inode: number): void {
+  let now: number | undefined;
+  try {
+    now = statSync(path).ino;
+  } catch {
+    now = undefined;
+  }
+  if (now === inode || !db.open) return;
+  try {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } catch {
+    // closing matters more; the WAL stays as SQLite leaves it
+  }
 }
 
 /** Finalizes cr-sqlite (required before close) and closes the connection. */

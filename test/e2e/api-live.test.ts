@@ -1,11 +1,10 @@
-import Database from 'better-sqlite3';
 import { existsSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openReplica, type LiveStatus, type Replica } from '../../src/api/index.js';
 import { execa } from 'execa';
 import { CLI, startHub } from '../helpers.js';
 import { makeReplica, ok, sandbox, sql } from './sync-helpers.js';
-import { startWatcher, within } from './live-helpers.js';
+import { names, startWatcher, within } from './live-helpers.js';
 
 const box = sandbox('crsync-apilive-');
 const opened: Replica[] = [];
@@ -13,14 +12,6 @@ afterEach(() => {
   for (const r of opened.splice(0)) r.close();
 });
 
-function names(db: string): string[] {
-  const conn = new Database(db, { readonly: true, fileMustExist: true });
-  try {
-    return conn.prepare('select name from t order by id').pluck().all() as string[];
-  } finally {
-    conn.close();
-  }
-}
 
 /** An app's replica b of dataset shop (made by the CLI replica a). */
 async function appAndCli(hubUrl: string): Promise<{ a: string; app: Replica }> {

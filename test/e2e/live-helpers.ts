@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { execa, type ResultPromise } from 'execa';
 import { createInterface } from 'node:readline';
 import { CLI } from '../helpers.js';
@@ -72,5 +73,15 @@ export async function within(ms: number, check: () => Promise<boolean> | boolean
     if (await check()) return performance.now() - started;
     if (performance.now() - started > ms) throw new Error(`not reached within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Names in table t, read with plain SQLite (no cr-sqlite, no CLI start-up): what a reader of the file sees. */
+export function names(db: string): string[] {
+  const conn = new Database(db, { readonly: true, fileMustExist: true });
+  try {
+    return conn.prepare('select name from t order by id').pluck().all() as string[];
+  } finally {
+    conn.close();
   }
 }

@@ -4,19 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { CLI, startHub } from '../helpers.js';
 import { makeReplica, ok, run, sandbox, sql } from './sync-helpers.js';
-import { startWatcher, within } from './live-helpers.js';
+import { names, startWatcher, within } from './live-helpers.js';
 
 const box = sandbox('crsync-livewatch-');
-
-/** Rows of t read with plain SQLite (no cr-sqlite, no CLI start-up): what a reader of the file sees. */
-function names(db: string): string[] {
-  const conn = new Database(db, { readonly: true, fileMustExist: true });
-  try {
-    return (conn.prepare('select name from t order by id').pluck().all() as string[]);
-  } finally {
-    conn.close();
-  }
-}
 
 /** Replicas a and b of dataset shop on a hub (a pushed the schema, b cloned it). */
 async function pair(hubUrl: string): Promise<{ a: string; b: string }> {

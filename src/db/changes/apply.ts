@@ -5,6 +5,7 @@ import { listReplicatedTables, tableColumns } from '../schema/read.js';
 import { ConflictDetector, type DetectedConflict } from '../conflicts/detect.js';
 import { boundDbVersions } from './clock-check.js';
 import { badChange, validateChanges, type TableShape } from './validate.js';
+import { stmt } from '../statements.js';
 
 export { countChangesAfter, readPages, type StreamFilter } from './stream.js';
 
@@ -52,19 +53,15 @@ export class ChangeApplier {
     // Merges fire cr-sqlite's triggers, so SQLite keeps statement journals: in memory they cost
     // far less than temp files. (Reader connections keep file-backed temp space for big sorts.)
     db.pragma('temp_store = MEMORY');
-    this.insert = db.prepare(
-      'INSERT INTO crsql_changes ("table", pk, cid, val, col_version, db_version, site_id, cl, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.currentVersion = db.prepare('SELECT crsql_db_version()').pluck().safeIntegers(true);
-    this.impacted = db.prepare('SELECT crsql_rows_impacted()').pluck().safeIntegers(true);
-    this.newestRecord = db.prepare('SELECT db_version, last_version, peer_site, remote FROM crsync_applied ORDER BY db_version DESC LIMIT 1').safeIntegers(true);
-    this.extendRecord = db.prepare('UPDATE crsync_applied SET last_version = ?, changes = changes + ?, at = ? WHERE db_version = ?');
-    this.recordApplied = db.prepare(
-      'INSERT OR REPLACE INTO crsync_applied (db_version, last_version, peer_site, remote, changes, at) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    this.insert = stmt(db, 'INSERT INTO crsql_changes ("table", pk, cid, val, col_version, db_version, site_id, cl, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.currentVersion = stmt(db, 'SELECT crsql_db_version()', { pluck: true, safeIntegers: true });
+    this.impacted = stmt(db, 'SELECT crsql_rows_impacted()', { pluck: true, safeIntegers: true });
+    this.newestRecord = stmt(db, 'SELECT db_version, last_version, peer_site, remote FROM crsync_applied ORDER BY db_version DESC LIMIT 1', { safeIntegers: true });
+    this.extendRecord = stmt(db, 'UPDATE crsync_applied SET last_version = ?, changes = changes + ?, at = ? WHERE db_version = ?');
+    this.recordApplied = stmt(db, 'INSERT OR REPLACE INTO crsync_applied (db_version, last_version, peer_site, remote, changes, at) VALUES (?, ?, ?, ?, ?, ?)');
     // The txlog triggers see a merge as one row write per cell: the merge is logged as the rows it changed.
-    this.clearTxlog = db.prepare('DELETE FROM crsync_txlog WHERE db_version > ?');
-    this.logMerge = db.prepare('INSERT OR REPLACE INTO crsync_txlog (db_version, tbl, changes, at) VALUES (?, ?, ?, ?)');
+    this.clearTxlog = stmt(db, 'DELETE FROM crsync_txlog WHERE db_version > ?');
+    this.logMerge = stmt(db, 'INSERT OR REPLACE INTO crsync_txlog (db_version, tbl, changes, at) VALUES (?, ?, ?, ?)');
     this.refreshSchema();
     this.detector = new ConflictDetector(db, ctx);
   }

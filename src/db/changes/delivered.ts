@@ -1,4 +1,5 @@
 import type { Db } from '../store.js';
+import { stmt } from '../statements.js';
 
 /**
  * Local db_versions a peer delivered, as sorted, disjoint, inclusive ranges [first, last].
@@ -60,10 +61,7 @@ export const MAX_SKIPPED_RANGES = 64;
  * NOT_DELIVERED in SQL: memory stays flat however long the history above the cursor is).
  */
 export function deliveredAfter(db: Db, peerSite: Uint8Array, after: bigint, max = MAX_SKIPPED_RANGES): DeliveredRanges | null {
-  const rows = db
-    .prepare('SELECT max(db_version, ?) AS first, last_version FROM crsync_applied WHERE peer_site = ? AND last_version > ? ORDER BY db_version LIMIT ?')
-    .raw(true)
-    .safeIntegers(true)
+  const rows = stmt(db, 'SELECT max(db_version, ?) AS first, last_version FROM crsync_applied WHERE peer_site = ? AND last_version > ? ORDER BY db_version LIMIT ?', { raw: true, safeIntegers: true })
     .all(after + 1n, peerSite, after, max + 1) as [bigint, bigint][];
   return rows.length > max ? null : new DeliveredRanges(rows);
 }
@@ -79,12 +77,9 @@ export function notDeliveredSql(alias: string): string {
 
 /** Whether a local version was delivered by `peerSite`: one indexed lookup per call. */
 export function deliveredBy(db: Db, peerSite: Uint8Array): (version: bigint) => boolean {
-  const stmt = db
-    .prepare('SELECT peer_site = ? AND last_version >= ? FROM crsync_applied WHERE db_version <= ? ORDER BY db_version DESC LIMIT 1')
-    .pluck()
-    .safeIntegers(true);
+  const lookup = stmt(db, 'SELECT peer_site = ? AND last_version >= ? FROM crsync_applied WHERE db_version <= ? ORDER BY db_version DESC LIMIT 1', { pluck: true, safeIntegers: true });
   const site = Buffer.from(peerSite);
-  return (v) => Number((stmt.get(site, v, v) as bigint | number | undefined) ?? 0) === 1;
+  return (v) => Number((lookup.get(site, v, v) as bigint | number | undefined) ?? 0) === 1;
 }
 
 /** Retention of merge records that no sync needs any more (kept for `crsync log`'s sources). */
@@ -99,14 +94,9 @@ const PRUNE_BATCH = 5_000;
  * KEEP_RECORDS rows of the table for the log. Cost: at most PRUNE_BATCH deletions.
  */
 export function pruneDelivered(db: Db, peerSite: Uint8Array, floor: bigint): void {
-  const keepFrom = db
-    .prepare('SELECT db_version FROM crsync_applied ORDER BY db_version DESC LIMIT 1 OFFSET ?')
-    .pluck()
-    .safeIntegers(true)
+  const keepFrom = stmt(db, 'SELECT db_version FROM crsync_applied ORDER BY db_version DESC LIMIT 1 OFFSET ?', { pluck: true, safeIntegers: true })
     .get(KEEP_RECORDS) as bigint | undefined;
   if (keepFrom === undefined) return;
-  db.prepare(
-    `DELETE FROM crsync_applied WHERE db_version IN (
-       SELECT db_version FROM crsync_applied WHERE db_version <= ? AND last_version <= ? AND peer_site = ? LIMIT ${PRUNE_BATCH})`,
-  ).run(keepFrom, floor, peerSite);
+  stmt(db, `DELETE FROM crsync_applied WHERE db_version IN (
+       SELECT db_version FROM crsync_applied WHERE db_version <= ? AND last_version <= ? AND peer_site = ? LIMIT ${PRUNE_BATCH})`).run(keepFrom, floor, peerSite);
 }

@@ -5,6 +5,7 @@ import { primaryKeyColumns, tableColumns } from '../schema/read.js';
 import { quoteIdent, siteId, type Db } from '../store.js';
 import type { ApplyContext } from '../changes/apply.js';
 import { ConflictStore } from './store.js';
+import { stmt } from '../statements.js';
 
 /** A conflict found while merging, from the receiving replica's point of view. */
 export interface DetectedConflict {
@@ -58,7 +59,7 @@ export class ConflictDetector {
     private readonly db: Db,
     private readonly ctx: ApplyContext,
   ) {
-    this.unpack = db.prepare('SELECT cell FROM crsql_unpack_columns(?)').pluck().safeIntegers(true);
+    this.unpack = stmt(db, 'SELECT cell FROM crsql_unpack_columns(?)', { pluck: true, safeIntegers: true });
     this.localSite = siteId(db);
     this.conflicts = new ConflictStore(db);
   }

@@ -5,6 +5,7 @@ import { quoteIdent, siteId, type Db } from '../store.js';
 import { MATCH_PAIR, pairArgs, pairOf, pairOfWire, pairToWire, resolutionLabel, type ConflictWrites, type WritePair } from './pair.js';
 import { ConflictStore } from './store.js';
 import { unpackPk } from './list.js';
+import { stmt } from '../statements.js';
 
 /** Most resolutions one pull or push carries; the cursor resumes after the last one sent. */
 const BATCH = 1000;
@@ -74,23 +75,15 @@ export class ResolutionStore {
 
   constructor(private readonly db: Db) {
     this.local = siteId(db);
-    this.insert = db.prepare(
-      `INSERT OR IGNORE INTO crsync_resolutions (tbl, pk, cid, kind, a_site, a_version, b_site, b_version, choice, value, resolver, written_version, at, from_site)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.afterStmt = db
-      .prepare(`SELECT * FROM crsync_resolutions WHERE id > ? AND (from_site IS NULL OR from_site != ?) AND resolver != ? ORDER BY id LIMIT ${BATCH}`)
-      .safeIntegers(true);
-    this.maxIdStmt = db.prepare('SELECT coalesce(max(id), 0) FROM crsync_resolutions').pluck().safeIntegers(true);
-    this.openCopies = db.prepare(`SELECT id, winner FROM crsync_conflicts WHERE ${MATCH_PAIR} AND resolved_at IS NULL`).safeIntegers(true);
-    this.anyCopy = db.prepare(`SELECT 1 FROM crsync_conflicts WHERE ${MATCH_PAIR} LIMIT 1`).pluck();
-    this.close = db.prepare('UPDATE crsync_conflicts SET resolved_at = ?, resolution = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL');
-    this.others = db
-      .prepare(
-        `SELECT * FROM crsync_resolutions WHERE tbl = ? AND pk = ? AND cid = ? AND kind = ? AND a_site = ? AND a_version = ?
-         AND b_site = ? AND b_version = ? AND resolver != ? AND written_version IS NOT NULL`,
-      )
-      .safeIntegers(true);
+    this.insert = stmt(db, `INSERT OR IGNORE INTO crsync_resolutions (tbl, pk, cid, kind, a_site, a_version, b_site, b_version, choice, value, resolver, written_version, at, from_site)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.afterStmt = stmt(db, `SELECT * FROM crsync_resolutions WHERE id > ? AND (from_site IS NULL OR from_site != ?) AND resolver != ? ORDER BY id LIMIT ${BATCH}`, { safeIntegers: true });
+    this.maxIdStmt = stmt(db, 'SELECT coalesce(max(id), 0) FROM crsync_resolutions', { pluck: true, safeIntegers: true });
+    this.openCopies = stmt(db, `SELECT id, winner FROM crsync_conflicts WHERE ${MATCH_PAIR} AND resolved_at IS NULL`, { safeIntegers: true });
+    this.anyCopy = stmt(db, `SELECT 1 FROM crsync_conflicts WHERE ${MATCH_PAIR} LIMIT 1`, { pluck: true });
+    this.close = stmt(db, 'UPDATE crsync_conflicts SET resolved_at = ?, resolution = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL');
+    this.others = stmt(db, `SELECT * FROM crsync_resolutions WHERE tbl = ? AND pk = ? AND cid = ? AND kind = ? AND a_site = ? AND a_version = ?
+         AND b_site = ? AND b_version = ? AND resolver != ? AND written_version IS NOT NULL`, { safeIntegers: true });
   }
 
   private conflicts(): ConflictStore {
@@ -109,9 +102,7 @@ export class ResolutionStore {
     const at = new Date().toISOString();
     const r: WireResolution = { ...pairToWire(pair), choice, value, resolver: this.local, writtenVersion, at };
     // A second resolution of the same conflict here replaces the first: the latest decision is ours.
-    this.db.prepare(
-      'DELETE FROM crsync_resolutions WHERE tbl = ? AND pk = ? AND cid = ? AND kind = ? AND a_site = ? AND a_version = ? AND b_site = ? AND b_version = ? AND resolver = ?',
-    ).run(pair.table, pair.pk, pair.cid, pair.kind, pair.aSite, pair.aVersion, pair.bSite, pair.bVersion, this.local);
+    stmt(this.db, 'DELETE FROM crsync_resolutions WHERE tbl = ? AND pk = ? AND cid = ? AND kind = ? AND a_site = ? AND a_version = ? AND b_site = ? AND b_version = ? AND resolver = ?').run(pair.table, pair.pk, pair.cid, pair.kind, pair.aSite, pair.aVersion, pair.bSite, pair.bVersion, this.local);
     this.store(pair, r, null);
     // Every other open copy of the same pair of writes here (heard of from another peer, or in
     // the other orientation) is settled by this decision too.

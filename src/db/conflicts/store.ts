@@ -3,6 +3,7 @@ import type { Db } from '../store.js';
 import type { WireConflict, WireResolution } from '../../sync/protocol/types.js';
 import { pairOf, resolutionLabel } from './pair.js';
 import { MAX_CONFLICTS_PER_FRAME } from '../../sync/protocol/shape.js';
+import { stmt } from '../statements.js';
 
 /**
  * A conflict to record, from this replica's point of view (values already in crsync JSON text).
@@ -29,50 +30,31 @@ export class ConflictStore {
 
   constructor(db: Db) {
     // Newest first: on a hub older conflicts get superseded, the recent ones are the open ones.
-    this.anyOpenStmt = db.prepare('SELECT 1 FROM crsync_conflicts WHERE resolved_at IS NULL ORDER BY id DESC LIMIT 1').pluck();
+    this.anyOpenStmt = stmt(db, 'SELECT 1 FROM crsync_conflicts WHERE resolved_at IS NULL ORDER BY id DESC LIMIT 1', { pluck: true });
     // By the cell index: the cost follows the changes applied, not how many conflicts stay open.
-    this.openForCellStmt = db
-      .prepare(
-        `SELECT id, max(coalesce(ours_col_version, 0), coalesce(theirs_col_version, 0)) AS cv
-         FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS ? AND resolved_at IS NULL`,
-      )
-      .raw(true)
-      .safeIntegers(true);
-    this.markSuperseded = db.prepare(
-      "UPDATE crsync_conflicts SET resolved_at = ?, resolution = 'superseded' WHERE id = ? AND resolved_at IS NULL",
-    );
+    this.openForCellStmt = stmt(db, `SELECT id, max(coalesce(ours_col_version, 0), coalesce(theirs_col_version, 0)) AS cv
+         FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS ? AND resolved_at IS NULL`, { raw: true, safeIntegers: true });
+    this.markSuperseded = stmt(db, "UPDATE crsync_conflicts SET resolved_at = ?, resolution = 'superseded' WHERE id = ? AND resolved_at IS NULL");
     // Each lookup is one equality search of the crsync_conflicts_pair index (a pair of writes
     // is looked up both ways round: two plain queries, since SQLite does not split the OR).
-    this.findSame = db.prepare(
-      `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS ? AND ours_col_version IS ? AND theirs_col_version IS ?
-       AND kind = ? AND ours_site IS ? AND theirs_site IS ?`,
-    );
+    this.findSame = stmt(db, `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS ? AND ours_col_version IS ? AND theirs_col_version IS ?
+       AND kind = ? AND ours_site IS ? AND theirs_site IS ?`);
     // A delete_update is one life of a row ended by a delete (or delete and re-insert) of a
     // later life: the pair of causal lengths names it, whichever site each side saw it from.
     // (Any open conflict on the row was too coarse: a later, different loss went unrecorded.)
-    this.findSameLives = db.prepare(
-      `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS NULL AND ours_col_version IS ? AND theirs_col_version IS ?
-       AND kind = 'delete_update'`,
-    );
-    this.insert = db.prepare(
-      `INSERT INTO crsync_conflicts (tbl, pk, cid, kind, ours, theirs, winner, ours_site, theirs_site, ours_col_version, theirs_col_version, remote, detected_at, reported_by)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.resolutionOf = db.prepare(
-      `SELECT choice, resolver, at FROM crsync_resolutions WHERE tbl = ? AND pk = ? AND cid = ? AND kind = ?
-       AND a_site = ? AND a_version = ? AND b_site = ? AND b_version = ? ORDER BY id DESC LIMIT 1`,
-    );
-    this.markResolved = db.prepare('UPDATE crsync_conflicts SET resolved_at = ?, resolution = ?, resolved_by = ? WHERE id = ?');
+    this.findSameLives = stmt(db, `SELECT id FROM crsync_conflicts WHERE tbl = ? AND pk = ? AND cid IS NULL AND ours_col_version IS ? AND theirs_col_version IS ?
+       AND kind = 'delete_update'`);
+    this.insert = stmt(db, `INSERT INTO crsync_conflicts (tbl, pk, cid, kind, ours, theirs, winner, ours_site, theirs_site, ours_col_version, theirs_col_version, remote, detected_at, reported_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.resolutionOf = stmt(db, `SELECT choice, resolver, at FROM crsync_resolutions WHERE tbl = ? AND pk = ? AND cid = ? AND kind = ?
+       AND a_site = ? AND a_version = ? AND b_site = ? AND b_version = ? ORDER BY id DESC LIMIT 1`);
+    this.markResolved = stmt(db, 'UPDATE crsync_conflicts SET resolved_at = ?, resolution = ?, resolved_by = ? WHERE id = ?');
     const cols = 'id, tbl, pk, cid, kind, ours, theirs, winner, ours_site, theirs_site, ours_col_version, theirs_col_version';
-    this.forPeerStmt = db
-      .prepare(
-        `SELECT ${cols} FROM crsync_conflicts WHERE id > ?
+    this.forPeerStmt = stmt(db, `SELECT ${cols} FROM crsync_conflicts WHERE id > ?
          AND ((ours_site = ? AND winner = 'theirs') OR (theirs_site = ? AND winner = 'ours'))
-         AND (reported_by IS NULL OR reported_by != ?) ORDER BY id LIMIT ${MAX_CONFLICTS_PER_FRAME}`,
-      )
-      .safeIntegers(true);
-    this.byRemoteStmt = db.prepare(`SELECT ${cols} FROM crsync_conflicts WHERE id > ? AND remote = ? ORDER BY id LIMIT ${MAX_CONFLICTS_PER_FRAME}`).safeIntegers(true);
-    this.maxIdStmt = db.prepare('SELECT coalesce(max(id), 0) FROM crsync_conflicts').pluck().safeIntegers(true);
+         AND (reported_by IS NULL OR reported_by != ?) ORDER BY id LIMIT ${MAX_CONFLICTS_PER_FRAME}`, { safeIntegers: true });
+    this.byRemoteStmt = stmt(db, `SELECT ${cols} FROM crsync_conflicts WHERE id > ? AND remote = ? ORDER BY id LIMIT ${MAX_CONFLICTS_PER_FRAME}`, { safeIntegers: true });
+    this.maxIdStmt = stmt(db, 'SELECT coalesce(max(id), 0) FROM crsync_conflicts', { pluck: true, safeIntegers: true });
   }
 
   /** Records a conflict; returns its id, or null when that pair of writes is already recorded. */

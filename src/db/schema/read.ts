@@ -4,21 +4,20 @@ import { getMeta, isInternalTable } from '../state/bookkeeping.js';
 
 export type { ColumnSchema, TableSchema, ReplicatedSchema } from '../../sync/protocol/schema.js';
 import { schemaHash, type ColumnSchema, type TableSchema, type ReplicatedSchema } from '../../sync/protocol/schema.js';
+import { stmt } from '../statements.js';
 
 export { schemaHash };
 
 /** User tables of the database (crsync's and cr-sqlite's own excluded), sorted. */
 export function listUserTables(db: Db): string[] {
-  const names = db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-    .pluck()
+  const names = stmt(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", { pluck: true })
     .all() as string[];
   return names.filter((n) => !isInternalTable(n));
 }
 
 /** True when the table exists (any kind of table). */
 export function tableExists(db: Db, table: string): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
+  return stmt(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
 }
 
 /** True when cr-sqlite replicates the table (its clock table exists). */
@@ -33,7 +32,7 @@ export function listReplicatedTables(db: Db): string[] {
 
 /** Columns of a table in declaration order. */
 export function tableColumns(db: Db, table: string): ColumnSchema[] {
-  const rows = db.prepare(`SELECT name, type, "notnull" AS nn, dflt_value, pk FROM pragma_table_info(?)`).all(table) as {
+  const rows = stmt(db, `SELECT name, type, "notnull" AS nn, dflt_value, pk FROM pragma_table_info(?)`).all(table) as {
     name: string;
     type: string;
     nn: number;
@@ -71,7 +70,7 @@ export function trackProblems(db: Db, table: string): string[] {
   for (const c of cols) {
     if (!PLAIN_NAME.test(c.name)) problems.push(`column name ${table}.${JSON.stringify(c.name)} needs quoting, which cr-sqlite cannot replicate`);
   }
-  const ddl = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(table) as string | null;
+  const ddl = stmt(db, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", { pluck: true }).get(table) as string | null;
   if (ddl && /\bAUTOINCREMENT\b/i.test(ddl)) {
     problems.push(`table ${table} has an AUTOINCREMENT key: two replicas would hand out the same ids (use a UUID or natural key)`);
   }
@@ -82,7 +81,7 @@ export function trackProblems(db: Db, table: string): string[] {
   for (const c of pks) {
     if (!c.notnull) problems.push(`primary key column ${table}.${c.name} must be NOT NULL`);
   }
-  const indexes = db.prepare('SELECT name, "unique" AS u, origin FROM pragma_index_list(?)').all(table) as {
+  const indexes = stmt(db, 'SELECT name, "unique" AS u, origin FROM pragma_index_list(?)').all(table) as {
     name: string;
     u: number;
     origin: string;
@@ -93,7 +92,7 @@ export function trackProblems(db: Db, table: string): string[] {
       problems.push(`table ${table} has a ${what} besides its primary key`);
     }
   }
-  const fks = db.prepare('SELECT "table" AS target, "from" AS col FROM pragma_foreign_key_list(?)').all(table) as {
+  const fks = stmt(db, 'SELECT "table" AS target, "from" AS col FROM pragma_foreign_key_list(?)').all(table) as {
     target: string;
     col: string;
   }[];

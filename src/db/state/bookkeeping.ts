@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { stmt } from '../statements.js';
 
 /**
  * crsync's own tables live in the replica file itself (prefix crsync_), so one file is the whole
@@ -187,14 +188,14 @@ function compactMergeRecords(db: Database.Database): void {
 
 /** Reads a crsync_meta value. */
 export function getMeta(db: Database.Database, key: string): unknown {
-  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'crsync_meta'").get();
+  const exists = stmt(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'crsync_meta'").get();
   if (!exists) return undefined;
-  return db.prepare('SELECT value FROM crsync_meta WHERE key = ?').pluck().get(key);
+  return stmt(db, 'SELECT value FROM crsync_meta WHERE key = ?', { pluck: true }).get(key);
 }
 
 /** Writes a crsync_meta value. */
 export function setMeta(db: Database.Database, key: string, value: unknown): void {
-  db.prepare('INSERT OR REPLACE INTO crsync_meta (key, value) VALUES (?, ?)').run(key, value);
+  stmt(db, 'INSERT OR REPLACE INTO crsync_meta (key, value) VALUES (?, ?)').run(key, value);
 }
 
 /** True for crsync's own tables and cr-sqlite's internal tables. */

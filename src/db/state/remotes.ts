@@ -1,6 +1,7 @@
 import { CrsyncError, UsageError } from '../../errors.js';
 import { START, type Cursor } from '../../sync/protocol/types.js';
 import type { Db } from '../store.js';
+import { stmt } from '../statements.js';
 
 /** A configured remote and its sync cursors. */
 export interface RemoteRecord {
@@ -68,7 +69,7 @@ export function addRemote(db: Db, name: string, url: string, tokenEnv = 'CRSYNC_
       hint: `remove it first (crsync remote remove ${name}) or pick another name`,
     });
   }
-  db.prepare('INSERT INTO crsync_remotes (name, url, token_env, added_at) VALUES (?, ?, ?, ?)').run(
+  stmt(db, 'INSERT INTO crsync_remotes (name, url, token_env, added_at) VALUES (?, ?, ?, ?)').run(
     name,
     url,
     tokenEnv,
@@ -79,12 +80,12 @@ export function addRemote(db: Db, name: string, url: string, tokenEnv = 'CRSYNC_
 
 /** All remotes, by name. */
 export function listRemotes(db: Db): RemoteRecord[] {
-  return (db.prepare('SELECT * FROM crsync_remotes ORDER BY name').safeIntegers(true).all() as RemoteRow[]).map(fromRow);
+  return (stmt(db, 'SELECT * FROM crsync_remotes ORDER BY name', { safeIntegers: true }).all() as RemoteRow[]).map(fromRow);
 }
 
 /** One remote, or undefined. */
 export function getRemote(db: Db, name: string): RemoteRecord | undefined {
-  const r = db.prepare('SELECT * FROM crsync_remotes WHERE name = ?').safeIntegers(true).get(name) as RemoteRow | undefined;
+  const r = stmt(db, 'SELECT * FROM crsync_remotes WHERE name = ?', { safeIntegers: true }).get(name) as RemoteRow | undefined;
   return r ? fromRow(r) : undefined;
 }
 
@@ -111,19 +112,19 @@ export function requireRemote(db: Db, name: string): RemoteRecord {
  */
 export function setRemoteUrl(db: Db, name: string, url: string): RemoteRecord {
   requireRemote(db, name);
-  db.prepare('UPDATE crsync_remotes SET url = ? WHERE name = ?').run(url, name);
+  stmt(db, 'UPDATE crsync_remotes SET url = ? WHERE name = ?').run(url, name);
   return getRemote(db, name)!;
 }
 
 /** Removes a remote (its cursors go with it). */
 export function removeRemote(db: Db, name: string): void {
   requireRemote(db, name);
-  db.prepare('DELETE FROM crsync_remotes WHERE name = ?').run(name);
+  stmt(db, 'DELETE FROM crsync_remotes WHERE name = ?').run(name);
 }
 
 /** Records how far we have pulled (called inside the page's transaction). */
 export function setPullCursor(db: Db, name: string, c: Cursor, remoteSite: Uint8Array): void {
-  db.prepare('UPDATE crsync_remotes SET pull_version = ?, pull_seq = ?, remote_site = ? WHERE name = ?').run(
+  stmt(db, 'UPDATE crsync_remotes SET pull_version = ?, pull_seq = ?, remote_site = ? WHERE name = ?').run(
     c.version,
     c.seq,
     remoteSite,
@@ -133,7 +134,7 @@ export function setPullCursor(db: Db, name: string, c: Cursor, remoteSite: Uint8
 
 /** Records how far the remote has acknowledged our pushes. */
 export function setPushCursor(db: Db, name: string, c: Cursor, remoteSite: Uint8Array): void {
-  db.prepare('UPDATE crsync_remotes SET push_version = ?, push_seq = ?, remote_site = ? WHERE name = ?').run(
+  stmt(db, 'UPDATE crsync_remotes SET push_version = ?, push_seq = ?, remote_site = ? WHERE name = ?').run(
     c.version,
     c.seq,
     remoteSite,
@@ -143,32 +144,30 @@ export function setPushCursor(db: Db, name: string, c: Cursor, remoteSite: Uint8
 
 /** Stamps the time of a completed pull or push. */
 export function touchRemote(db: Db, name: string, what: 'pull' | 'push'): void {
-  db.prepare(`UPDATE crsync_remotes SET last_${what} = ? WHERE name = ?`).run(new Date().toISOString(), name);
+  stmt(db, `UPDATE crsync_remotes SET last_${what} = ? WHERE name = ?`).run(new Date().toISOString(), name);
 }
 
 /** Forgets cursors when the remote turned out to be a different replica (re-created hub). */
 export function resetCursors(db: Db, name: string, remoteSite: Uint8Array): void {
-  db.prepare(
-    'UPDATE crsync_remotes SET pull_version = ?, pull_seq = ?, push_version = ?, push_seq = ?, conflicts_pulled = 0, conflicts_reported = 0, resolutions_pulled = 0, resolutions_reported = 0, remote_site = ? WHERE name = ?',
-  ).run(START.version, START.seq, START.version, START.seq, remoteSite, name);
+  stmt(db, 'UPDATE crsync_remotes SET pull_version = ?, pull_seq = ?, push_version = ?, push_seq = ?, conflicts_pulled = 0, conflicts_reported = 0, resolutions_pulled = 0, resolutions_reported = 0, remote_site = ? WHERE name = ?').run(START.version, START.seq, START.version, START.seq, remoteSite, name);
 }
 
 /** Records the newest remote conflict id we have heard of (inside the recording transaction). */
 export function setConflictsPulled(db: Db, name: string, lastId: bigint): void {
-  db.prepare('UPDATE crsync_remotes SET conflicts_pulled = max(conflicts_pulled, ?) WHERE name = ?').run(lastId, name);
+  stmt(db, 'UPDATE crsync_remotes SET conflicts_pulled = max(conflicts_pulled, ?) WHERE name = ?').run(lastId, name);
 }
 
 /** Records the newest local conflict id the remote has been told of. */
 export function setConflictsReported(db: Db, name: string, lastId: bigint): void {
-  db.prepare('UPDATE crsync_remotes SET conflicts_reported = max(conflicts_reported, ?) WHERE name = ?').run(lastId, name);
+  stmt(db, 'UPDATE crsync_remotes SET conflicts_reported = max(conflicts_reported, ?) WHERE name = ?').run(lastId, name);
 }
 
 /** Remembers the newest remote resolution id heard of (never goes back). */
 export function setResolutionsPulled(db: Db, name: string, lastId: bigint): void {
-  db.prepare('UPDATE crsync_remotes SET resolutions_pulled = max(resolutions_pulled, ?) WHERE name = ?').run(lastId, name);
+  stmt(db, 'UPDATE crsync_remotes SET resolutions_pulled = max(resolutions_pulled, ?) WHERE name = ?').run(lastId, name);
 }
 
 /** Remembers the newest local resolution id the remote has taken (never goes back). */
 export function setResolutionsReported(db: Db, name: string, lastId: bigint): void {
-  db.prepare('UPDATE crsync_remotes SET resolutions_reported = max(resolutions_reported, ?) WHERE name = ?').run(lastId, name);
+  stmt(db, 'UPDATE crsync_remotes SET resolutions_reported = max(resolutions_reported, ?) WHERE name = ?').run(lastId, name);
 }

@@ -136,7 +136,7 @@ export interface PullAcc {
 export async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PullAcc): Promise<void> {
   const db = store.db;
   const local = siteId(db);
-  const info = await t.info(local);
+  const info = await t.info(local, opts.signal);
   const remoteSite = checkIdentity(store, requireRemote(db, name), info);
   const diff = diffSchemas(readReplicatedSchema(db).tables, info.schema.tables);
   if (diff.relation === 'diverged') throw mismatch(diff, '');
@@ -231,22 +231,22 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
   const schema = readReplicatedSchema(db);
   let info: DatasetInfo;
   try {
-    info = await t.info(local);
+    info = await t.info(local, opts.signal);
   } catch (err) {
     if (!(err instanceof CrsyncError) || err.code !== 'dataset_not_found') throw err;
     if (opts.create === false) {
       throw new CrsyncError('dataset_not_found', err.message, { hint: `check the URL (crsync remote -v), or create the dataset with \`crsync push --create ${name}\`` });
     }
-    await t.applySchema({ tables: schema.tables, version: schema.version });
+    await t.applySchema({ tables: schema.tables, version: schema.version }, opts.signal);
     acc.created = true;
-    info = await t.info(local);
+    info = await t.info(local, opts.signal);
   }
   const remoteSite = checkIdentity(store, requireRemote(db, name), info);
   const diff = diffSchemas(schema.tables, info.schema.tables);
   if (diff.relation === 'diverged') throw mismatch(diff, '');
   if (diff.localExtras.tables.length + diff.localExtras.columns.length > 0) {
     if (opts.migrate === false) throw mismatch(diff, `this replica has ${describeExtras(diff.localExtras).join(', ')} (--no-migrate)`);
-    await t.applySchema({ tables: schema.tables, version: schema.version });
+    await t.applySchema({ tables: schema.tables, version: schema.version }, opts.signal);
     acc.schema.push(...describeExtras(diff.localExtras));
   }
   const remote = requireRemote(db, name);

@@ -8,6 +8,7 @@ import { listConflicts, type ConflictView } from '../../db/conflicts/list.js';
 import { requireRemote } from '../../db/state/remotes.js';
 import { openStore, type Store } from '../../db/store.js';
 import { isHttpUrl, openTransport } from '../transports/open.js';
+import { LIVE_GRACE_MS } from '../transports/http.js';
 import type { Transport } from '../transports/transport.js';
 import { pullOnce, pushOnce, type PullAcc, type PushAcc, type SyncOptions } from './engine.js';
 import { Breaker, DEFAULT_BACKOFF, type BackoffOptions, type LiveState } from './live-breaker.js';
@@ -27,6 +28,12 @@ export interface LiveSyncOptions {
   migrate?: boolean;
   /** How long the hub holds a live pull when nothing comes (default 25 s; hubs cap it at 30 s). */
   waitMs?: number;
+  /**
+   * How long the hub may stay silent — on any request but a push, and past a held pull's wait —
+   * before the request fails and the sync reconnects (default 10 s): a hub that accepts the
+   * connection and never answers costs that, not an ordinary request's two minutes.
+   */
+  silenceMs?: number;
   backoff?: Partial<BackoffOptions>;
   /** Fallback look for local commits when no file event came (default 2 s). */
   pollMs?: number;
@@ -107,7 +114,7 @@ export class LiveSync extends EventEmitter {
         throw new UsageError(`live sync needs a hub: remote ${remote.name} is the file ${remote.url}`, 'sync a hub (crsync serve), or run `crsync sync` between files when needed');
       }
       this.name = remote.name;
-      this.transport = openTransport(remote.url, this.o.env, remote.tokenEnv);
+      this.transport = openTransport(remote.url, this.o.env, remote.tokenEnv, { silenceMs: this.o.silenceMs ?? LIVE_GRACE_MS });
       this.cleanup.unshift(() => void this.transport.close());
       this.lastConflict = new ConflictStore(this.store.db).maxId();
       const watcher = watchCommits(this.store.path, { onCommit: () => this.kick(), onGone: (e) => this.fail(e), pollMs: this.o.pollMs });

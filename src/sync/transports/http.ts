@@ -33,7 +33,7 @@ function networkError(err: unknown, origin: string): CrsyncError | undefined {
 }
 
 /** How much longer than a live pull's wait the hub may stay silent before the pull counts as failed. */
-const LIVE_GRACE_MS = 10_000;
+export const LIVE_GRACE_MS = 10_000;
 
 /** Counts bytes flowing through. */
 function counter(onBytes: (n: number) => void): Transform {
@@ -74,6 +74,13 @@ export class HttpTransport implements Transport {
     private readonly token: string | undefined,
     /** A hub as a whole (its dataset list), not one dataset: the URL needs no dataset then. */
     hubOnly = false,
+    /**
+     * The longest silence of the hub on a request other than a push (whose client side may be
+     * silent for long) before it fails, and beyond the wait of a held pull. Default: 120 s on
+     * ordinary requests, a pull's wait + LIVE_GRACE_MS on held ones. Live sync sets it, so a hub
+     * that accepts connections and never answers is given up on soon.
+     */
+    private readonly silenceMs?: number,
   ) {
     const { origin, dataset } = hubOnly ? { origin: parseHubOrigin(url), dataset: '' } : parseHubUrl(url);
     this.origin = origin;
@@ -105,7 +112,7 @@ export class HttpTransport implements Transport {
         headers: this.headers(opts.headers),
         body: opts.body,
         signal: opts.signal,
-        idleTimeout: opts.idleTimeout,
+        idleTimeout: opts.idleTimeout ?? this.silenceMs,
       });
     } catch (err) {
       throw networkError(err, this.origin) ?? err;
@@ -156,8 +163,8 @@ export class HttpTransport implements Transport {
     }
   }
 
-  async info(site: Uint8Array): Promise<DatasetInfo> {
-    const info = await this.json<DatasetInfo>(await this.send('GET', `?site=${Buffer.from(site).toString('hex')}`));
+  async info(site: Uint8Array, signal?: AbortSignal): Promise<DatasetInfo> {
+    const info = await this.json<DatasetInfo>(await this.send('GET', `?site=${Buffer.from(site).toString('hex')}`, { signal }));
     if (info?.protocol !== PROTOCOL_VERSION || typeof info.siteId !== 'string' || !Array.isArray(info.schema?.tables)) {
       throw new CrsyncError('bad_response', `${this.origin} did not answer like a crsync hub (protocol v${PROTOCOL_VERSION})`, { hint: 'check the remote URL, and that both sides run compatible crsync versions' });
     }
@@ -170,7 +177,7 @@ export class HttpTransport implements Transport {
     if (req.resolutionsAfter !== undefined) q += `&resolutionsAfter=${req.resolutionsAfter}`;
     if (req.waitMs) q += `&wait=${req.waitMs}`;
     // A held live pull is silent for up to its wait: a hub silent for longer than that is dead.
-    const idleTimeout = req.waitMs ? req.waitMs + LIVE_GRACE_MS : undefined;
+    const idleTimeout = req.waitMs ? req.waitMs + (this.silenceMs ?? LIVE_GRACE_MS) : undefined;
     const res = await this.send('GET', q, { headers: { 'accept-encoding': 'gzip', accept: FRAMES_MEDIA_TYPE }, signal, idleTimeout });
     req.onAnswer?.();
     const source = res.headers['content-encoding'] === 'gzip' ? createGunzip() : new PassThrough();
@@ -229,8 +236,8 @@ export class HttpTransport implements Transport {
     return { ...json, conflicts: json.conflicts.map(conflictFromJson) };
   }
 
-  async applySchema(req: SchemaRequest): Promise<void> {
-    const res = await this.send('POST', '/schema', { body: JSON.stringify(req), headers: { 'content-type': 'application/json' } });
+  async applySchema(req: SchemaRequest, signal?: AbortSignal): Promise<void> {
+    const res = await this.send('POST', '/schema', { body: JSON.stringify(req), headers: { 'content-type': 'application/json' }, signal });
     await this.json<unknown>(res);
   }
 

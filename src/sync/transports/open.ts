@@ -5,9 +5,8 @@ import { isHttpUrl } from './url.js';
 
 export { isHttpUrl };
 
-
-/** The transport for a remote URL, with its token read from the named env var. */
-export function openTransport(url: string, env: NodeJS.ProcessEnv, tokenEnv = 'CRSYNC_TOKEN'): Transport {
-  if (isHttpUrl(url)) return new HttpTransport(url, env[tokenEnv] || undefined);
+/** The transport for a remote URL, with its token read from the named env var (`silenceMs`: HttpTransport's). */
+export function openTransport(url: string, env: NodeJS.ProcessEnv, tokenEnv = 'CRSYNC_TOKEN', opts: { silenceMs?: number } = {}): Transport {
+  if (isHttpUrl(url)) return new HttpTransport(url, env[tokenEnv] || undefined, false, opts.silenceMs);
   return new FileTransport(url);
 }

@@ -53,13 +53,13 @@ export interface Transport {
   readonly url: string;
   readonly stats: TransferStats;
   /** Throws `dataset_not_found` when the remote has no such dataset (or file). */
-  info(site: Uint8Array): Promise<DatasetInfo>;
+  info(site: Uint8Array, signal?: AbortSignal): Promise<DatasetInfo>;
   /** Streams pages; `onPage` commits each one before the next is read. Returns the end frame. */
   pull(req: PullRequest, onPage: (page: Page) => void | Promise<void>, signal?: AbortSignal): Promise<StreamEnd>;
   /** Sends pages; the receiver commits each with its cursor and answers once at the end. */
   push(req: PushRequest, pages: AsyncIterable<Page>, signal?: AbortSignal): Promise<PushResponse>;
   /** Creates the dataset or carries over additive schema changes. */
-  applySchema(req: SchemaRequest): Promise<void>;
+  applySchema(req: SchemaRequest, signal?: AbortSignal): Promise<void>;
   /** Counts changes a pull from `since` would bring (status). */
   countPending(req: PullRequest, timeoutMs: number): Promise<number>;
   /**
