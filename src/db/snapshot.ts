@@ -140,3 +140,18 @@ export async function backupInto(source: string, dest: string, signal?: AbortSig
     db.close();
   }
 }
+
+/**
+ * Copies the replica at `source` into `dest` through a connection of its own, without the
+ * extension (VACUUM INTO only reads; it runs in one read transaction, so writes that commit
+ * meanwhile are not in the copy), then strips the source's bookkeeping of other sites.
+ */
+export function copyReplica(source: string, dest: string): SnapshotPosition {
+  const db = openCopy(source);
+  try {
+    db.prepare('VACUUM INTO ?').run(dest);
+  } finally {
+    db.close();
+  }
+  return sealSnapshot(dest);
+}
