@@ -5,6 +5,7 @@ import type { ReplicatedSchema } from '../sync/protocol/schema.js';
 import { extensionPath } from './extension.js';
 import { createTableSql, readReplicatedSchema } from './schema/read.js';
 import { ensureBookkeeping, getMeta, BOOKKEEPING_VERSION } from './state/bookkeeping.js';
+import { clockTables } from './snapshot.js';
 import { quoteIdent } from './store.js';
 
 /**
@@ -102,16 +103,18 @@ export function uploadProblems(db: Database.Database, schema = readReplicatedSch
   return problems;
 }
 
-/** Limits an upload is checked against (the hub's). */
-export interface UploadLimits {
+/** What an upload is checked against: the hub's limits, and what the uploader announced. */
+export interface UploadExpectation {
   maxValueBytes: number;
+  site: Uint8Array;
+  version: bigint;
 }
 
 /**
  * Checks an uploaded file (hub side) and returns its replicated schema. Throws bad_snapshot for
  * anything that is not a sane current crsync replica, value_too_large for a value over the limit.
  */
-export function checkUpload(path: string, limits: UploadLimits): ReplicatedSchema {
+export function checkUpload(path: string, expected: UploadExpectation): ReplicatedSchema {
   let db: Database.Database;
   try {
     db = new Database(path, { fileMustExist: true, readonly: true });
@@ -145,22 +148,30 @@ export function checkUpload(path: string, limits: UploadLimits): ReplicatedSchem
     const schema = readReplicatedSchema(db);
     const problems = uploadProblems(db, schema);
     if (problems.length > 0) throw bad(problems[0]!);
-    checkSites(db);
-    for (const t of schema.tables) checkTable(db, t.name, t.columns.map((c) => c.name), limits);
+    checkSites(db, expected);
+    for (const t of schema.tables) checkTable(db, t.name, t.columns.map((c) => c.name), expected);
     return schema;
   } finally {
     db.close();
   }
 }
 
-function checkSites(db: Database.Database): void {
+function checkSites(db: Database.Database, expected: UploadExpectation): void {
   const n = db.prepare('SELECT count(*) FROM crsql_site_id WHERE typeof(site_id) <> \'blob\' OR length(site_id) <> 16 OR typeof(ordinal) <> \'integer\' OR ordinal < 0').pluck().get() as number;
   if (n > 0) throw bad('its site table holds ids that are not 16 bytes');
-  if (db.prepare('SELECT 1 FROM crsql_site_id WHERE ordinal = 0').get() === undefined) throw bad('it has no local site id');
+  const local = db.prepare('SELECT site_id FROM crsql_site_id WHERE ordinal = 0').pluck().get() as Buffer | undefined;
+  if (!local) throw bad('it has no local site id');
+  if (!local.equals(expected.site)) throw bad(`it was written by site ${local.toString('hex')}, not the announced ${Buffer.from(expected.site).toString('hex')}`);
+  let version = 0n;
+  for (const t of clockTables(db)) {
+    const v = db.prepare(`SELECT max(db_version) FROM ${quoteIdent(t)}`).pluck().safeIntegers(true).get() as bigint | null;
+    if (v !== null && v > version) version = v;
+  }
+  if (version !== expected.version) throw bad(`it stands at version ${version}, not the announced ${expected.version}`);
 }
 
 /** Clock rows a merge could have made, and values within the hub's limit. */
-function checkTable(db: Database.Database, table: string, columns: string[], limits: UploadLimits): void {
+function checkTable(db: Database.Database, table: string, columns: string[], limits: UploadExpectation): void {
   const clock = quoteIdent(`${table}__crsql_clock`);
   const pks = quoteIdent(`${table}__crsql_pks`);
   const cols = ['-1', ...columns].map((c) => `'${c.replace(/'/g, "''")}'`).join(', ');

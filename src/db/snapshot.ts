@@ -31,7 +31,8 @@ export function vacuumInto(db: Db, dest: string): void {
   db.prepare('VACUUM INTO ?').run(dest);
 }
 
-function clockTables(db: Database.Database): string[] {
+/** The clock tables of a replica file (read with plain SQLite). */
+export function clockTables(db: Database.Database): string[] {
   return db.prepare(String.raw`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%\_\_crsql\_clock' ESCAPE '\'`).pluck().all() as string[];
 }
 

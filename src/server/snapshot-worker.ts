@@ -32,7 +32,7 @@ useExtensionPath(data.extensionPath);
 
 function run(job: SnapshotJob): SnapshotJobAnswer {
   if (job.type === 'copy') return copyReplica(job.source, job.dest);
-  const schema = checkUpload(job.path, { maxValueBytes: job.maxValueBytes });
+  const schema = checkUpload(job.path, job);
   // The caps of a schema request hold for a snapshot's schema too.
   validSchemaRequest({ version: schema.version, tables: schema.tables });
   return adoptUpload(job.path, { site: Buffer.from(job.site), version: job.version, owner: job.owner });
