@@ -48,7 +48,10 @@ export interface SyncOptions {
    * --create: a typo must not make a dataset); undefined keeps the library's creating push.
    */
   create?: boolean;
-  /** Push only: a first push into a missing or empty dataset may upload a snapshot (default true; --no-snapshot). */
+  /**
+   * A first push into a missing or empty dataset may upload a snapshot of the replica instead of
+   * its change stream. The CLI asks for it unless --no-snapshot; library callers opt in.
+   */
   snapshot?: boolean;
 }
 

@@ -24,7 +24,7 @@ function filesOf(dbPath: string): { raw: string; gz: string } {
  * or the next push, prepares and sends it again).
  */
 export async function pushBySnapshot(store: Store, name: string, t: Transport, opts: SyncOptions): Promise<{ sent: number } | null> {
-  if (opts.snapshot === false || dbVersion(store.db) === 0n) return null;
+  if (opts.snapshot !== true || dbVersion(store.db) === 0n) return null;
   const f = filesOf(store.path);
   const clean = (): void => {
     for (const p of [f.raw, f.gz]) rmSync(p, { force: true });
