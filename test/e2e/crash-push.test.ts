@@ -48,7 +48,7 @@ describe('SIGKILL during a push', () => {
       expectIntact(a);
       const at = expectHubPrefix(a, hubFile, why);
       if (end.killed && at > 0n && at < BigInt(TX)) cut++;
-      const again = await ok(['-d', a, 'push', name, '--page-size', PAGE]);
+      const again = await ok(['-d', a, 'push', '--create', '--no-snapshot', name, '--page-size', PAGE]);
       expect(again.sent, why).toBeLessThanOrEqual(TX * ROWS * 2);
       expectPrefix(a, hubFile, ALL, why);
       expect(await ok(['-d', a, 'push', name])).toMatchObject({ sent: 0 });
