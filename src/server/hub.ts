@@ -28,10 +28,10 @@ import { loadTokens, type TokenGrant, type TokenTable } from './tokens.js';
 import { HubAccess } from './access.js';
 import { acceptsGzip } from './encoding.js';
 import { requestLogEntry, type RequestLogEntry } from './request-log.js';
-
-export type { RequestLogEntry };
 import { Snapshots } from './snapshot.js';
 import { receiveSnapshot } from './snapshot-upload.js';
+
+export type { RequestLogEntry };
 
 /** Options of `crsync serve`. */
 export interface ServeOptions {

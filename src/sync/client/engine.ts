@@ -16,7 +16,7 @@ import { cursorFromJson } from '../protocol/codec.js';
 import { DEFAULT_PAGE_SIZE, END_OF_VERSION, MAX_FRAME_BYTES, MAX_PAGE_SIZE, isAfter, type Cursor, type DatasetInfo, type Page, type WireConflict, type WireResolution } from '../protocol/types.js';
 import { openTransport } from '../transports/open.js';
 import { withRetries, type RetryOptions } from './retry.js';
-import { pushBySnapshot } from './snapshot-push.js';
+import { snapshotInstead } from './snapshot-push.js';
 import type { Transport } from '../transports/transport.js';
 
 /** Progress of a transfer, for spinners. */
@@ -321,16 +321,6 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
     await source.return(undefined);
     reader.close();
   }
-}
-
-/** A first push by snapshot (snapshot-push.ts); false when it must go by change stream. */
-async function snapshotInstead(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PushAcc, missing: boolean): Promise<boolean> {
-  const r = await pushBySnapshot(store, name, t, opts);
-  if (!r) return false;
-  acc.created ||= missing;
-  acc.sent += r.sent;
-  acc.via = 'snapshot';
-  return true;
 }
 
 async function runWithRemote<T>(opts: SyncOptions, fn: (store: Store, name: string, t: Transport) => Promise<T>): Promise<{ value: T; url: string; bytes: number; ms: number }> {

@@ -7,7 +7,7 @@ import { finishSnapshotPush } from '../../db/state/clone.js';
 import { dbVersion, type Store } from '../../db/store.js';
 import { hashTap } from '../protocol/hash-tap.js';
 import type { Transport } from '../transports/transport.js';
-import type { SyncOptions } from './engine.js';
+import type { PushAcc, SyncOptions } from './engine.js';
 
 /** Files of an upload being prepared next to the replica: the sealed copy, then its gzip. */
 function filesOf(dbPath: string): { raw: string; gz: string } {
@@ -56,4 +56,14 @@ export async function pushBySnapshot(store: Store, name: string, t: Transport, o
   } finally {
     clean();
   }
+}
+
+/** A first push by snapshot into `acc` (pushOnce's totals); false when it must go by change stream. */
+export async function snapshotInstead(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PushAcc, missing: boolean): Promise<boolean> {
+  const r = await pushBySnapshot(store, name, t, opts);
+  if (!r) return false;
+  acc.created ||= missing;
+  acc.sent += r.sent;
+  acc.via = 'snapshot';
+  return true;
 }
