@@ -103,6 +103,16 @@ describe('a first push by snapshot', () => {
     expect(await ok<PushJson>(['-d', a, 'pull'])).toMatchObject({ received: 4 });
   }, 120_000);
 
+  it('pushes the change stream for a replica the hub could not take as a file', async () => {
+    const hub = await box.hub();
+    const a = box.path('a.db');
+    await makeReplica(a, 'create table t (id integer primary key not null, name text check (length(name) < 100))');
+    await sql(a, `insert into t (id, name) values (1, 'one')`);
+    await ok(['-d', a, 'remote', 'add', 'origin', `${hub.url}/shop`]);
+    expect(await ok<PushJson>(['-d', a, 'push', '--create'])).toMatchObject({ via: 'changes', created: true, sent: 1 });
+    expect(readdirSync(box.dir).filter((f) => f.includes('.upload'))).toEqual([]);
+  }, 60_000);
+
   it('takes the create right, like any push --create', async () => {
     const tokens = box.path('tokens');
     writeFileSync(tokens, 'rw-1 read-write\ncr-2 create\n');

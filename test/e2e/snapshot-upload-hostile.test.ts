@@ -114,6 +114,10 @@ describe('snapshot uploads a hub refuses', () => {
     await new Promise((res) => setTimeout(res, 300));
     expectNothingLeft();
     expect((await post(hub.url, good)).status).toBe(200);
+    // A dataset that holds changes takes no snapshot: the file stays as it is.
+    const again = await post(hub.url, await upload());
+    expect([again.status, again.body.error?.code]).toEqual([409, 'dataset_not_empty']);
+    expect(readdirSync(box.path('hub')).filter((f) => f.startsWith('.snapshot-'))).toEqual([]);
     const c = box.path('c.db');
     await ok(['clone', `${hub.url}/shop`, c]);
     expect(await rows(c, 'select id, name from t order by id')).toEqual([{ id: 1, name: 'one' }, { id: 2, name: 'two' }]);
