@@ -4,9 +4,9 @@
 // file instead of ~80 modules saves about a third of a no-op sync. better-sqlite3 stays
 // external (a native addon). dist/bundle/ is two levels below the package root, like
 // dist/db/, so packageRoot() finds native/ and package.json from either.
-// The hub's count worker (dist/server/count-worker.js) is a second, separate bundle next to the
-// CLI's chunks: the hub starts it by a path relative to its own module, and no other command
-// loads it (its own build, so the CLI's chunks stay as they are).
+// The hub's workers (dist/server/count-worker.js, snapshot-worker.js) are separate bundles next to the
+// CLI's chunks: the hub starts them by a path relative to its own module, and no other command
+// loads them (their own builds, so the CLI's chunks stay as they are).
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,10 +22,12 @@ await build({
   logLevel: 'warn',
   output: { dir: outDir, format: 'esm', entryFileNames: 'crsync.js', chunkFileNames: '[name]-[hash].js', sourcemap: true },
 });
-await build({
-  input: join(root, 'dist', 'server', 'count-worker.js'),
-  platform: 'node',
-  external: ['better-sqlite3'],
-  logLevel: 'warn',
-  output: { file: join(outDir, 'count-worker.js'), format: 'esm', sourcemap: true },
-});
+for (const worker of ['count-worker', 'snapshot-worker']) {
+  await build({
+    input: join(root, 'dist', 'server', `${worker}.js`),
+    platform: 'node',
+    external: ['better-sqlite3'],
+    logLevel: 'warn',
+    output: { file: join(outDir, `${worker}.js`), format: 'esm', sourcemap: true },
+  });
+}

@@ -59,6 +59,7 @@ export const ERRORS = {
   empty_migration:        { family: 'usage', exit: 2, status: 400 },
   empty_sql:              { family: 'usage', exit: 2, status: 400 },
   file_exists:            { family: 'exists', exit: 1, status: 400 },
+  dataset_not_empty:      { family: 'exists', exit: 1, status: 409 },
   no_such_conflict:       { family: 'not_found', exit: 1, status: 400 },
   no_such_remote:         { family: 'not_found', exit: 1, status: 400 },
   remote_exists:          { family: 'exists', exit: 1, status: 400 },
@@ -103,6 +104,7 @@ export const ERRORS = {
   remote_error:           { family: 'protocol', exit: 1, status: 500 },
   remote_behind:          { family: 'protocol', exit: 1, status: 500 },
   snapshot_corrupt:       { family: 'protocol', exit: 1, status: 500 },
+  bad_snapshot:           { family: 'protocol', exit: 1, status: 400 },
   range_not_satisfiable:  { family: 'protocol', exit: 1, status: 416 },
   // limits: exit 1
   request_timeout:        { family: 'limit', exit: 1, status: 408 },

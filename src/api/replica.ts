@@ -26,6 +26,8 @@ export interface TransferOptions {
   pageSize?: number;
   migrate?: boolean;
   signal?: AbortSignal;
+  /** A first push into a missing or empty dataset uploads a snapshot of the replica (the CLI's default; here off unless true). */
+  snapshot?: boolean;
 }
 
 /** Options of `startSync` (the remote, the file and the environment come from the replica). */

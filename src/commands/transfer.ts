@@ -11,6 +11,7 @@ interface TransferFlags {
   pageSize?: string;
   watch?: boolean;
   create?: boolean;
+  snapshot?: boolean;
 }
 
 function syncOptions(ctx: CommandContext, remote: string | undefined, flags: TransferFlags): SyncOptions {
@@ -24,6 +25,7 @@ function syncOptions(ctx: CommandContext, remote: string | undefined, flags: Tra
     retry: retryFromEnv(ctx.env),
     // Only `push --create` makes a dataset: a typo in a URL must fail, not create one.
     create: flags.create === true,
+    snapshot: flags.snapshot !== false,
   };
 }
 
@@ -42,6 +44,7 @@ export function registerTransfers(program: Command): void {
       .option('--no-migrate', 'do not carry additive schema changes (a schema difference is then exit 5)')
       .option('--page-size <n>', `changes per page, one transaction each (default ${DEFAULT_PAGE_SIZE})`);
     if (v.name === 'push') cmd.option('--create', 'create the dataset (or peer file) when the remote has none');
+    if (v.name !== 'pull') cmd.option('--no-snapshot', 'push the change stream even into a new or empty dataset (default: upload a snapshot of this replica)');
     if (v.name === 'sync') cmd.option('--watch', 'keep syncing live until SIGINT/SIGTERM (a hub remote): local commits pushed as they happen, hub changes applied as they come');
     cmd.action(
         action(async (ctx, remote: string, flags: TransferFlags) => {

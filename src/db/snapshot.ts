@@ -31,7 +31,8 @@ export function vacuumInto(db: Db, dest: string): void {
   db.prepare('VACUUM INTO ?').run(dest);
 }
 
-function clockTables(db: Database.Database): string[] {
+/** The clock tables of a replica file (read with plain SQLite). */
+export function clockTables(db: Database.Database): string[] {
   return db.prepare(String.raw`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%\_\_crsql\_clock' ESCAPE '\'`).pluck().all() as string[];
 }
 
@@ -139,4 +140,19 @@ export async function backupInto(source: string, dest: string, signal?: AbortSig
   } finally {
     db.close();
   }
+}
+
+/**
+ * Copies the replica at `source` into `dest` through a connection of its own, without the
+ * extension (VACUUM INTO only reads; it runs in one read transaction, so writes that commit
+ * meanwhile are not in the copy), then strips the source's bookkeeping of other sites.
+ */
+export function copyReplica(source: string, dest: string): SnapshotPosition {
+  const db = openCopy(source);
+  try {
+    db.prepare('VACUUM INTO ?').run(dest);
+  } finally {
+    db.close();
+  }
+  return sealSnapshot(dest);
 }

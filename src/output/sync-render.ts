@@ -6,7 +6,7 @@ import { formatBytes, formatCount, formatEta, formatMs, formatRate } from './for
 /** The one-line human summary of a push, pull or sync. */
 export function renderTransfer(
   verb: string,
-  r: { remote: string; url?: string; sent: number; received: number; conflicts: number; bytes: number; ms: number; schemaChanges?: string[]; created?: boolean },
+  r: { remote: string; url?: string; sent: number; received: number; conflicts: number; bytes: number; ms: number; schemaChanges?: string[]; created?: boolean; via?: string },
   c: ChalkInstance,
 ): string {
   const parts: string[] = [];
@@ -15,6 +15,7 @@ export function renderTransfer(
   const moved = r.sent + r.received;
   let line = `${c.bold(r.remote)}: ${parts.join(', ')} change${moved === 1 && parts.length === 1 ? '' : 's'}, ${formatBytes(r.bytes)} in ${formatMs(r.ms)}`;
   if (moved > 0 && r.ms > 0) line += c.dim(` (${formatRate(moved, r.ms)})`);
+  if (r.via === 'snapshot') line += ' (snapshot)';
   const lines = r.created ? [c.green(`created dataset ${r.url ?? r.remote}`), line] : [line];
   if (r.schemaChanges && r.schemaChanges.length > 0) lines.push(c.cyan(`schema: ${r.schemaChanges.length} change(s) carried over`));
   if (r.conflicts > 0) lines.push(c.yellow(`${r.conflicts} new conflict${r.conflicts === 1 ? '' : 's'}: see \`crsync conflicts\``));

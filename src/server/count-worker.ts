@@ -12,7 +12,7 @@ import type { Cursor } from '../sync/protocol/types.js';
 /** What the hub asks: a count, to close a dataset's connection (it went idle), or to finish. */
 export type CountMessage =
   | { type: 'count'; id: number; path: string; name: string; site: Uint8Array; since: Cursor }
-  | { type: 'forget'; path: string }
+  | { type: 'forget'; id: number; path: string }
   | { type: 'exit' };
 
 /** What the worker answers to a count. */
@@ -34,6 +34,7 @@ port.on('message', (msg: CountMessage) => {
   if (msg.type === 'forget') {
     open.get(msg.path)?.store.close();
     open.delete(msg.path);
+    port.postMessage({ id: msg.id, count: 0 } satisfies CountAnswer);
     return;
   }
   if (msg.type === 'exit') {

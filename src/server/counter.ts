@@ -28,9 +28,16 @@ export class Counter {
     });
   }
 
-  /** Closes the worker's connection to a dataset (the hub closed it too). */
-  forget(path: string): void {
-    if (this.worker) this.post(this.worker, { type: 'forget', path });
+  /** Closes the worker's connection to a dataset (the hub closed it too); resolves once it is closed. */
+  forget(path: string): Promise<void> {
+    const w = this.worker;
+    if (!w) return Promise.resolve();
+    const id = this.nextId++;
+    return new Promise<void>((resolve) => {
+      // A thread that dies closes its connections with it: resolved either way.
+      this.waiting.get(w)!.set(id, { resolve: () => resolve(), reject: () => resolve() });
+      this.post(w, { type: 'forget', id, path });
+    });
   }
 
   /** Finalizes the worker's connections and ends the thread. */

@@ -15,8 +15,40 @@ export interface DatasetStore {
   list(): Promise<{ name: string; bytes: number }[]>;
   /** Whether a dataset of that name exists (open or not). */
   exists(name: string): Promise<boolean>;
+  /**
+   * Makes an uploaded snapshot (a first push by snapshot, checksum already checked) dataset
+   * `name`: checks the file (a sane current crsync replica, its schema within the caps, values
+   * within `maxValueBytes`, no bookkeeping of other sites), gives the dataset a fresh site id
+   * with the pusher's writes kept under the pusher's, records the pusher's stream as received
+   * up to the snapshot, and installs it atomically, only where no dataset of that name exists or
+   * the one there holds no change yet (else dataset_not_empty, and the client pushes its change
+   * stream). `file` is the store's from then on (moved into place or removed). A store that cannot
+   * take files refuses with not_found, which a client takes as "push the change stream".
+   */
+  adoptSnapshot(name: string, file: string, upload: SnapshotUpload): Promise<SnapshotAdopted>;
+  /** Whether adoptSnapshot can take files at all: when false, uploads are refused before their body is read. */
+  readonly takesSnapshots: boolean;
   /** Closes every dataset (hub shutdown); handles still open fail from then on. */
   close(): Promise<void>;
+}
+
+/** Who uploaded a snapshot, and what it is said to be. */
+export interface SnapshotUpload {
+  /** The pusher's site id: the local site (ordinal 0) of the uploaded file. */
+  site: Uint8Array;
+  /** The pusher's stream position at the snapshot (the newest db_version in the file). */
+  version: bigint;
+  /** The token digest the pusher's site is bound to (hubs with tokens). */
+  owner?: Uint8Array;
+  maxValueBytes: number;
+}
+
+/** The dataset an upload became: its new site id, its position, and whether it replaced an empty one. */
+export interface SnapshotAdopted {
+  site: Uint8Array;
+  version: bigint;
+  changes: number;
+  replaced: boolean;
 }
 
 /** Conflicts a site should hear of, and the id to ask after next time. */

@@ -27,9 +27,10 @@ import { loadTokens, type TokenGrant, type TokenTable } from './tokens.js';
 import { HubAccess } from './access.js';
 import { acceptsGzip } from './encoding.js';
 import { requestLogEntry, type RequestLogEntry } from './request-log.js';
+import { Snapshots } from './snapshot.js';
+import { receiveSnapshot } from './snapshot-upload.js';
 
 export type { RequestLogEntry };
-import { Snapshots } from './snapshot.js';
 
 /** Options of `crsync serve`. */
 export interface ServeOptions {
@@ -295,6 +296,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
       await withDataset(name, false, (d) => streamChanges(req, res, d, url.searchParams));
     } else if (req.method === 'GET' && action === 'snapshot') {
       await withDataset(name, false, (d) => snapshots.serve(req, res, d, limits.idleTimeoutMs));
+    } else if (req.method === 'POST' && action === 'snapshot') {
+      await receiveSnapshot(req, res, name, grant, { dir, store, access, quota, limits });
     } else if (req.method === 'POST' && action === 'changes') {
       await withDataset(name, false, (d) => receivePush(req, res, d, grant));
     } else if (req.method === 'POST' && action === 'schema') {

@@ -1,19 +1,22 @@
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createGzip } from 'node:zlib';
 import { CrsyncError } from '../errors.js';
 import { PROTOCOL_VERSION, SNAPSHOT_HEADERS, SNAPSHOT_MEDIA_TYPE } from '../sync/protocol/types.js';
 import type { Dataset } from './dataset-store.js';
+import { hashTap } from '../sync/protocol/hash-tap.js';
 
 /** How long a snapshot nobody downloads is kept for a resumed or a next clone. */
 const KEEP_MS = 5 * 60_000;
 
 /** Prefix of the hub's temporary snapshot files in its folder (never a dataset name: a dot). */
 const PREFIX = '.snapshot-';
+
+/** Prefix of the files of snapshot uploads being received (removed with the rest at start). */
+export const UPLOAD_PREFIX = `${PREFIX}up-`;
 
 /** One gzipped snapshot file of a dataset, as served. */
 interface Built {
@@ -32,16 +35,6 @@ interface Built {
 interface Entry {
   key: string;
   built: Promise<Built>;
-}
-
-function tap(hash: Hash, count: { n: number }): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      count.n += chunk.length;
-      cb(null, chunk);
-    },
-  });
 }
 
 /**
@@ -109,7 +102,7 @@ export class Snapshots {
 
   private async get(d: Dataset): Promise<Built> {
     const info = await d.info();
-    const key = `${info.dbVersion}/${info.schema.version}/${info.schema.hash}`;
+    const key = `${info.siteId}/${info.dbVersion}/${info.schema.version}/${info.schema.hash}`;
     const old = this.entries.get(d.name);
     if (old?.key === key) {
       const b = await old.built.catch(() => undefined);
@@ -136,18 +129,16 @@ export class Snapshots {
     const gz = join(this.dir, `${tag}.db.gz`);
     try {
       const made = await d.snapshot(raw);
-      const rawHash = createHash('sha256');
-      const gzHash = createHash('sha256');
-      const rawCount = { n: 0 };
-      const gzCount = { n: 0 };
-      await pipeline(createReadStream(raw), tap(rawHash, rawCount), createGzip({ level: 6 }), tap(gzHash, gzCount), createWriteStream(gz));
+      const rawTap = hashTap();
+      const gzTap = hashTap();
+      await pipeline(createReadStream(raw), rawTap.stream, createGzip({ level: 6 }), gzTap.stream, createWriteStream(gz));
       return {
         key,
         path: gz,
-        etag: `"${gzHash.digest('hex')}"`,
-        gzBytes: gzCount.n,
-        rawBytes: rawCount.n,
-        sha256: rawHash.digest('hex'),
+        etag: `"${gzTap.digest()}"`,
+        gzBytes: gzTap.bytes,
+        rawBytes: rawTap.bytes,
+        sha256: rawTap.digest(),
         version: made.version,
         site: Buffer.from(made.site).toString('hex'),
         users: 0,

@@ -1,19 +1,21 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, linkSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CrsyncError } from '../errors.js';
 import { openStore, type Store } from '../db/store.js';
 import { claimSite } from '../db/state/site-owners.js';
 import { jsonSide } from '../db/conflicts/detect.js';
-import { sealSnapshot, vacuumInto } from '../db/snapshot.js';
+import { replaceProblem } from '../db/snapshot-upload.js';
 import { stringifySqlJson } from '../values.js';
 import { ServedReplica, toWireConflict } from '../sync/endpoint.js';
 import { cursorToJson } from '../sync/protocol/codec.js';
 import type { Cursor, DatasetInfo, Page, PushResponse, SchemaRequest, WireConflict, WireResolution } from '../sync/protocol/types.js';
-import type { ConflictsForSite, Dataset, DatasetStore, PageStream, SnapshotMade } from './dataset-store.js';
+import type { ConflictsForSite, Dataset, DatasetStore, PageStream, SnapshotAdopted, SnapshotMade, SnapshotUpload } from './dataset-store.js';
 import { DATASET_NAME, badRequest, checkDatasetName } from './request.js';
 import { Counter } from './counter.js';
 import { ChangeNotifier } from './notifier.js';
+import { runSnapshotJob } from './snapshot-jobs.js';
+import { ReaderPages } from './reader-pages.js';
 
 /** How long a dataset stays open with no request in flight (`crsync serve --dataset-idle`). */
 export const DEFAULT_DATASET_IDLE_MS = 60_000;
@@ -36,7 +38,10 @@ export interface SqliteStoreOptions {
  * used for `idleMs` is closed (every connection finalized); the next request opens it again.
  */
 export class SqliteDatasetStore implements DatasetStore {
+  readonly takesSnapshots = true;
   private readonly datasets = new Map<string, OpenDataset>();
+  /** Datasets whose file is being replaced by an upload: opening them waits for it. */
+  private readonly replacing = new Map<string, Promise<void>>();
   private readonly counter = new Counter();
   private readonly dir: string;
   private readonly idleMs: number;
@@ -49,6 +54,7 @@ export class SqliteDatasetStore implements DatasetStore {
 
   async open(name: string, options: { create: boolean }): Promise<Dataset> {
     if (this.closed) throw new CrsyncError('shutting_down', 'the hub is shutting down', { hint: 'try again once it is back' });
+    await this.replacing.get(name);
     let d = this.datasets.get(name);
     if (!d) {
       const path = this.pathOf(name);
@@ -76,6 +82,50 @@ export class SqliteDatasetStore implements DatasetStore {
     return this.datasets.has(name) || existsSync(this.pathOf(name));
   }
 
+  async adoptSnapshot(name: string, file: string, upload: SnapshotUpload): Promise<SnapshotAdopted> {
+    const path = this.pathOf(name);
+    try {
+      const made = await runSnapshotJob({ type: 'adopt', path: file, ...upload });
+      if (!existsSync(path) && !this.datasets.has(name)) {
+        // A link fails when the name was taken meanwhile (a schema request made the dataset).
+        try {
+          linkSync(file, path);
+          return { ...made, replaced: false };
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'EEXIST') throw err;
+        }
+      }
+      await this.replaceEmpty(name, path, file);
+      return { ...made, replaced: true };
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+
+  /** Replaces an existing dataset with no change yet by `file`, while no request uses it. */
+  private async replaceEmpty(name: string, path: string, file: string): Promise<void> {
+    let done = (): void => {};
+    this.replacing.set(name, new Promise<void>((r) => (done = r)));
+    try {
+      const d = this.datasets.get(name);
+      if (d?.inUse) throw notEmpty(name, 'it is in use');
+      const check = d ? d.served.store : openStore(path);
+      try {
+        const why = replaceProblem(check.db, file);
+        if (why) throw notEmpty(name, why);
+      } finally {
+        if (d) d.close();
+        else check.close();
+      }
+      // The count worker's connection too: nothing may hold the old file (or its WAL) when it goes.
+      await this.counter.forget(path);
+      renameSync(file, path);
+    } finally {
+      this.replacing.delete(name);
+      done();
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const d of this.datasets.values()) d.close();
@@ -89,6 +139,10 @@ export class SqliteDatasetStore implements DatasetStore {
     if (!p.startsWith(this.dir + sep)) throw badRequest('dataset name escapes the hub folder');
     return p;
   }
+}
+
+function notEmpty(name: string, why: string): CrsyncError {
+  return new CrsyncError('dataset_not_empty', `dataset ${name} cannot take a snapshot: ${why}`, { hint: 'push its change stream instead (crsync does so by itself)' });
 }
 
 /** One open dataset: its connections, and how many requests use it. */
@@ -105,6 +159,11 @@ class OpenDataset {
     readonly counter: Counter,
     private readonly onClose: () => void,
   ) {}
+
+  /** True while a request holds a handle on it. */
+  get inUse(): boolean {
+    return this.leases > 0;
+  }
 
   acquire(): void {
     this.leases++;
@@ -147,7 +206,7 @@ class OpenDataset {
     for (const r of this.readers) r.store.close();
     this.readers = [];
     this.served.store.close();
-    this.counter.forget(this.served.store.path);
+    void this.counter.forget(this.served.store.path);
     this.onClose();
   }
 }
@@ -247,64 +306,13 @@ class SqliteDataset implements Dataset {
   }
 
   async snapshot(dest: string): Promise<SnapshotMade> {
-    const reader = this.d.takeReader();
-    try {
-      // VACUUM INTO reads in one transaction: pushes committing meanwhile are not in the copy.
-      vacuumInto(reader.db, dest);
-    } finally {
-      this.d.giveBack(reader);
-    }
-    return sealSnapshot(dest);
+    // In a worker thread: VACUUM INTO of a big dataset takes seconds the hub's loop cannot give.
+    return runSnapshotJob({ type: 'copy', source: this.served.store.path, dest });
   }
 
   async close(): Promise<void> {
     if (this.released) return;
     this.released = true;
     this.d.release(this.idleMs);
-  }
-}
-
-/**
- * A pull's pages from its reader connection; the reader goes back to the pool when the pages
- * end, fail, or the pull stops early (`return()`, also before the first page).
- */
-class ReaderPages implements PageStream {
-  private done = false;
-
-  constructor(
-    private readonly pages: Generator<Page>,
-    private readonly release: () => void,
-  ) {}
-
-  [Symbol.asyncIterator](): PageStream {
-    return this;
-  }
-
-  async next(): Promise<IteratorResult<Page>> {
-    if (this.done) return { done: true, value: undefined };
-    try {
-      const r = this.pages.next();
-      if (r.done) this.finish();
-      return r;
-    } catch (err) {
-      this.finish();
-      throw err;
-    }
-  }
-
-  async return(): Promise<IteratorResult<Page>> {
-    try {
-      // Ends the read transaction of a stream stopped half-way.
-      if (!this.done) this.pages.return(undefined);
-    } finally {
-      this.finish();
-    }
-    return { done: true, value: undefined };
-  }
-
-  private finish(): void {
-    if (this.done) return;
-    this.done = true;
-    this.release();
   }
 }

@@ -40,7 +40,7 @@ describe('SIGKILL during a push', () => {
       const name = `r${round}`;
       const hubFile = tmp.path(`hub/shop${round}.db`);
       addRemoteTo(a, name, `${h.url}/shop${round}`);
-      const push = spawnCli(['-d', a, 'push', '--create', name, '--page-size', PAGE]);
+      const push = spawnCli(['-d', a, 'push', '--create', '--no-snapshot', name, '--page-size', PAGE]);
       // Even rounds: anywhere from start-up on; odd rounds: once pages are landing.
       if (round % 2 === 1) await waitFor(() => existsSync(hubFile) && receivedCursor(hubFile, siteOf(a)).version > 0n);
       const end = await killAfter(push, killDelay(rand, round % 2 === 1));
@@ -48,7 +48,7 @@ describe('SIGKILL during a push', () => {
       expectIntact(a);
       const at = expectHubPrefix(a, hubFile, why);
       if (end.killed && at > 0n && at < BigInt(TX)) cut++;
-      const again = await ok(['-d', a, 'push', name, '--page-size', PAGE]);
+      const again = await ok(['-d', a, 'push', '--create', '--no-snapshot', name, '--page-size', PAGE]);
       expect(again.sent, why).toBeLessThanOrEqual(TX * ROWS * 2);
       expectPrefix(a, hubFile, ALL, why);
       expect(await ok(['-d', a, 'push', name])).toMatchObject({ sent: 0 });
@@ -68,7 +68,7 @@ describe('SIGKILL during a push', () => {
       const name = `h${round}`;
       const hubFile = tmp.path(`hub/shop${round}.db`);
       addRemoteTo(a, name, `${h.url}/shop${round}`);
-      const push = spawnCli(['-d', a, 'push', '--create', name, '--page-size', PAGE]);
+      const push = spawnCli(['-d', a, 'push', '--create', '--no-snapshot', name, '--page-size', PAGE]);
       await waitFor(() => existsSync(hubFile) && receivedCursor(hubFile, siteOf(a)).version > 0n);
       await new Promise((r) => setTimeout(r, rand(0, 500)));
       h.proc.kill('SIGKILL');
@@ -99,7 +99,7 @@ describe('SIGKILL during a push', () => {
     seedSource(a, TX, ROWS);
     const hubFile = tmp.path('hub/shop.db');
     addRemoteTo(a, 'origin', `${h.url}/shop`);
-    const push = execa('node', [CLI, '-d', a, 'push', '--create', '--page-size', PAGE, '--json'], { env: { NO_COLOR: '1', CRSYNC_RETRIES: '8', CRSYNC_RETRY_DELAY_MS: '200' }, reject: false });
+    const push = execa('node', [CLI, '-d', a, 'push', '--create', '--no-snapshot', '--page-size', PAGE, '--json'], { env: { NO_COLOR: '1', CRSYNC_RETRIES: '8', CRSYNC_RETRY_DELAY_MS: '200' }, reject: false });
     await waitFor(() => existsSync(hubFile) && receivedCursor(hubFile, siteOf(a)).version > 0n);
     h.proc.kill('SIGKILL');
     await h.proc;

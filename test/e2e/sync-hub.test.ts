@@ -36,7 +36,7 @@ describe('the hub process', () => {
     await sql(a, bulkInsert(30_000));
     await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/big`]);
     const hubFile = tmp.path('hub/big.db');
-    const push = spawnCli(['-d', a, 'push', '--create', '--page-size', '500']);
+    const push = spawnCli(['-d', a, 'push', '--create', '--no-snapshot', '--page-size', '500']);
     await waitFor(() => ((peek(hubFile, 'select max(recv_version) from crsync_peers') as number | null) ?? 0) > 0);
     expect(await h.stop('SIGTERM')).toBe(0);
     const pushed = await push;

@@ -22,7 +22,7 @@ describe('a 200k-change transfer cut mid-stream resumes from the last committed 
 
     // The hub dies once it has committed a few pages of the push.
     const hubFile = tmp.path('hub/big.db');
-    const push = spawnCli(['-d', a, 'push', '--create', '--page-size', '1000']);
+    const push = spawnCli(['-d', a, 'push', '--create', '--no-snapshot', '--page-size', '1000']);
     await waitFor(() => ((peek(hubFile, 'select max(recv_version) from crsync_peers') as number | null) ?? 0) > 0);
     h.proc.kill('SIGKILL');
     const cut = await push;

@@ -4,7 +4,7 @@ import { isInternalTable, setMeta } from './bookkeeping.js';
 import { END_OF_VERSION } from '../../sync/protocol/types.js';
 import { dbVersion } from '../store.js';
 import { setPeerReceived } from './peers.js';
-import { addRemote, setPullCursor, setPushCursor } from './remotes.js';
+import { addRemote, resetCursors, setPullCursor, setPushCursor, touchRemote } from './remotes.js';
 
 /** crsync_meta key naming the URL of a clone that has not finished. */
 const PENDING = 'clone_pending';
@@ -76,4 +76,21 @@ export function finishSnapshotClone(db: Db, url: string, remoteSite: Buffer, sna
 export function clonePending(db: Db): string | null {
   const v = db.prepare('SELECT value FROM crsync_meta WHERE key = ?').pluck().get(PENDING);
   return typeof v === 'string' ? v : null;
+}
+
+/**
+ * After a first push by snapshot: the remote is the new dataset `remoteSite` made of our copy up
+ * to `version`. In one transaction: every cursor of that remote starts over (it is a new
+ * replica), our push cursor stands at the end of `version` (the next push sends nothing that went
+ * with the snapshot), and our pull cursor at the hub's position, the same version.
+ */
+export function finishSnapshotPush(db: Db, name: string, remoteSite: Buffer, version: bigint): void {
+  const at = { version, seq: END_OF_VERSION };
+  db.transaction(() => {
+    resetCursors(db, name, remoteSite);
+    setPushCursor(db, name, at, remoteSite);
+    setPullCursor(db, name, at, remoteSite);
+    setPeerReceived(db, remoteSite, at);
+    touchRemote(db, name, 'push');
+  })();
 }

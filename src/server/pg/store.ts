@@ -2,7 +2,9 @@ import type { Pool } from 'pg';
 import { randomUUID } from 'node:crypto';
 import { CrsyncError } from '../../errors.js';
 import { schemaHash } from '../../sync/protocol/schema.js';
-import type { Dataset, DatasetStore } from '../dataset-store.js';
+import { rmSync } from 'node:fs';
+import type { Dataset, DatasetStore, SnapshotAdopted } from '../dataset-store.js';
+import { cannotTakeSnapshots } from '../snapshot-upload.js';
 import { checkDatasetName } from '../request.js';
 import { ensureStoreTables } from './ddl.js';
 import { ChangeListener } from './listen.js';
@@ -31,6 +33,8 @@ export interface PgStoreOptions {
 export class PgDatasetStore implements DatasetStore {
   private readonly refs = new Map<string, DatasetRef>();
   private closed = false;
+  /** Cells are rows here, not a file: a first push sends its change stream. */
+  readonly takesSnapshots = false;
 
   constructor(
     private readonly pool: Pool,
@@ -72,6 +76,11 @@ export class PgDatasetStore implements DatasetStore {
   async exists(name: string): Promise<boolean> {
     if (this.refs.has(name)) return true;
     return (await this.find(name)) !== undefined;
+  }
+
+  async adoptSnapshot(name: string, file: string): Promise<SnapshotAdopted> {
+    rmSync(file, { force: true });
+    throw cannotTakeSnapshots(name);
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,7 @@ import { cursorFromJson } from '../protocol/codec.js';
 import { DEFAULT_PAGE_SIZE, END_OF_VERSION, MAX_FRAME_BYTES, MAX_PAGE_SIZE, isAfter, type Cursor, type DatasetInfo, type Page, type WireConflict, type WireResolution } from '../protocol/types.js';
 import { openTransport } from '../transports/open.js';
 import { withRetries, type RetryOptions } from './retry.js';
+import { snapshotInstead } from './snapshot-push.js';
 import type { Transport } from '../transports/transport.js';
 
 /** Progress of a transfer, for spinners. */
@@ -47,6 +48,11 @@ export interface SyncOptions {
    * --create: a typo must not make a dataset); undefined keeps the library's creating push.
    */
   create?: boolean;
+  /**
+   * A first push into a missing or empty dataset may upload a snapshot of the replica instead of
+   * its change stream. The CLI asks for it unless --no-snapshot; library callers opt in.
+   */
+  snapshot?: boolean;
 }
 
 /** Result of `crsync pull`. */
@@ -69,6 +75,8 @@ export interface PushResult {
   received: 0;
   conflicts: number;
   created: boolean;
+  /** How the changes went: a snapshot of the replica (a first push), or its change stream. */
+  via: 'snapshot' | 'changes';
   schemaChanges: string[];
   bytes: number;
   ms: number;
@@ -81,6 +89,8 @@ export interface SyncResult {
   sent: number;
   received: number;
   conflicts: number;
+  /** How the push went (see PushResult). */
+  via: 'snapshot' | 'changes';
   schemaChanges: string[];
   bytes: number;
   ms: number;
@@ -222,6 +232,8 @@ export interface PushAcc {
   created: boolean;
   schema: string[];
   unacked: { cursor: Cursor; changes: number }[];
+  /** Set when the push went as a snapshot. */
+  via?: 'snapshot';
 }
 
 /** One push attempt on an open replica and transport (no retries): what live sync repeats. */
@@ -237,11 +249,14 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
     if (opts.create === false) {
       throw new CrsyncError('dataset_not_found', err.message, { hint: `check the URL (crsync remote -v), or create the dataset with \`crsync push --create ${name}\`` });
     }
+    if (await snapshotInstead(store, name, t, opts, acc, true)) return;
     await t.applySchema({ tables: schema.tables, version: schema.version }, opts.signal);
     acc.created = true;
     info = await t.info(local, opts.signal);
   }
   const remoteSite = checkIdentity(store, requireRemote(db, name), info);
+  // An empty dataset takes a snapshot as a missing one does.
+  if (info.dbVersion === '0' && (await snapshotInstead(store, name, t, opts, acc, false))) return;
   const diff = diffSchemas(schema.tables, info.schema.tables);
   if (diff.relation === 'diverged') throw mismatch(diff, '');
   if (diff.localExtras.tables.length + diff.localExtras.columns.length > 0) {
@@ -340,7 +355,7 @@ export async function pushChanges(opts: SyncOptions): Promise<PushResult> {
   const r = await runWithRemote(opts, (store, name, t) =>
     withRetries(() => pushOnce(store, name, t, opts, acc), { ...opts.retry, signal: opts.signal }),
   );
-  return { remote: opts.remote, url: r.url, sent: acc.sent, received: 0, conflicts: acc.conflicts, created: acc.created, schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
+  return { remote: opts.remote, url: r.url, sent: acc.sent, received: 0, conflicts: acc.conflicts, created: acc.created, via: acc.via ?? 'changes', schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
 }
 
 /** Pull, then push. */
@@ -357,6 +372,7 @@ export async function syncChanges(opts: SyncOptions): Promise<SyncResult> {
     sent: pushAcc.sent,
     received: pullAcc.received,
     conflicts: pullAcc.conflicts + pushAcc.conflicts,
+    via: pushAcc.via ?? 'changes',
     schemaChanges: [...pullAcc.schema, ...pushAcc.schema],
     bytes: r.bytes,
     ms: r.ms,

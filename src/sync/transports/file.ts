@@ -8,7 +8,7 @@ import { cursorToJson } from '../protocol/codec.js';
 import { ServedReplica, toWireConflict } from '../endpoint.js';
 import type { DatasetInfo, Page, PushResponse, SchemaRequest, StreamEnd } from '../protocol/types.js';
 import { filePathOf } from './url.js';
-import type { PullRequest, PushRequest, SnapshotReceipt, TransferStats, Transport } from './transport.js';
+import type { PullRequest, PushRequest, SnapshotReceipt, SnapshotUploadReceipt, TransferStats, Transport } from './transport.js';
 
 
 /** Direct peer-to-peer sync with another crsync database file: no server, same operations. */
@@ -104,6 +104,11 @@ export class FileTransport implements Transport {
       rmSync(out, { force: true });
       throw err;
     }
+  }
+
+  /** A peer file is made by its change stream (the first push into it copies nothing). */
+  async uploadSnapshot(): Promise<SnapshotUploadReceipt | null> {
+    return null;
   }
 
   async close(): Promise<void> {

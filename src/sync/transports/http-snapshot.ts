@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { CrsyncError } from '../../errors.js';
-import { PROTOCOL_VERSION, SNAPSHOT_HEADERS } from '../protocol/types.js';
+import { PROTOCOL_VERSION, SNAPSHOT_HEADERS, SNAPSHOT_MEDIA_TYPE } from '../protocol/types.js';
+import { hashTap } from '../protocol/hash-tap.js';
 import type { HttpResponse } from './http-agent.js';
-import type { SnapshotReceipt } from './transport.js';
+import type { SnapshotReceipt, SnapshotUploadMeta, SnapshotUploadReceipt } from './transport.js';
 
 /** Sends GET …/snapshot with extra headers; throws the hub's error for an error answer. */
 export type SnapshotRequester = (headers: Record<string, string>, signal?: AbortSignal) => Promise<HttpResponse>;
@@ -104,20 +104,12 @@ export async function downloadSnapshot(url: string, out: string, request: Snapsh
 
 /** Gunzips the download into `out` and checks it; anything wrong removes every file of it. */
 async function unpack(gz: string, out: string, expected: { size: number; sha256: string }): Promise<void> {
-  const hash = createHash('sha256');
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
+  const tap = hashTap();
   let why: string | undefined;
   try {
-    await pipeline(createReadStream(gz), createGunzip(), tap, createWriteStream(out));
-    const sum = hash.digest('hex');
-    if (size !== expected.size) why = `it is ${size} bytes, not the announced ${expected.size}`;
+    await pipeline(createReadStream(gz), createGunzip(), tap.stream, createWriteStream(out));
+    const sum = tap.digest();
+    if (tap.bytes !== expected.size) why = `it is ${tap.bytes} bytes, not the announced ${expected.size}`;
     else if (sum !== expected.sha256) why = `its sha256 is ${sum}, not the announced ${expected.sha256}`;
   } catch (err) {
     const code = (err as { code?: string }).code;
@@ -128,4 +120,36 @@ async function unpack(gz: string, out: string, expected: { size: number; sha256:
     removeDownload(out);
     throw new CrsyncError('snapshot_corrupt', `the downloaded snapshot is corrupt: ${why}`, { hint: 'run the clone again (it downloads it anew), or clone with --no-snapshot' });
   }
+}
+
+/** The body and headers of a snapshot upload (POST …/snapshot) of the gzipped file `gz`. */
+export function snapshotUploadBody(gz: string, meta: SnapshotUploadMeta, onBytes: (n: number) => void): { body: Transform; headers: Record<string, string> } {
+  const body = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      onBytes(chunk.length);
+      cb(null, chunk);
+    },
+  });
+  createReadStream(gz).on('error', (e) => body.destroy(e)).pipe(body);
+  return {
+    body,
+    headers: {
+      'content-type': SNAPSHOT_MEDIA_TYPE,
+      'content-length': String(statSync(gz).size),
+      [SNAPSHOT_HEADERS.protocol]: String(PROTOCOL_VERSION),
+      [SNAPSHOT_HEADERS.site]: meta.site.toString('hex'),
+      [SNAPSHOT_HEADERS.version]: meta.version.toString(),
+      [SNAPSHOT_HEADERS.size]: String(meta.size),
+      [SNAPSHOT_HEADERS.sha256]: meta.sha256,
+    },
+  };
+}
+
+/** The hub's answer to an upload, checked. */
+export function uploadReceipt(body: unknown, origin: string): SnapshotUploadReceipt {
+  const b = body as { siteId?: unknown; dbVersion?: unknown; changes?: unknown };
+  if (typeof b?.siteId !== 'string' || !/^[0-9a-f]{32}$/.test(b.siteId) || typeof b.dbVersion !== 'string' || !/^\d+$/.test(b.dbVersion) || typeof b.changes !== 'number') {
+    throw new CrsyncError('bad_response', `${origin} did not answer the snapshot upload like a crsync hub`, { hint: 'push with --no-snapshot, and check that both sides run compatible crsync versions' });
+  }
+  return { siteId: Buffer.from(b.siteId, 'hex'), dbVersion: BigInt(b.dbVersion), changes: b.changes };
 }

@@ -4,8 +4,8 @@ import { AuthError, CrsyncError, ERRORS, UnreachableError, UsageError, codeOfAns
 import { parseHubUrl } from './url.js';
 import { conflictFromJson, encodeConflicts, encodeEnd, encodeResolutions, encodeHeader, encodePage, readFrames, type WireConflictJson } from '../protocol/codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from '../protocol/types.js';
-import type { PullRequest, PushRequest, SnapshotReceipt, TransferStats, Transport } from './transport.js';
-import { downloadSnapshot } from './http-snapshot.js';
+import type { PullRequest, PushRequest, SnapshotReceipt, SnapshotUploadMeta, SnapshotUploadReceipt, TransferStats, Transport } from './transport.js';
+import { downloadSnapshot, snapshotUploadBody, uploadReceipt } from './http-snapshot.js';
 import { HttpAgent, type HttpResponse } from './http-agent.js';
 
 /** OpenSSL and Node codes of a certificate that cannot be verified. */
@@ -267,6 +267,20 @@ export class HttpTransport implements Transport {
     } catch (err) {
       throw networkError(err, this.origin) ?? err;
     }
+  }
+
+  async uploadSnapshot(gz: string, meta: SnapshotUploadMeta, signal?: AbortSignal): Promise<SnapshotUploadReceipt | null> {
+    const { body, headers } = snapshotUploadBody(gz, meta, (n) => (this.stats.bytesSent += n));
+    let res: HttpResponse;
+    try {
+      // The hub answers once it has checked and installed the file: allow it the time.
+      res = await this.send('POST', '/snapshot', { body, headers, signal, idleTimeout: 300_000 });
+    } catch (err) {
+      // An older hub (or a store that takes no files): push the change stream instead.
+      if (err instanceof CrsyncError && (err.code === 'not_found' || err.code === 'method_not_allowed')) return null;
+      throw err;
+    }
+    return uploadReceipt(await this.json<unknown>(res), this.origin);
   }
 
   /** True when the hub answers `GET /v1/health` within a second or two. */

@@ -39,6 +39,21 @@ export interface SnapshotReceipt {
   bytes: number;
 }
 
+/** A gzipped snapshot file to upload (a first push): who wrote it, up to which version, the unpacked file's size and sha256. */
+export interface SnapshotUploadMeta {
+  site: Buffer;
+  version: bigint;
+  size: number;
+  sha256: string;
+}
+
+/** What the remote made of an uploaded snapshot: its new dataset's site id and position. */
+export interface SnapshotUploadReceipt {
+  siteId: Buffer;
+  dbVersion: bigint;
+  changes: number;
+}
+
 /** Statistics a transport keeps of what crossed the wire. */
 export interface TransferStats {
   bytesSent: number;
@@ -68,5 +83,11 @@ export interface Transport {
    * A cut download resumes when called again with the same `out`.
    */
   snapshot(out: string, signal?: AbortSignal): Promise<SnapshotReceipt | null>;
+  /**
+   * Uploads a gzipped snapshot of our replica as the remote's new dataset (a first push); null
+   * when the remote cannot take one. A remote dataset that already holds changes refuses it
+   * (dataset_not_empty). A cut upload starts over when called again.
+   */
+  uploadSnapshot(gz: string, meta: SnapshotUploadMeta, signal?: AbortSignal): Promise<SnapshotUploadReceipt | null>;
   close(): Promise<void>;
 }
