@@ -52,18 +52,16 @@ interface ErrorSpec {
  * `test/unit/errors.test.ts` checks that the exit code is the family's and that src throws no other.
  */
 export const ERRORS = {
-  // usage: exit 2
+  // usage: exit 2 (the command line itself is wrong)
   usage:                  { family: 'usage', exit: 2, status: 400 },
   unknown_format:         { family: 'usage', exit: 2, status: 400 },
-  dir_not_empty:          { family: 'exists', exit: 1, status: 400 },
-  empty_migration:        { family: 'usage', exit: 2, status: 400 },
   empty_sql:              { family: 'usage', exit: 2, status: 400 },
+  // named but not there, or there already: exit 1
+  dir_not_empty:          { family: 'exists', exit: 1, status: 400 },
   file_exists:            { family: 'exists', exit: 1, status: 400 },
   no_such_conflict:       { family: 'not_found', exit: 1, status: 400 },
   no_such_remote:         { family: 'not_found', exit: 1, status: 400 },
   remote_exists:          { family: 'exists', exit: 1, status: 400 },
-  same_site:              { family: 'usage', exit: 2, status: 400 },
-  tokens_unreadable:      { family: 'usage', exit: 2, status: 400 },
   // not found: exit 1
   dataset_not_found:      { family: 'not_found', exit: 1, status: 404 },
   not_found:              { family: 'not_found', exit: 1, status: 404 },
@@ -82,11 +80,15 @@ export const ERRORS = {
   sql_error:              { family: 'input', exit: 1, status: 500 },
   unsafe_migration:       { family: 'input', exit: 1, status: 500 },
   migration_failed:       { family: 'input', exit: 1, status: 500 },
+  empty_migration:        { family: 'input', exit: 1, status: 500 },
+  /** The remote is this replica itself (a file pushed into itself, or a copy with its site id). */
+  same_site:              { family: 'input', exit: 1, status: 400 },
   // the machine refused: exit 1
   cannot_write:           { family: 'io', exit: 1, status: 500 },
   db_open_failed:         { family: 'io', exit: 1, status: 500 },
   extension_load_failed:  { family: 'io', exit: 1, status: 500 },
   listen_failed:          { family: 'io', exit: 1, status: 500 },
+  tokens_unreadable:      { family: 'io', exit: 1, status: 500 },
   // protocol: exit 1 on a client; a 4xx from the hub
   bad_request:            { family: 'protocol', exit: 1, status: 400 },
   bad_stream:             { family: 'protocol', exit: 1, status: 400 },
