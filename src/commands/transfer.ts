@@ -23,7 +23,7 @@ function syncOptions(ctx: CommandContext, remote: string | undefined, flags: Tra
     signal: ctx.signal,
     retry: retryFromEnv(ctx.env),
     // Only `push --create` makes a dataset: a typo in a URL must fail, not create one.
-    create: flags.create === true,
+    create: flags.create,
   };
 }
 

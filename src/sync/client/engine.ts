@@ -43,8 +43,8 @@ export interface SyncOptions {
   /** Pull only: the remote started answering. */
   onAnswer?: () => void;
   /**
-   * Whether a push may create a missing dataset. The CLI always says (false unless push
-   * --create: a typo must not make a dataset); undefined keeps the library's creating push.
+   * Whether a push may create a missing dataset (or peer file): only when true (`push --create`,
+   * the library's `{ create: true }`), so a typo in a URL fails instead of making a dataset.
    */
   create?: boolean;
 }
@@ -234,7 +234,7 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
     info = await t.info(local);
   } catch (err) {
     if (!(err instanceof CrsyncError) || err.code !== 'dataset_not_found') throw err;
-    if (opts.create === false) {
+    if (opts.create !== true) {
       throw new CrsyncError('dataset_not_found', err.message, { hint: `check the URL (crsync remote -v), or create the dataset with \`crsync push --create ${name}\`` });
     }
     await t.applySchema({ tables: schema.tables, version: schema.version });
