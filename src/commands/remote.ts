@@ -89,7 +89,7 @@ export function registerRemote(program: Command): void {
     .action(
       action(async (ctx, url: string, opts: { tokenEnv: string }) => {
         const { HttpTransport } = await import('../sync/transports/http.js');
-        const t = new HttpTransport(url, ctx.env[opts.tokenEnv] || undefined, true);
+        const t = new HttpTransport(url, ctx.env[opts.tokenEnv] || undefined, { hubOnly: true, tokenEnv: opts.tokenEnv });
         try {
           const hub = new URL(url).origin;
           const datasets = await t.listDatasets();

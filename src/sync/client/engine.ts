@@ -7,7 +7,7 @@ import { ResolutionStore } from '../../db/conflicts/resolutions.js';
 import { applyAdditiveSchema } from '../../db/schema/apply.js';
 import { getPeer, laterCursor, setPeerReceived } from '../../db/state/peers.js';
 import { requireRemote, resetCursors, setPullCursor, setPushCursor, touchRemote, type RemoteRecord, setConflictsPulled, setConflictsReported, setResolutionsPulled, setResolutionsReported } from '../../db/state/remotes.js';
-import { diffSchemas, describeExtras, type SchemaDiff } from '../../db/schema/diff.js';
+import { diffSchemas, describeExtras, divergedHint, type SchemaDiff } from '../../db/schema/diff.js';
 import { readReplicatedSchema } from '../../db/schema/read.js';
 import { openStore, siteId, type Store } from '../../db/store.js';
 import { setImmediate } from 'node:timers/promises';
@@ -100,13 +100,15 @@ function pageSizeOf(opts: SyncOptions): number {
   return Math.min(opts.pageSize ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
 }
 
-function mismatch(diff: SchemaDiff, what: string): SchemaMismatchError {
+/** A schema difference that stops a transfer: diverged (no migration mends it), or additive under --no-migrate. */
+function mismatch(diff: SchemaDiff, what: string, url: string): SchemaMismatchError {
   const lines = diff.mismatches.length > 0 ? diff.mismatches : [what];
+  const hint = diff.relation === 'diverged' ? divergedHint(diff, url) : 'the difference is additive: sync without --no-migrate to carry it over';
   return new SchemaMismatchError(`schema mismatch with the remote: ${lines.join('; ')}`, {
     mismatches: diff.mismatches,
     localOnly: describeExtras(diff.localExtras),
     remoteOnly: describeExtras(diff.remoteExtras),
-  }, 'make both replicated schemas match (crsync migrate), or sync without --no-migrate to carry additive changes');
+  }, hint);
 }
 
 function checkIdentity(store: Store, remote: RemoteRecord, info: DatasetInfo): Buffer {
@@ -139,9 +141,9 @@ export async function pullOnce(store: Store, name: string, t: Transport, opts: S
   const info = await t.info(local);
   const remoteSite = checkIdentity(store, requireRemote(db, name), info);
   const diff = diffSchemas(readReplicatedSchema(db).tables, info.schema.tables);
-  if (diff.relation === 'diverged') throw mismatch(diff, '');
+  if (diff.relation === 'diverged') throw mismatch(diff, '', t.url);
   if (diff.remoteExtras.tables.length + diff.remoteExtras.columns.length > 0) {
-    if (opts.migrate === false) throw mismatch(diff, `the remote has ${describeExtras(diff.remoteExtras).join(', ')} (--no-migrate)`);
+    if (opts.migrate === false) throw mismatch(diff, `the remote has ${describeExtras(diff.remoteExtras).join(', ')} (--no-migrate)`, t.url);
     acc.schema.push(...applyAdditiveSchema(db, diff.remoteExtras, `pull from ${name}`, info.schema.version));
   }
   const remote = requireRemote(db, name);
@@ -243,9 +245,9 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
   }
   const remoteSite = checkIdentity(store, requireRemote(db, name), info);
   const diff = diffSchemas(schema.tables, info.schema.tables);
-  if (diff.relation === 'diverged') throw mismatch(diff, '');
+  if (diff.relation === 'diverged') throw mismatch(diff, '', t.url);
   if (diff.localExtras.tables.length + diff.localExtras.columns.length > 0) {
-    if (opts.migrate === false) throw mismatch(diff, `this replica has ${describeExtras(diff.localExtras).join(', ')} (--no-migrate)`);
+    if (opts.migrate === false) throw mismatch(diff, `this replica has ${describeExtras(diff.localExtras).join(', ')} (--no-migrate)`, t.url);
     await t.applySchema({ tables: schema.tables, version: schema.version });
     acc.schema.push(...describeExtras(diff.localExtras));
   }

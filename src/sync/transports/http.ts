@@ -69,12 +69,19 @@ export class HttpTransport implements Transport {
   private readonly origin: string;
   private readonly base: string;
 
+  private readonly tokenEnv: string;
+
   constructor(
     readonly url: string,
     private readonly token: string | undefined,
-    /** A hub as a whole (its dataset list), not one dataset: the URL needs no dataset then. */
-    hubOnly = false,
+    /**
+     * `hubOnly`: a hub as a whole (its dataset list), not one dataset: the URL needs no dataset then.
+     * `tokenEnv`: the variable the token comes from, named in the hint when the hub refuses.
+     */
+    opts: { hubOnly?: boolean; tokenEnv?: string } = {},
   ) {
+    const hubOnly = opts.hubOnly === true;
+    this.tokenEnv = opts.tokenEnv ?? 'CRSYNC_TOKEN';
     const { origin, dataset } = hubOnly ? { origin: parseHubOrigin(url), dataset: '' } : parseHubUrl(url);
     this.origin = origin;
     this.base = hubOnly ? `${origin}/v${PROTOCOL_VERSION}/datasets` : `${origin}/v${PROTOCOL_VERSION}/datasets/${encodeURIComponent(dataset)}`;
@@ -132,7 +139,10 @@ export class HttpTransport implements Transport {
     const details = body.error?.details;
     const code = codeOfAnswer(status, body.error?.code);
     // The hub's own hint speaks HTTP (an Authorization header); a crsync user sets a variable.
-    if (code === 'auth_failed') return new AuthError(`the hub refused the credentials: ${msg}`, this.token ? 'the token is not one the hub knows: check CRSYNC_TOKEN (or the remote\'s --token-env)' : 'set CRSYNC_TOKEN (or the remote\'s --token-env)');
+    if (code === 'auth_failed') {
+      const where = this.tokenEnv === 'CRSYNC_TOKEN' ? 'CRSYNC_TOKEN (or the remote\'s --token-env)' : `${this.tokenEnv} (the remote's --token-env)`;
+      return new AuthError(`the hub refused the credentials: ${msg}`, this.token ? `the token is not one the hub knows: check ${where}` : `set ${where}`);
+    }
     if (code === 'forbidden') return new AuthError(`the hub refused access: ${msg}`, hint ?? 'the token lacks the right for this dataset or action', 'forbidden');
     if (code === 'remote_unavailable') return new CrsyncError(code, `${this.origin} is unavailable (HTTP ${status})`, { hint: 'try again later' });
     if (status === 404) return new CrsyncError(code, `${this.url}: ${msg}`, { hint: hint ?? 'check the dataset name (crsync remote -v); `crsync push --create` creates one', details });

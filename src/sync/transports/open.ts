@@ -8,6 +8,6 @@ export { isHttpUrl };
 
 /** The transport for a remote URL, with its token read from the named env var. */
 export function openTransport(url: string, env: NodeJS.ProcessEnv, tokenEnv = 'CRSYNC_TOKEN'): Transport {
-  if (isHttpUrl(url)) return new HttpTransport(url, env[tokenEnv] || undefined);
+  if (isHttpUrl(url)) return new HttpTransport(url, env[tokenEnv] || undefined, { tokenEnv });
   return new FileTransport(url);
 }
