@@ -16,7 +16,7 @@ import { cursorFromJson } from '../protocol/codec.js';
 import { DEFAULT_PAGE_SIZE, END_OF_VERSION, MAX_FRAME_BYTES, MAX_PAGE_SIZE, isAfter, type Cursor, type DatasetInfo, type Page, type WireConflict, type WireResolution } from '../protocol/types.js';
 import { openTransport } from '../transports/open.js';
 import { withRetries, type RetryOptions } from './retry.js';
-import type { Transport } from '../transports/transport.js';
+import type { RequestObserver, Transport } from '../transports/transport.js';
 
 /** Progress of a transfer, for spinners. */
 export interface TransferProgress {
@@ -42,6 +42,8 @@ export interface SyncOptions {
   waitMs?: number;
   /** Pull only: the remote started answering. */
   onAnswer?: () => void;
+  /** Told of each HTTP request once it ended (`-v`). */
+  onRequest?: RequestObserver;
   /**
    * Whether a push may create a missing dataset (or peer file): only when true (`push --create`,
    * the library's `{ create: true }`), so a typo in a URL fails instead of making a dataset.
@@ -315,7 +317,7 @@ async function runWithRemote<T>(opts: SyncOptions, fn: (store: Store, name: stri
   const store = openStore(opts.dbPath);
   try {
     const remote = requireRemote(store.db, opts.remote);
-    const t = openTransport(remote.url, opts.env, remote.tokenEnv);
+    const t = openTransport(remote.url, opts.env, remote.tokenEnv, opts.onRequest);
     try {
       const value = await fn(store, remote.name, t);
       return { value, url: remote.url, bytes: t.stats.bytesSent + t.stats.bytesReceived, ms: Math.round(performance.now() - started) };

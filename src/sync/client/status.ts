@@ -12,6 +12,7 @@ import { dbVersion, openStore, siteId } from '../../db/store.js';
 import { ExitCode, toCrsyncError } from '../../errors.js';
 import { DEFAULT_PAGE_SIZE, END_OF_VERSION } from '../protocol/types.js';
 import { openTransport } from '../transports/open.js';
+import type { RequestObserver } from '../transports/transport.js';
 
 /** How long status waits for a remote to count what it has for us (`--timeout`). */
 export const STATUS_TIMEOUT_MS = 5_000;
@@ -25,6 +26,8 @@ export interface StatusOptions {
   /** Do not contact remotes: unpulled stays unknown. */
   offline?: boolean;
   timeoutMs?: number;
+  /** Told of each HTTP request once it ended (`-v`). */
+  onRequest?: RequestObserver;
 }
 
 /** One remote's side of `crsync status`. */
@@ -135,7 +138,7 @@ export async function replicaStatus(opts: StatusOptions): Promise<StatusResult> 
 }
 
 async function askRemote(l: LocalRemote, local: Buffer, opts: StatusOptions): Promise<void> {
-  const t = openTransport(l.remote.url, opts.env, l.remote.tokenEnv);
+  const t = openTransport(l.remote.url, opts.env, l.remote.tokenEnv, opts.onRequest);
   try {
     const count = await t.countPending({ site: local, since: l.pulledFrom, pageSize: DEFAULT_PAGE_SIZE }, opts.timeoutMs ?? STATUS_TIMEOUT_MS);
     l.status.reachable = true;
@@ -151,7 +154,7 @@ async function askRemote(l: LocalRemote, local: Buffer, opts: StatusOptions): Pr
 }
 
 /** What a push and a pull with one remote would move: the totals of a progress line (null: unknown). */
-export async function transferTotals(opts: { dbPath: string; remote: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ push: number | null; pull: number | null }> {
+export async function transferTotals(opts: { dbPath: string; remote: string; env: NodeJS.ProcessEnv; timeoutMs?: number; onRequest?: RequestObserver }): Promise<{ push: number | null; pull: number | null }> {
   try {
     const s = await replicaStatus({ ...opts, timeoutMs: opts.timeoutMs ?? 2000 });
     const r = s.remotes[0];
@@ -163,8 +166,8 @@ export async function transferTotals(opts: { dbPath: string; remote: string; env
 }
 
 /** How many changes a clone of `url` would bring (its whole stream), or null when it cannot say. */
-export async function countAll(url: string, env: NodeJS.ProcessEnv, timeoutMs = 2000): Promise<number | null> {
-  const t = openTransport(url, env);
+export async function countAll(url: string, env: NodeJS.ProcessEnv, timeoutMs = 2000, onRequest?: RequestObserver): Promise<number | null> {
+  const t = openTransport(url, env, undefined, onRequest);
   try {
     // A new replica's site has written nothing: any fresh id counts the whole stream.
     return await t.countPending({ site: randomBytes(16), since: { version: 0n, seq: -1n }, pageSize: DEFAULT_PAGE_SIZE }, timeoutMs);

@@ -4,7 +4,7 @@ import { AuthError, CrsyncError, ERRORS, UnreachableError, UsageError, codeOfAns
 import { parseHubUrl } from './url.js';
 import { conflictFromJson, encodeConflicts, encodeEnd, encodeResolutions, encodeHeader, encodePage, readFrames, type WireConflictJson } from '../protocol/codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from '../protocol/types.js';
-import type { PullRequest, PushRequest, SnapshotReceipt, TransferStats, Transport } from './transport.js';
+import type { PullRequest, PushRequest, RequestObserver, SnapshotReceipt, TransferStats, Transport } from './transport.js';
 import { downloadSnapshot } from './http-snapshot.js';
 import { HttpAgent, type HttpResponse } from './http-agent.js';
 
@@ -77,15 +77,16 @@ export class HttpTransport implements Transport {
     /**
      * `hubOnly`: a hub as a whole (its dataset list), not one dataset: the URL needs no dataset then.
      * `tokenEnv`: the variable the token comes from, named in the hint when the hub refuses.
+     * `onRequest`: told of each HTTP request once it ended (`-v`).
      */
-    opts: { hubOnly?: boolean; tokenEnv?: string } = {},
+    opts: { hubOnly?: boolean; tokenEnv?: string; onRequest?: RequestObserver } = {},
   ) {
     const hubOnly = opts.hubOnly === true;
     this.tokenEnv = opts.tokenEnv ?? 'CRSYNC_TOKEN';
     const { origin, dataset } = hubOnly ? { origin: parseHubOrigin(url), dataset: '' } : parseHubUrl(url);
     this.origin = origin;
     this.base = hubOnly ? `${origin}/v${PROTOCOL_VERSION}/datasets` : `${origin}/v${PROTOCOL_VERSION}/datasets/${encodeURIComponent(dataset)}`;
-    this.agent = new HttpAgent(origin);
+    this.agent = new HttpAgent(origin, opts.onRequest);
   }
 
   /** The datasets of the hub this token may use (GET /v1/datasets). */
