@@ -16,6 +16,7 @@ import { cursorFromJson } from '../protocol/codec.js';
 import { DEFAULT_PAGE_SIZE, END_OF_VERSION, MAX_FRAME_BYTES, MAX_PAGE_SIZE, isAfter, type Cursor, type DatasetInfo, type Page, type WireConflict, type WireResolution } from '../protocol/types.js';
 import { openTransport } from '../transports/open.js';
 import { withRetries, type RetryOptions } from './retry.js';
+import { notePartialPush } from './partial-push.js';
 import type { RequestObserver, Transport } from '../transports/transport.js';
 
 /** Progress of a transfer, for spinners. */
@@ -329,6 +330,16 @@ async function runWithRemote<T>(opts: SyncOptions, fn: (store: Store, name: stri
   }
 }
 
+/** Push attempts; when the last fails with pages unanswered, what landed is kept (notePartialPush). */
+async function pushWithRetries(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PushAcc): Promise<void> {
+  try {
+    await withRetries(() => pushOnce(store, name, t, opts, acc), { ...opts.retry, signal: opts.signal });
+  } catch (err) {
+    await notePartialPush(store, name, t, acc.unacked.length > 0);
+    throw err;
+  }
+}
+
 /** Pulls what the remote has that we have not seen; resumes from the last committed page. */
 export async function pullChanges(opts: SyncOptions): Promise<PullResult> {
   const acc = { received: 0, conflicts: 0, schema: [] as string[] };
@@ -341,9 +352,7 @@ export async function pullChanges(opts: SyncOptions): Promise<PullResult> {
 /** Pushes what the remote has not acknowledged; resumes from what the remote committed. */
 export async function pushChanges(opts: SyncOptions): Promise<PushResult> {
   const acc: PushAcc = { sent: 0, conflicts: 0, created: false, schema: [], unacked: [] };
-  const r = await runWithRemote(opts, (store, name, t) =>
-    withRetries(() => pushOnce(store, name, t, opts, acc), { ...opts.retry, signal: opts.signal }),
-  );
+  const r = await runWithRemote(opts, (store, name, t) => pushWithRetries(store, name, t, opts, acc));
   return { remote: opts.remote, url: r.url, sent: acc.sent, received: 0, conflicts: acc.conflicts, created: acc.created, schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
 }
 
@@ -353,7 +362,7 @@ export async function syncChanges(opts: SyncOptions): Promise<SyncResult> {
   const pushAcc: PushAcc = { sent: 0, conflicts: 0, created: false, schema: [], unacked: [] };
   const r = await runWithRemote(opts, async (store, name, t) => {
     await withRetries(() => pullOnce(store, name, t, opts, pullAcc), { ...opts.retry, signal: opts.signal });
-    await withRetries(() => pushOnce(store, name, t, opts, pushAcc), { ...opts.retry, signal: opts.signal });
+    await pushWithRetries(store, name, t, opts, pushAcc);
   });
   return {
     remote: opts.remote,
