@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Hub } from '../helpers.js';
 import type { RemoteStatus } from '../../src/sync/client/status.js';
-import { bulkInsert, makeReplica, ok, peek, sandbox, spawnCli, sql, waitFor } from './sync-helpers.js';
+import { bigPushUnderWay, ok, sandbox, type spawnCli } from './sync-helpers.js';
 
 const ROWS = 60_000;
 /** Two changes a row (name, qty). */
@@ -19,13 +19,7 @@ async function changeCount(db: string): Promise<number> {
  */
 async function cutPush(cut: (push: ReturnType<typeof spawnCli>, hub: Hub) => void): Promise<{ a: string; hubFile: string; exitCode: number | undefined; stdout: string }> {
   const h = await tmp.hub();
-  const a = tmp.path('a.db');
-  await makeReplica(a, 'create table t (id integer primary key not null, name text, qty integer)');
-  await sql(a, bulkInsert(ROWS));
-  await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/big`]);
-  const hubFile = tmp.path('hub/big.db');
-  const push = spawnCli(['-d', a, 'push', '--create', '--page-size', '1000']);
-  await waitFor(() => ((peek(hubFile, 'select max(recv_version) from crsync_peers') as number | null) ?? 0) > 0);
+  const { a, hubFile, push } = await bigPushUnderWay(tmp, h, ROWS);
   cut(push, h);
   const r = await push;
   return { a, hubFile, exitCode: r.exitCode, stdout: String(r.stdout) };
