@@ -229,10 +229,27 @@ export function codeOfAnswer(status: number, hubCode: unknown): ErrorCode {
   return 'remote_error';
 }
 
-/** Turns anything thrown into a CrsyncError; unknown errors become `internal`. */
+/** True when SQLite or the file system said the disk is full (along the cause chain). */
+export function isDiskFull(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+    if (e.code === 'SQLITE_FULL' || e.code === 'ENOSPC' || /database or disk is full|no space left on device/i.test(String(e.message ?? ''))) return true;
+  }
+  return false;
+}
+
+/**
+ * Turns anything thrown into a CrsyncError; unknown errors become `internal`. A full disk is
+ * no bug: it is `disk_full`, and since every write is one transaction, nothing was half-done.
+ */
 export function toCrsyncError(err: unknown): CrsyncError {
   if (err instanceof CrsyncError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (isDiskFull(err)) {
+    return new CrsyncError('disk_full', `the disk is full: ${message}`, {
+      hint: 'free space on the disk of the replica (and of its temp folder); what was committed is kept, so run the command again afterwards',
+      cause: err,
+    });
+  }
   return new CrsyncError('internal', `internal error: ${message}`, {
     hint: 'run again with --debug for the stack trace, and report it',
     cause: err,
