@@ -76,7 +76,7 @@ try {
     s.db.exec(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${SHARED}) INSERT INTO items SELECT i, -1, 0, 'shared' FROM s`);
     addRemote(s.db, 'origin', `${url}/load`);
   });
-  await pushChanges({ dbPath: seed, remote: 'origin', env: {} });
+  await pushChanges({ dbPath: seed, remote: 'origin', env: {}, create: true });
 
   const workers = [];
   const ready = [];

@@ -12,7 +12,8 @@ const env = { ...process.env, CRSYNC_RETRIES: '1' };
 const cpu0 = process.cpuUsage();
 const started = performance.now();
 let result;
-if (op === 'push') result = await pushChanges({ dbPath: a, remote: b ?? 'origin', env });
+// Each push run goes to a fresh dataset: it creates it, as `crsync push --create` does.
+if (op === 'push') result = await pushChanges({ dbPath: a, remote: b ?? 'origin', env, create: true });
 else if (op === 'pull') result = await pullChanges({ dbPath: a, remote: b ?? 'origin', env });
 else if (op === 'clone') result = await cloneReplica(a, b, { env });
 else throw new Error(`unknown op ${op}`);

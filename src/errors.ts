@@ -52,19 +52,17 @@ interface ErrorSpec {
  * `test/unit/errors.test.ts` checks that the exit code is the family's and that src throws no other.
  */
 export const ERRORS = {
-  // usage: exit 2
+  // usage: exit 2 (the command line itself is wrong)
   usage:                  { family: 'usage', exit: 2, status: 400 },
   unknown_format:         { family: 'usage', exit: 2, status: 400 },
-  dir_not_empty:          { family: 'exists', exit: 1, status: 400 },
-  empty_migration:        { family: 'usage', exit: 2, status: 400 },
   empty_sql:              { family: 'usage', exit: 2, status: 400 },
+  // named but not there, or there already: exit 1
+  dir_not_empty:          { family: 'exists', exit: 1, status: 400 },
   file_exists:            { family: 'exists', exit: 1, status: 400 },
   dataset_not_empty:      { family: 'exists', exit: 1, status: 409 },
   no_such_conflict:       { family: 'not_found', exit: 1, status: 400 },
   no_such_remote:         { family: 'not_found', exit: 1, status: 400 },
   remote_exists:          { family: 'exists', exit: 1, status: 400 },
-  same_site:              { family: 'usage', exit: 2, status: 400 },
-  tokens_unreadable:      { family: 'usage', exit: 2, status: 400 },
   // not found: exit 1
   dataset_not_found:      { family: 'not_found', exit: 1, status: 404 },
   not_found:              { family: 'not_found', exit: 1, status: 404 },
@@ -83,6 +81,9 @@ export const ERRORS = {
   sql_error:              { family: 'input', exit: 1, status: 500 },
   unsafe_migration:       { family: 'input', exit: 1, status: 500 },
   migration_failed:       { family: 'input', exit: 1, status: 500 },
+  empty_migration:        { family: 'input', exit: 1, status: 500 },
+  /** The remote is this replica itself (a file pushed into itself, or a copy with its site id). */
+  same_site:              { family: 'input', exit: 1, status: 400 },
   // the machine refused: exit 1
   cannot_write:           { family: 'io', exit: 1, status: 500 },
   db_open_failed:         { family: 'io', exit: 1, status: 500 },
@@ -90,6 +91,7 @@ export const ERRORS = {
   listen_failed:          { family: 'io', exit: 1, status: 500 },
   store_incompatible:     { family: 'io', exit: 1, status: 500 },
   store_corrupt:          { family: 'io', exit: 1, status: 500 },
+  tokens_unreadable:      { family: 'io', exit: 1, status: 500 },
   // protocol: exit 1 on a client; a 4xx from the hub
   bad_request:            { family: 'protocol', exit: 1, status: 400 },
   bad_stream:             { family: 'protocol', exit: 1, status: 400 },
@@ -233,10 +235,27 @@ export function codeOfAnswer(status: number, hubCode: unknown): ErrorCode {
   return 'remote_error';
 }
 
-/** Turns anything thrown into a CrsyncError; unknown errors become `internal`. */
+/** True when SQLite or the file system said the disk is full (along the cause chain). */
+export function isDiskFull(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+    if (e.code === 'SQLITE_FULL' || e.code === 'ENOSPC' || /database or disk is full|no space left on device/i.test(String(e.message ?? ''))) return true;
+  }
+  return false;
+}
+
+/**
+ * Turns anything thrown into a CrsyncError; unknown errors become `internal`. A full disk is
+ * no bug: it is `disk_full`, and since every write is one transaction, nothing was half-done.
+ */
 export function toCrsyncError(err: unknown): CrsyncError {
   if (err instanceof CrsyncError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (isDiskFull(err)) {
+    return new CrsyncError('disk_full', `the disk is full: ${message}`, {
+      hint: 'free space on the disk of the replica (and of its temp folder); what was committed is kept, so run the command again afterwards',
+      cause: err,
+    });
+  }
   return new CrsyncError('internal', `internal error: ${message}`, {
     hint: 'run again with --debug for the stack trace, and report it',
     cause: err,

@@ -1,5 +1,5 @@
 // The crsync library: what the CLI does, for apps that embed a replica (docs/api.md).
-export { openReplica, Replica, type OpenReplicaOptions, type TransferOptions, type StartSyncOptions } from './replica.js';
+export { openReplica, Replica, type OpenReplicaOptions, type TransferOptions, type PushOptions, type StartSyncOptions } from './replica.js';
 export { LiveSync, type LiveSyncOptions, type LiveStatus, type LiveState, type LiveChange, type LiveTransfer, type BackoffOptions } from '../sync/client/live.js';
 export type { WatchCallback } from './watch.js';
 export type { PullResult, PushResult, SyncResult } from '../sync/client/engine.js';

@@ -30,6 +30,11 @@ export interface TransferOptions {
   snapshot?: boolean;
 }
 
+/** Options of a push: `create: true` is the CLI's `push --create` (a missing dataset is made). */
+export interface PushOptions extends TransferOptions {
+  create?: boolean;
+}
+
 /** Options of `startSync` (the remote, the file and the environment come from the replica). */
 export type StartSyncOptions = Omit<LiveSyncOptions, 'dbPath' | 'remote' | 'env'>;
 
@@ -80,9 +85,12 @@ export class Replica {
     return this.afterTransfer(await syncChanges(this.transfer(remote, opts)));
   }
 
-  /** `crsync push --json`. */
-  async push(remote = 'origin', opts: TransferOptions = {}): Promise<PushResult> {
-    return this.afterTransfer(await pushChanges(this.transfer(remote, opts)));
+  /**
+   * `crsync push --json`. A missing dataset is `dataset_not_found` unless `create: true`
+   * (`push --create`), as in the CLI: a typo in a URL must not make a dataset.
+   */
+  async push(remote = 'origin', opts: PushOptions = {}): Promise<PushResult> {
+    return this.afterTransfer(await pushChanges(this.transfer(remote, opts, opts.create === true)));
   }
 
   /** `crsync pull --json`. */
@@ -149,9 +157,10 @@ export class Replica {
     open.delete(this.store.path);
   }
 
-  private transfer(remote: string, opts: TransferOptions): SyncOptions {
+  /** Only a push creates, and only when asked: sync and pull never make a dataset. */
+  private transfer(remote: string, opts: TransferOptions, create = false): SyncOptions {
     this.check();
-    return { dbPath: this.path, remote, env: this.env, ...opts };
+    return { dbPath: this.path, remote, env: this.env, pageSize: opts.pageSize, migrate: opts.migrate, signal: opts.signal, create };
   }
 
   private afterTransfer<T>(result: T): T {

@@ -3,7 +3,7 @@ import { retryFromEnv } from '../sync/client/retry.js';
 import { renderClone } from '../output/remote-render.js';
 import { transferProgress } from '../output/sync-render.js';
 import { DEFAULT_PAGE_SIZE } from '../sync/protocol/types.js';
-import { action, positiveInt, withResumeHint } from './common.js';
+import { action, positiveInt, requestLog, stepDetail, withResumeHint } from './common.js';
 
 export function registerClone(program: Command): void {
   program
@@ -15,7 +15,10 @@ export function registerClone(program: Command): void {
     .option('--page-size <n>', `changes per page, one transaction each (default ${DEFAULT_PAGE_SIZE})`)
     .action(
       action(async (ctx, url: string, file: string | undefined, flags: { pageSize?: string; snapshot: boolean }) => {
-        const total = ctx.out.opts.interactive && !ctx.out.opts.quiet ? await (await import('../sync/client/status.js')).countAll(url, ctx.env) : null;
+        const started = performance.now();
+        const onRequest = requestLog(ctx);
+        const total = (ctx.out.opts.interactive && !ctx.out.opts.quiet) || ctx.out.verbose ? await (await import('../sync/client/status.js')).countAll(url, ctx.env, undefined, onRequest) : null;
+        stepDetail(ctx, `clone ${url}: ${total ?? 'unknown'} changes on the remote, counted`, started);
         const { progress, onProgress } = transferProgress(ctx.out, `clone ${url}`, { pull: total });
         try {
           const { cloneReplica } = await import('../sync/client/clone.js');
@@ -26,8 +29,10 @@ export function registerClone(program: Command): void {
             retry: retryFromEnv(ctx.env),
             snapshot: flags.snapshot,
             onProgress,
+            onRequest,
           });
           progress.done();
+          stepDetail(ctx, `clone ${url}: ${r.db} via ${r.via}, ${r.received} changes, ${r.bytes} bytes`, started);
           ctx.out.result(r, renderClone);
         } catch (err) {
           progress.fail();

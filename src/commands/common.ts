@@ -3,6 +3,8 @@ import type { Readable } from 'node:stream';
 import { commandContext, type CommandContext } from '../cli.js';
 import { CrsyncError, UsageError } from '../errors.js';
 import { parseQuantity } from '../units.js';
+import { renderExchange } from '../output/sync-render.js';
+import type { RequestObserver } from '../sync/transports/transport.js';
 
 /** Wraps a command action: builds its context and passes it along with the parsed arguments. */
 export function action<A extends unknown[]>(
@@ -39,4 +41,14 @@ export function parseDuration(name: string, value: string): number {
 export function withResumeHint(err: unknown, again: string): unknown {
   if (!(err instanceof CrsyncError) || err.code !== 'interrupted' || err.hint) return err;
   return new CrsyncError(err.code, err.message, { exitCode: err.exitCode, hint: `the pages committed so far are kept; run \`${again}\` to carry on from there`, cause: err });
+}
+
+/** With -v (and not -q): one stderr line per HTTP request the command makes; else nothing. */
+export function requestLog(ctx: CommandContext): RequestObserver | undefined {
+  return ctx.out.verbose ? (e) => ctx.out.detail(renderExchange(e)) : undefined;
+}
+
+/** With -v: a step's detail line with the milliseconds since `started` (performance.now()). */
+export function stepDetail(ctx: CommandContext, text: string, started: number): void {
+  ctx.out.detail(`${text} (${Math.round(performance.now() - started)} ms)`);
 }

@@ -5,7 +5,7 @@ import {
   renderDatasets, renderRemoteAdded, renderRemoteNames, renderRemoteRemoved, renderRemoteTable, renderRemoteUrlSet, type RemoteView,
 } from '../output/remote-render.js';
 import { filePathOf, isHttpUrl, parseHubUrl } from '../sync/transports/url.js';
-import { action } from './common.js';
+import { action, requestLog, stepDetail } from './common.js';
 
 function publicRemote(r: ReturnType<typeof listRemotes>[number]): RemoteView {
   return { name: r.name, url: r.url, tokenEnv: r.tokenEnv, lastPush: r.lastPush, lastPull: r.lastPull };
@@ -89,10 +89,12 @@ export function registerRemote(program: Command): void {
     .action(
       action(async (ctx, url: string, opts: { tokenEnv: string }) => {
         const { HttpTransport } = await import('../sync/transports/http.js');
-        const t = new HttpTransport(url, ctx.env[opts.tokenEnv] || undefined, true);
+        const t = new HttpTransport(url, ctx.env[opts.tokenEnv] || undefined, { hubOnly: true, tokenEnv: opts.tokenEnv, onRequest: requestLog(ctx) });
         try {
           const hub = new URL(url).origin;
+          const started = performance.now();
           const datasets = await t.listDatasets();
+          stepDetail(ctx, `remote datasets: ${datasets.length} listed`, started);
           ctx.out.result({ hub, datasets }, renderDatasets);
         } finally {
           await t.close();

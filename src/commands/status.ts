@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { renderStatus } from '../output/status-render.js';
-import { action, parseDuration } from './common.js';
+import { action, parseDuration, requestLog, stepDetail } from './common.js';
 
 export function registerStatus(program: Command): void {
   program
@@ -16,7 +16,9 @@ export function registerStatus(program: Command): void {
         const timeoutMs = parseDuration('--timeout', opts.timeout);
         // Loaded on use (it pulls in the HTTP client): keeps other commands' start-up light.
         const { replicaStatus } = await import('../sync/client/status.js');
-        const result = await replicaStatus({ dbPath: ctx.globals.db, remote, env: ctx.env, offline: opts.offline === true, timeoutMs });
+        const started = performance.now();
+        const result = await replicaStatus({ dbPath: ctx.globals.db, remote, env: ctx.env, offline: opts.offline === true, timeoutMs, onRequest: requestLog(ctx) });
+        stepDetail(ctx, `status: ${result.remotes.length} remote${result.remotes.length === 1 ? '' : 's'}${opts.offline ? ' (not asked)' : ' asked'}`, started);
         ctx.out.result(result, renderStatus);
         if (opts.exitCode && !result.inSync) ctx.exitCode = ExitCode.notInSync;
       }),

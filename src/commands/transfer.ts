@@ -4,7 +4,7 @@ import type { SyncOptions } from '../sync/client/engine.js';
 import { retryFromEnv } from '../sync/client/retry.js';
 import { renderTransfer, transferProgress, type TransferTotals } from '../output/sync-render.js';
 import { DEFAULT_PAGE_SIZE } from '../sync/protocol/types.js';
-import { action, positiveInt, withResumeHint } from './common.js';
+import { action, positiveInt, requestLog, stepDetail, withResumeHint } from './common.js';
 
 interface TransferFlags {
   migrate: boolean;
@@ -26,6 +26,7 @@ function syncOptions(ctx: CommandContext, remote: string | undefined, flags: Tra
     // Only `push --create` makes a dataset: a typo in a URL must fail, not create one.
     create: flags.create === true,
     snapshot: flags.snapshot !== false,
+    onRequest: requestLog(ctx),
   };
 }
 
@@ -55,16 +56,16 @@ export function registerTransfers(program: Command): void {
           // The totals cost one count request: only worth it when progress is shown.
           const started = performance.now();
           const totals: TransferTotals = (ctx.out.opts.interactive && !ctx.out.opts.quiet) || ctx.out.verbose
-            ? await (await import('../sync/client/status.js')).transferTotals({ dbPath: ctx.globals.db, remote, env: ctx.env })
+            ? await (await import('../sync/client/status.js')).transferTotals({ dbPath: ctx.globals.db, remote, env: ctx.env, onRequest: requestLog(ctx) })
             : {};
-          ctx.out.detail(`${v.name} ${remote}: to push ${totals.push ?? 'unknown'}, to pull ${totals.pull ?? 'unknown'} (counted in ${Math.round(performance.now() - started)} ms)`);
+          stepDetail(ctx, `${v.name} ${remote}: to push ${totals.push ?? 'unknown'}, to pull ${totals.pull ?? 'unknown'}, counted`, started);
           const { progress, onProgress } = transferProgress(ctx.out, `${v.name} ${remote}`, totals);
           try {
             // Loaded on use: keeps the start-up of every other command light.
             const engine = await import('../sync/client/engine.js');
             const result = await engine[v.run]({ ...syncOptions(ctx, remote, flags), onProgress });
             progress.done();
-            ctx.out.detail(`${v.name} ${remote}: ${result.url}, ${result.bytes} bytes, ${result.ms} ms in the engine`);
+            ctx.out.detail(`${v.name} ${remote}: ${result.url}, sent ${result.sent}, received ${result.received}, ${result.bytes} bytes, ${result.ms} ms in the engine`);
             ctx.out.result(result, (r, c) => renderTransfer(v.past, r, c));
           } catch (err) {
             progress.fail();

@@ -110,7 +110,8 @@ export function prepareTarget(db: Db, options: { table: string; create?: boolean
   const pk = options.pk ?? [];
   const missing = pk.filter((k) => !folded.includes(foldCase(k)));
   if (missing.length > 0) {
-    throw new UsageError(`--pk ${missing.join(', ')} is not a column of ${source}`, `its columns are ${columns.join(', ')}`);
+    // A column named that the file does not have: not found (exit 1), as a missing table is.
+    throw new CrsyncError('no_such_column', `--pk ${missing.join(', ')} is not a column of ${source}`, { hint: `its columns are ${columns.join(', ')}` });
   }
   if (pk.length === 0 && folded.includes(GENERATED_KEY)) {
     throw new UsageError(

@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { Output, Progress } from './output.js';
 import type { TransferProgress } from '../sync/client/engine.js';
+import type { HttpExchange } from '../sync/transports/transport.js';
 import { formatBytes, formatCount, formatEta, formatMs, formatRate } from './format.js';
 
 /** The one-line human summary of a push, pull or sync. */
@@ -66,4 +67,16 @@ export function transferProgress(
       progress.update(renderProgress(name, p, p.total ?? totals[p.phase], performance.now() - started));
     },
   };
+}
+
+/**
+ * One HTTP request of a client, for `-v` on stderr:
+ * "http GET /v1/datasets/shop/changes?since=0&seq=-1&site=1a2b3c4d… 200, sent 412 B, received 1.2 MiB, 85 ms".
+ */
+export function renderExchange(e: HttpExchange): string {
+  // A site id is 32 hex digits: the first 8 tell sites apart, as in the hub's log.
+  const path = e.path.replace(/site=([0-9a-f]{8})[0-9a-f]{24}/, 'site=$1…');
+  const answer = e.status === null ? 'no answer' : String(e.status);
+  const why = e.error !== undefined ? ` (${e.error})` : '';
+  return `http ${e.method} ${path} ${answer}${why}, sent ${formatBytes(e.sent)}, received ${formatBytes(e.received)}, ${e.ms} ms`;
 }

@@ -1,5 +1,5 @@
 import { closeSync, openSync } from 'node:fs';
-import { CrsyncError } from '../errors.js';
+import { CrsyncError, isDiskFull } from '../errors.js';
 
 /** Error codes and messages, along an error's cause chain, of running out of descriptors or disk. */
 function causes(err: unknown): { code: string; message: string }[] {
@@ -23,9 +23,10 @@ export function resourceError(err: unknown): CrsyncError | undefined {
       hint: 'try again shortly; the operator can raise the descriptor limit (ulimit -n) or lower --max-datasets',
     });
   }
-  if (all.some((c) => c.code === 'ENOSPC' || c.code === 'SQLITE_FULL' || /database or disk is full|no space left on device/i.test(c.message))) {
-    return new CrsyncError('disk_full', 'the hub\'s disk is full: nothing of this request was kept', {
-      hint: 'the operator must free space on the hub\'s --dir; the request can be sent again afterwards',
+  if (isDiskFull(err)) {
+    // A push keeps the pages committed before the disk filled: only the rest is lost.
+    return new CrsyncError('disk_full', 'the hub\'s disk is full: the request stopped, and nothing it had not committed was kept', {
+      hint: 'the operator must free space on the hub\'s --dir; run the command again afterwards: it resumes from what was committed',
     });
   }
   return undefined;

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CrsyncError, UsageError } from '../errors.js';
+import { CrsyncError } from '../errors.js';
 
 /** What a token may do. */
 export interface TokenGrant {
@@ -23,6 +23,11 @@ export interface TokenTable {
   createRestricted: boolean;
 }
 
+/** A tokens file that reads but does not parse: its content is wrong, not the command line. */
+function badTokens(message: string, hint = 'each line is "<token> <read|read-write|create|admin> [dataset,dataset|*]"'): CrsyncError {
+  return new CrsyncError('bad_input', message, { hint });
+}
+
 /**
  * Reads a tokens file: one token a line, `<token> <right> [dataset,dataset|*]`, the right one of
  * `read`, `read-write`, `create` (read-write, and may create datasets) or `admin` (create, on
@@ -43,16 +48,16 @@ export function loadTokens(path: string): TokenTable {
     if (!trimmed || trimmed.startsWith('#')) return;
     const [token, rights, datasets, ...rest] = trimmed.split(/\s+/);
     const where = `${path}:${i + 1}`;
-    if (!token || !rights || rest.length > 0) throw new UsageError(`${where}: expected "<token> <read|read-write|create|admin> [datasets]"`);
+    if (!token || !rights || rest.length > 0) throw badTokens(`${where}: expected "<token> <read|read-write|create|admin> [datasets]"`);
     let write = true;
     let create = false;
     if (rights === 'read' || rights === 'r') write = false;
     else if (rights === 'create' || rights === 'admin') create = true;
-    else if (rights !== 'read-write' && rights !== 'rw' && rights !== 'write') throw new UsageError(`${where}: unknown right ${JSON.stringify(rights)}`, 'use read, read-write, create or admin');
+    else if (rights !== 'read-write' && rights !== 'rw' && rights !== 'write') throw badTokens(`${where}: unknown right ${JSON.stringify(rights)}`, 'use read, read-write, create or admin');
     const list = rights === 'admin' || !datasets || datasets === '*' ? null : new Set(datasets.split(',').filter(Boolean));
     grants.push({ digest: digest(token), grant: { write, create, datasets: list, owner: digest(`crsync site owner\0${token}`) } });
   });
-  if (grants.length === 0) throw new UsageError(`${path} holds no tokens`, 'add lines "<token> <read|read-write> [datasets]"');
+  if (grants.length === 0) throw badTokens(`${path} holds no tokens`, 'add lines "<token> <read|read-write> [datasets]"');
   return { grants, createRestricted: grants.some((g) => g.grant.create) };
 }
 

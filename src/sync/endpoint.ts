@@ -90,7 +90,11 @@ export class ServedReplica {
       schema: this.schema.get(this.schemaCookie()),
       features: [...FEATURES],
     };
-    if (site) info.received = this.received(site);
+    if (site) {
+      const peer = getPeer(this.db, site);
+      info.received = cursorToJson(peer.received);
+      if (peer.receivedAt !== null) info.receivedAt = peer.receivedAt;
+    }
     return info;
   }
 

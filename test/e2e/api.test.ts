@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { openReplica, type Replica } from '../../src/api/index.js';
@@ -34,7 +34,16 @@ describe('the library API', () => {
     expect(a.track('todo')).toMatchObject({ tracked: ['todo'] });
     a.db.prepare('INSERT INTO todo (id, title) VALUES (?, ?)').run('a', 'milk');
     a.addRemote('origin', `${h.url}/todos`);
-    expect(await a.push()).toMatchObject({ remote: 'origin', sent: 2, received: 0 }); // title and done
+    // Creating is explicit, as in the CLI: a plain push, sync or live sync to a missing dataset makes nothing.
+    for (const attempt of [() => a.push(), () => a.sync(), () => a.push('origin', { create: false })]) {
+      await expect(attempt()).rejects.toMatchObject({ code: 'dataset_not_found', exitCode: 1, hint: expect.stringContaining('--create') });
+    }
+    const live = a.startSync('origin', { backoff: { baseMs: 20, capMs: 50, failures: 100, probeMs: 1000 } });
+    await until(() => live.status.error?.code === 'dataset_not_found');
+    await new Promise((r) => setTimeout(r, 300));
+    await live.stop();
+    expect(existsSync(tmp.path('hub/todos.db'))).toBe(false);
+    expect(await a.push('origin', { create: true })).toMatchObject({ remote: 'origin', sent: 2, received: 0, created: true }); // title and done
 
     const b = replica('b.db');
     b.addRemote('origin', `${h.url}/todos`);

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crsync, startHub, tempDir, type Hub } from '../helpers.js';
@@ -40,6 +40,7 @@ const CASES: Record<string, Case[]> = {
     { args: (p) => ['import', `imported${n++}`, `${p.dir}/rows.csv`, '--create', '--pk', 'id', '-d', p.a], exit: 0 },
     { args: (p) => ['import', 't', `${p.dir}/rows.csv`, '--format', 'xml', '-d', p.a], exit: 2, code: 'unknown_format' },
     { args: (p) => ['import', 't', `${p.dir}/nosuch.csv`, '-d', p.a], exit: 1 },
+    { args: (p) => ['import', `imported${n++}`, `${p.dir}/rows.csv`, '--create', '--pk', 'nosuch', '-d', p.a], exit: 1, code: 'no_such_column' },
   ],
   export: [
     { args: (p) => ['export', 't', '-d', p.a], exit: 0 },
@@ -70,6 +71,9 @@ const CASES: Record<string, Case[]> = {
     { args: (p) => ['push', 'missing', '-d', p.a], exit: 1, code: 'dataset_not_found' },
     { args: (p) => ['push', 'dead', '-d', p.a], exit: 3, code: 'remote_unreachable' },
     { args: (p) => ['push', '--page-size', '0', '-d', p.a], exit: 2, code: 'usage' },
+    // A remote that is this replica (the file itself, or a copy with its site id) is no usage error.
+    { args: (p) => ['push', 'self', '-d', p.a], exit: 1, code: 'same_site' },
+    { args: (p) => ['pull', 'copy', '-d', p.a], exit: 1, code: 'same_site' },
   ],
   pull: [
     { args: (p) => ['pull', '-d', p.a], exit: 0 },
@@ -95,8 +99,31 @@ const CASES: Record<string, Case[]> = {
     { args: (p) => ['log', '-n', '0', '-d', p.a], exit: 2, code: 'usage' },
     { args: (p) => ['log', '-d', p.plain], exit: 1, code: 'not_a_replica' },
   ],
-  migrate: [{ args: (p) => ['migrate', '-d', p.a], exit: 2, code: 'usage' }],
-  serve: [{ args: (p) => ['serve', '--dir', p.dir, '--port', '99999'], exit: 2, code: 'usage' }, { args: (p) => ['serve', '--dir', p.dir, '--log-format', 'xml'], exit: 2, code: 'usage' }],
+  diff: [
+    { args: (p) => ['diff', '-d', p.a], exit: 0 },
+    { args: (p) => ['diff', 'nosuch', '-d', p.a], exit: 1, code: 'no_such_remote' },
+    { args: (p) => ['diff', '--since', 'x', '-d', p.a], exit: 2, code: 'usage' },
+  ],
+  show: [
+    { args: (p) => ['show', 't', 'id=1', '-d', p.a], exit: 0 },
+    { args: (p) => ['show', 'nosuch', 'id=1', '-d', p.a], exit: 1, code: 'no_such_table' },
+    { args: (p) => ['show', 't', '{bad', '-d', p.a], exit: 2, code: 'usage' },
+  ],
+  'conflicts show': [
+    { args: (p) => ['conflicts', 'show', '99', '-d', p.a], exit: 1, code: 'no_such_conflict' },
+    { args: (p) => ['conflicts', 'show', 'x', '-d', p.a], exit: 2, code: 'usage' },
+  ],
+  migrate: [
+    { args: (p) => ['migrate', '-d', p.a], exit: 2, code: 'usage' },
+    { args: (p) => ['migrate', `${p.dir}/empty.sql`, '-d', p.a], exit: 1, code: 'empty_migration' },
+  ],
+  serve: [
+    { args: (p) => ['serve', '--dir', p.dir, '--port', '99999'], exit: 2, code: 'usage' },
+    { args: (p) => ['serve', '--dir', p.dir, '--log-format', 'xml'], exit: 2, code: 'usage' },
+    // A tokens file that is missing or does not parse: the file is wrong, not the command line.
+    { args: (p) => ['serve', '--dir', p.dir, '--port', '0', '--tokens', `${p.dir}/nosuch.tokens`], exit: 1, code: 'tokens_unreadable' },
+    { args: (p) => ['serve', '--dir', p.dir, '--port', '0', '--tokens', `${p.dir}/bad.tokens`], exit: 1, code: 'bad_input' },
+  ],
   demo: [{ args: (p) => ['demo', '--dir', p.dir], exit: 1, code: 'dir_not_empty' }],
 };
 
@@ -114,6 +141,8 @@ beforeAll(async () => {
   d.exec('CREATE TABLE t (x)');
   d.close();
   writeFileSync(tmp.path('rows.csv'), 'id,v\n100,"x"\n');
+  writeFileSync(tmp.path('empty.sql'), '-- nothing here\n');
+  writeFileSync(tmp.path('bad.tokens'), 'secret superuser\n');
   const steps = [
     ['init', '-d', a],
     ['sql', '-d', a, 'CREATE TABLE t (id INTEGER PRIMARY KEY NOT NULL, v TEXT); INSERT INTO t VALUES (1, \'a\')'],
@@ -122,8 +151,12 @@ beforeAll(async () => {
     ['remote', 'add', 'missing', `${hub.url}/missing`, '-d', a],
     ['remote', 'add', 'dead', 'http://127.0.0.1:9/shop', '-d', a],
     ['push', '--create', '-d', a],
+    ['remote', 'add', 'self', a, '-d', a],
   ];
   for (const s of steps) expect((await crsync(s, { env: SYNC_ENV })).exitCode, s.join(' ')).toBe(0);
+  // A copied file keeps the replica's site id (the wrong way to make a replica).
+  copyFileSync(a, tmp.path('copy.db'));
+  expect((await crsync(['remote', 'add', 'copy', tmp.path('copy.db'), '-d', a])).exitCode).toBe(0);
   mkdirSync(tmp.path('fresh'));
   paths = { a, plain, hub: hub.url, dead: 'http://127.0.0.1:9', dir: tmp.dir, fresh: (name) => tmp.path(`fresh/${name}-${n++}.db`) };
 }, 60_000);

@@ -87,7 +87,7 @@ export async function twoReplicas(
     trackTables(s, ['items']);
     addRemote(s.db, 'origin', url);
   });
-  await pushChanges({ dbPath: a, remote: 'origin', env: {} });
+  await pushChanges({ dbPath: a, remote: 'origin', env: {}, create: true });
   await cloneReplica(url, b, { env: {} });
   return { a, b, hub: join(hub.dir, `${dataset}.db`) };
 }

@@ -32,7 +32,7 @@ describe('SIGKILL during resolve', () => {
     const env = {};
     const sync = { env, remote: 'origin', retry: { attempts: 1 } };
     withStore(a, {}, (s) => addRemote(s.db, 'origin', `${h.url}/shop`));
-    await pushChanges({ ...sync, dbPath: a });
+    await pushChanges({ ...sync, dbPath: a, create: true });
     // Both edit every name while apart; 'b ...' > 'a ...', so B's values win and A's lose.
     const replicas = [];
     for (let round = 0; round < ROUNDS; round++) {

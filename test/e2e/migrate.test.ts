@@ -91,7 +91,7 @@ INSERT INTO notes VALUES (1, 'first');
     const missing = await crsyncJson<ErrorJson>(['-d', a, 'migrate', tmp.path('nope.sql')]);
     expect([missing.exitCode, missing.json.error.code]).toEqual([1, 'file_not_found']);
     const empty = await migrateJson<ErrorJson>(a, '-- nothing here\n;;\n');
-    expect([empty.exitCode, empty.json.error.code]).toEqual([2, 'empty_migration']);
+    expect([empty.exitCode, empty.json.error.code]).toEqual([1, 'empty_migration']);
     const noArg = await crsync(['-d', a, 'migrate']);
     expect(noArg.exitCode).toBe(2);
 

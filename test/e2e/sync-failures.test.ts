@@ -52,13 +52,15 @@ describe('failures a user sees', () => {
     await sql(a, "insert into t (id, name) values (1, 'a')");
     await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/shop`, '--token-env', 'SHOP_TOKEN']);
 
-    const refused = async (env: Record<string, string>, code: string) => {
-      const r = await runJson<{ error: { code: string; message: string } }>(['-d', a, 'push', '--create'], env);
+    const refused = async (env: Record<string, string>, code: string, hint?: string) => {
+      const r = await runJson<{ error: { code: string; message: string; hint: string } }>(['-d', a, 'push', '--create'], env);
       expect(r.exitCode, JSON.stringify(env)).toBe(4);
       expect(r.json.error.code).toBe(code);
+      if (hint !== undefined) expect(r.json.error.hint).toBe(hint);
     };
-    await refused({}, 'auth_failed');
-    await refused({ SHOP_TOKEN: 'wrong' }, 'auth_failed');
+    // The hints name the variable to set, not the HTTP header the hub's own answer speaks of.
+    await refused({}, 'auth_failed', "set SHOP_TOKEN (the remote's --token-env)");
+    await refused({ SHOP_TOKEN: 'wrong' }, 'auth_failed', "the token is not one the hub knows: check SHOP_TOKEN (the remote's --token-env)");
     await refused({ SHOP_TOKEN: 'secret-ro' }, 'forbidden');
     await refused({ SHOP_TOKEN: 'secret-other' }, 'forbidden');
     // The token in the default variable is not the one the remote names.
@@ -69,6 +71,9 @@ describe('failures a user sees', () => {
     expect(existsSync(tmp.path('hub/shop.db'))).toBe(false);
 
     expect((await ok(['-d', a, 'push', '--create'], { SHOP_TOKEN: 'secret-rw' })).sent).toBe(4);
+    const noToken = await runJson<{ error: { code: string; hint: string } }>(['clone', `${h.url}/shop`, b]);
+    expect([noToken.exitCode, noToken.json.error.code, noToken.json.error.hint]).toEqual([4, 'auth_failed', "set CRSYNC_TOKEN (or the remote's --token-env)"]);
+    expect(existsSync(b)).toBe(false);
     expect((await ok(['clone', `${h.url}/shop`, b], { CRSYNC_TOKEN: 'secret-ro' })).received).toBe(4);
     await sql(b, "update t set name = 'b' where id = 1");
     const ro = await runJson<{ error: { code: string } }>(['-d', b, 'push'], { CRSYNC_TOKEN: 'secret-ro' });

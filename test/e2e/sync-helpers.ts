@@ -136,3 +136,18 @@ export function bulkInsert(n: number, first = 1): string {
   return `with recursive s(i) as (select ${first} union all select i + 1 from s where i < ${first + n - 1})
     insert into t (id, name, qty) select i, 'row ' || i, i * 7 from s`;
 }
+
+/**
+ * A replica `a.db` with `rows` rows in t (two changes each) pushing them in pages of 1000 to a new
+ * dataset `big` of `hub`; resolves once the hub has committed a page, with the push still running.
+ */
+export async function bigPushUnderWay(box: Sandbox, hub: Hub, rows: number): Promise<{ a: string; hubFile: string; push: ReturnType<typeof spawnCli> }> {
+  const a = box.path('a.db');
+  await makeReplica(a, 'create table t (id integer primary key not null, name text, qty integer)');
+  await sql(a, bulkInsert(rows));
+  await ok(['-d', a, 'remote', 'add', 'origin', `${hub.url}/big`]);
+  const hubFile = box.path('hub/big.db');
+  const push = spawnCli(['-d', a, 'push', '--create', '--no-snapshot', '--page-size', '1000']);
+  await waitFor(() => ((peek(hubFile, 'select max(recv_version) from crsync_peers') as number | null) ?? 0) > 0);
+  return { a, hubFile, push };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bulkInsert, makeReplica, ok, peek, sandbox, spawnCli, sql, waitFor } from './sync-helpers.js';
+import { bigPushUnderWay, ok, peek, sandbox, spawnCli, waitFor } from './sync-helpers.js';
 
 const ROWS = 100_000;
 /** Two changes a row (name, qty). */
@@ -15,15 +15,8 @@ async function changeCount(db: string): Promise<number> {
 describe('a 200k-change transfer cut mid-stream resumes from the last committed page', () => {
   it('hub killed during a push, then client killed during a pull: nothing repeated or lost', async () => {
     const h = await tmp.hub();
-    const a = tmp.path('a.db');
-    await makeReplica(a, 'create table t (id integer primary key not null, name text, qty integer)');
-    await sql(a, bulkInsert(ROWS));
-    await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/big`]);
-
     // The hub dies once it has committed a few pages of the push.
-    const hubFile = tmp.path('hub/big.db');
-    const push = spawnCli(['-d', a, 'push', '--create', '--no-snapshot', '--page-size', '1000']);
-    await waitFor(() => ((peek(hubFile, 'select max(recv_version) from crsync_peers') as number | null) ?? 0) > 0);
+    const { a, hubFile, push } = await bigPushUnderWay(tmp, h, ROWS);
     h.proc.kill('SIGKILL');
     const cut = await push;
     expect(cut.exitCode, cut.stdout).toBe(3);

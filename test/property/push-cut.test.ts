@@ -24,7 +24,7 @@ async function replica(name: string, rows: number, create: boolean): Promise<str
     s.db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY NOT NULL, s TEXT)');
     trackTables(s, ['t']);
     addRemote(s.db, 'origin', `${hub.url}/${name}`);
-    if (create) await pushChanges({ dbPath: path, remote: 'origin', env: {} });
+    if (create) await pushChanges({ dbPath: path, remote: 'origin', env: {}, create: true });
     s.db.exec(`WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ${rows}) INSERT INTO t SELECT i, 'row ' || i FROM c`);
   } finally {
     s.close();
@@ -51,7 +51,7 @@ it('a push whose connection is cut mid-stream fails cleanly, and the next push c
   const outcomes: string[] = [];
   for (let k = 0; k < 6; k++) {
     const db = await replica(`c${k}`, 400, false);
-    const opts = { dbPath: db, remote: 'origin', env: {}, pageSize: 1, retry: { attempts: 1 } };
+    const opts = { dbPath: db, remote: 'origin', env: {}, pageSize: 1, retry: { attempts: 1 }, create: true };
     hub.proxy!.arm({ afterBytes: 1500 + k * 700, action: 'cut' });
     const first = await pushChanges(opts).then(() => 'ok', outcome);
     hub.proxy!.disarm();

@@ -116,7 +116,8 @@ export class World {
   }
 
   options(r: Replica, remote: string, extra: Partial<SyncOptions> = {}): SyncOptions {
-    return { dbPath: r.path, remote, env: {}, pageSize: this.pageSize, retry: RETRY, ...extra };
+    // The first transfer to the hub makes its dataset (creating is explicit since the CLI contract).
+    return { dbPath: r.path, remote, env: {}, pageSize: this.pageSize, retry: RETRY, create: true, ...extra };
   }
 
   /** A push, pull or sync; returns what moved. */

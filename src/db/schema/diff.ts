@@ -15,6 +15,8 @@ export interface SchemaDiff {
   remoteExtras: SchemaExtras;
   /** Human lines naming each non-additive difference (table and column). */
   mismatches: string[];
+  /** Tables whose primary keys differ (a key column changed, or one side adds one). */
+  keyTables: string[];
 }
 
 function sameColumn(a: ColumnSchema, b: ColumnSchema): boolean {
@@ -41,6 +43,7 @@ export function diffSchemas(local: TableSchema[], remote: TableSchema[]): Schema
   const localExtras: SchemaExtras = { tables: [], columns: [] };
   const remoteExtras: SchemaExtras = { tables: [], columns: [] };
   const mismatches: string[] = [];
+  const keyTables = new Set<string>();
   const remoteByName = new Map(remote.map((t) => [t.name, t]));
   const localByName = new Map(local.map((t) => [t.name, t]));
 
@@ -57,6 +60,7 @@ export function diffSchemas(local: TableSchema[], remote: TableSchema[]): Schema
       const rc = rt.columns[i]!;
       if (!sameColumn(lc, rc)) {
         diverged = true;
+        if (lc.pk > 0 || rc.pk > 0) keyTables.add(lt.name);
         mismatches.push(`table ${lt.name}, column ${i + 1}: local has ${describeColumn(lc)}, remote has ${describeColumn(rc)}`);
       }
     }
@@ -66,6 +70,7 @@ export function diffSchemas(local: TableSchema[], remote: TableSchema[]): Schema
     for (const c of longer.columns.slice(n)) {
       const why = unsafeAddition(lt.name, c);
       if (why) mismatches.push(`${side} only: ${why}`);
+      if (why && c.pk > 0) keyTables.add(lt.name);
       else extras.columns.push({ table: lt.name, column: c });
     }
   }
@@ -81,7 +86,21 @@ export function diffSchemas(local: TableSchema[], remote: TableSchema[]): Schema
   else if (localAhead) relation = 'local_ahead';
   else if (remoteAhead) relation = 'remote_ahead';
   else relation = 'equal';
-  return { relation, localExtras, remoteExtras, mismatches };
+  return { relation, localExtras, remoteExtras, mismatches, keyTables: [...keyTables] };
+}
+
+/**
+ * What to do about a schema that diverged from a remote's. No migration can mend it: a
+ * replicated table's existing columns and its key never change (only new tables and columns
+ * are carried), so the way out is a replica with the remote's schema, and the rows copied over.
+ */
+export function divergedHint(diff: SchemaDiff, url: string): string {
+  const fresh = `clone the remote into a new file (crsync clone ${url} <new.db>) and copy your rows into it (crsync export, then crsync import)`;
+  if (diff.keyTables.length > 0) {
+    const tables = diff.keyTables.join(', ');
+    return `the primary key of ${tables} differs from the remote's: rows with different keys cannot merge, and no migration changes a key; ${fresh}`;
+  }
+  return `existing columns of a replicated table cannot change (only new tables and columns are carried over); ${fresh}`;
 }
 
 /** One line per extra, for messages ("table notes", "column items.color"). */

@@ -1,5 +1,5 @@
 import { ensureTxlogTriggers } from '../txlog.js';
-import { CrsyncError, ExitCode, UsageError } from '../../errors.js';
+import { CrsyncError, ExitCode } from '../../errors.js';
 import { checkMigration, type MigrationStep, type Refusal } from '../../migrate/check.js';
 import { parseMigration, type ParsedStatement, type StatementKind } from '../../migrate/parse.js';
 import { recordMigration } from './apply.js';
@@ -122,7 +122,7 @@ export function runMigration(opts: MigrateOptions): MigrateResult {
   const started = performance.now();
   const statements = parseMigration(opts.sql);
   if (statements.length === 0) {
-    throw new UsageError(`no SQL statement in ${opts.source}`, 'a migration is a file of SQL statements separated by semicolons', 'empty_migration');
+    throw new CrsyncError('empty_migration', `no SQL statement in ${opts.source}`, { hint: 'a migration is a file of SQL statements separated by semicolons' });
   }
   return withStore(opts.dbPath, {}, (store) => {
     const { db } = store;

@@ -8,14 +8,19 @@ export interface PeerRecord {
   received: Cursor;
   /** How far in our stream the peer has pulled. */
   seen: bigint;
+  /**
+   * When a page of the peer's stream was last committed here, or a push of it last told us how
+   * far it pulled (ISO time): on a hub, the time of the site's last push that landed. Null: never.
+   */
+  receivedAt: string | null;
 }
 
 /** The peer's record, zeroed when it never talked to us. */
 export function getPeer(db: Db, site: Uint8Array): PeerRecord {
-  const r = stmt(db, 'SELECT recv_version, recv_seq, seen_version FROM crsync_peers WHERE site_id = ?', { safeIntegers: true })
-    .get(site) as { recv_version: bigint; recv_seq: bigint; seen_version: bigint } | undefined;
-  if (!r) return { received: START, seen: START.version };
-  return { received: { version: r.recv_version, seq: r.recv_seq }, seen: r.seen_version };
+  const r = stmt(db, 'SELECT recv_version, recv_seq, seen_version, last_seen FROM crsync_peers WHERE site_id = ?', { safeIntegers: true })
+    .get(site) as { recv_version: bigint; recv_seq: bigint; seen_version: bigint; last_seen: string | null } | undefined;
+  if (!r) return { received: START, seen: START.version, receivedAt: null };
+  return { received: { version: r.recv_version, seq: r.recv_seq }, seen: r.seen_version, receivedAt: r.last_seen };
 }
 
 /**

@@ -30,6 +30,7 @@ interface DatasetRow {
   schema_hash: string;
   recv_version: bigint | null;
   recv_seq: bigint | null;
+  last_seen: Date | null;
 }
 
 /** One dataset of the PostgreSQL store, as one request sees it (src/server/dataset-store.ts). */
@@ -54,7 +55,7 @@ export class PgDataset implements Dataset {
   private async row(site?: Uint8Array): Promise<DatasetRow> {
     const rows = await query<DatasetRow>(
       this.pool,
-      `SELECT d.version, d.schema_tables, d.schema_version, d.schema_hash, p.recv_version, p.recv_seq FROM crsync_datasets d
+      `SELECT d.version, d.schema_tables, d.schema_version, d.schema_hash, p.recv_version, p.recv_seq, p.last_seen FROM crsync_datasets d
        LEFT JOIN crsync_peers p ON p.dataset = d.id AND p.site_id = $2 WHERE d.id = $1`,
       [this.id, site ?? Buffer.alloc(0)],
     );
@@ -76,7 +77,11 @@ export class PgDataset implements Dataset {
       schema: this.schemaOf(r),
       features: [...FEATURES],
     };
-    if (site) info.received = cursorToJson(r.recv_version === null ? START : { version: r.recv_version, seq: r.recv_seq! });
+    if (site) {
+      info.received = cursorToJson(r.recv_version === null ? START : { version: r.recv_version, seq: r.recv_seq! });
+      // When a push of this site last moved its record (status reads it after a cut push).
+      if (r.last_seen !== null) info.receivedAt = r.last_seen.toISOString();
+    }
     return info;
   }
 

@@ -7,7 +7,7 @@ import { ResolutionStore } from '../../db/conflicts/resolutions.js';
 import { applyAdditiveSchema } from '../../db/schema/apply.js';
 import { getPeer, laterCursor, setPeerReceived } from '../../db/state/peers.js';
 import { requireRemote, resetCursors, setPullCursor, setPushCursor, touchRemote, type RemoteRecord, setConflictsPulled, setConflictsReported, setResolutionsPulled, setResolutionsReported } from '../../db/state/remotes.js';
-import { diffSchemas, describeExtras, type SchemaDiff } from '../../db/schema/diff.js';
+import { diffSchemas, describeExtras, divergedHint, type SchemaDiff } from '../../db/schema/diff.js';
 import { readReplicatedSchema } from '../../db/schema/read.js';
 import { openStore, siteId, type Store } from '../../db/store.js';
 import { setImmediate } from 'node:timers/promises';
@@ -17,7 +17,8 @@ import { DEFAULT_PAGE_SIZE, END_OF_VERSION, MAX_FRAME_BYTES, MAX_PAGE_SIZE, isAf
 import { openTransport } from '../transports/open.js';
 import { withRetries, type RetryOptions } from './retry.js';
 import { snapshotInstead } from './snapshot-push.js';
-import type { Transport } from '../transports/transport.js';
+import { notePartialPush } from './partial-push.js';
+import type { RequestObserver, Transport } from '../transports/transport.js';
 
 /** Progress of a transfer, for spinners. */
 export interface TransferProgress {
@@ -43,9 +44,11 @@ export interface SyncOptions {
   waitMs?: number;
   /** Pull only: the remote started answering. */
   onAnswer?: () => void;
+  /** Told of each HTTP request once it ended (`-v`). */
+  onRequest?: RequestObserver;
   /**
-   * Whether a push may create a missing dataset. The CLI always says (false unless push
-   * --create: a typo must not make a dataset); undefined keeps the library's creating push.
+   * Whether a push may create a missing dataset (or peer file): only when true (`push --create`,
+   * the library's `{ create: true }`), so a typo in a URL fails instead of making a dataset.
    */
   create?: boolean;
   /**
@@ -110,13 +113,15 @@ function pageSizeOf(opts: SyncOptions): number {
   return Math.min(opts.pageSize ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
 }
 
-function mismatch(diff: SchemaDiff, what: string): SchemaMismatchError {
+/** A schema difference that stops a transfer: diverged (no migration mends it), or additive under --no-migrate. */
+function mismatch(diff: SchemaDiff, what: string, url: string): SchemaMismatchError {
   const lines = diff.mismatches.length > 0 ? diff.mismatches : [what];
+  const hint = diff.relation === 'diverged' ? divergedHint(diff, url) : 'the difference is additive: sync without --no-migrate to carry it over';
   return new SchemaMismatchError(`schema mismatch with the remote: ${lines.join('; ')}`, {
     mismatches: diff.mismatches,
     localOnly: describeExtras(diff.localExtras),
     remoteOnly: describeExtras(diff.remoteExtras),
-  }, 'make both replicated schemas match (crsync migrate), or sync without --no-migrate to carry additive changes');
+  }, hint);
 }
 
 function checkIdentity(store: Store, remote: RemoteRecord, info: DatasetInfo): Buffer {
@@ -149,9 +154,9 @@ export async function pullOnce(store: Store, name: string, t: Transport, opts: S
   const info = await t.info(local, opts.signal);
   const remoteSite = checkIdentity(store, requireRemote(db, name), info);
   const diff = diffSchemas(readReplicatedSchema(db).tables, info.schema.tables);
-  if (diff.relation === 'diverged') throw mismatch(diff, '');
+  if (diff.relation === 'diverged') throw mismatch(diff, '', t.url);
   if (diff.remoteExtras.tables.length + diff.remoteExtras.columns.length > 0) {
-    if (opts.migrate === false) throw mismatch(diff, `the remote has ${describeExtras(diff.remoteExtras).join(', ')} (--no-migrate)`);
+    if (opts.migrate === false) throw mismatch(diff, `the remote has ${describeExtras(diff.remoteExtras).join(', ')} (--no-migrate)`, t.url);
     acc.schema.push(...applyAdditiveSchema(db, diff.remoteExtras, `pull from ${name}`, info.schema.version));
   }
   const remote = requireRemote(db, name);
@@ -246,7 +251,7 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
     info = await t.info(local, opts.signal);
   } catch (err) {
     if (!(err instanceof CrsyncError) || err.code !== 'dataset_not_found') throw err;
-    if (opts.create === false) {
+    if (opts.create !== true) {
       throw new CrsyncError('dataset_not_found', err.message, { hint: `check the URL (crsync remote -v), or create the dataset with \`crsync push --create ${name}\`` });
     }
     if (await snapshotInstead(store, name, t, opts, acc, true)) return;
@@ -258,9 +263,9 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
   // An empty dataset takes a snapshot as a missing one does.
   if (info.dbVersion === '0' && (await snapshotInstead(store, name, t, opts, acc, false))) return;
   const diff = diffSchemas(schema.tables, info.schema.tables);
-  if (diff.relation === 'diverged') throw mismatch(diff, '');
+  if (diff.relation === 'diverged') throw mismatch(diff, '', t.url);
   if (diff.localExtras.tables.length + diff.localExtras.columns.length > 0) {
-    if (opts.migrate === false) throw mismatch(diff, `this replica has ${describeExtras(diff.localExtras).join(', ')} (--no-migrate)`);
+    if (opts.migrate === false) throw mismatch(diff, `this replica has ${describeExtras(diff.localExtras).join(', ')} (--no-migrate)`, t.url);
     await t.applySchema({ tables: schema.tables, version: schema.version }, opts.signal);
     acc.schema.push(...describeExtras(diff.localExtras));
   }
@@ -328,7 +333,7 @@ async function runWithRemote<T>(opts: SyncOptions, fn: (store: Store, name: stri
   const store = openStore(opts.dbPath);
   try {
     const remote = requireRemote(store.db, opts.remote);
-    const t = openTransport(remote.url, opts.env, remote.tokenEnv);
+    const t = openTransport(remote.url, opts.env, remote.tokenEnv, { onRequest: opts.onRequest });
     try {
       const value = await fn(store, remote.name, t);
       return { value, url: remote.url, bytes: t.stats.bytesSent + t.stats.bytesReceived, ms: Math.round(performance.now() - started) };
@@ -337,6 +342,16 @@ async function runWithRemote<T>(opts: SyncOptions, fn: (store: Store, name: stri
     }
   } finally {
     store.close();
+  }
+}
+
+/** Push attempts; when the last fails with pages unanswered, what landed is kept (notePartialPush). */
+async function pushWithRetries(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PushAcc): Promise<void> {
+  try {
+    await withRetries(() => pushOnce(store, name, t, opts, acc), { ...opts.retry, signal: opts.signal });
+  } catch (err) {
+    await notePartialPush(store, name, t, acc.unacked.length > 0);
+    throw err;
   }
 }
 
@@ -352,9 +367,7 @@ export async function pullChanges(opts: SyncOptions): Promise<PullResult> {
 /** Pushes what the remote has not acknowledged; resumes from what the remote committed. */
 export async function pushChanges(opts: SyncOptions): Promise<PushResult> {
   const acc: PushAcc = { sent: 0, conflicts: 0, created: false, schema: [], unacked: [] };
-  const r = await runWithRemote(opts, (store, name, t) =>
-    withRetries(() => pushOnce(store, name, t, opts, acc), { ...opts.retry, signal: opts.signal }),
-  );
+  const r = await runWithRemote(opts, (store, name, t) => pushWithRetries(store, name, t, opts, acc));
   return { remote: opts.remote, url: r.url, sent: acc.sent, received: 0, conflicts: acc.conflicts, created: acc.created, via: acc.via ?? 'changes', schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
 }
 
@@ -364,7 +377,7 @@ export async function syncChanges(opts: SyncOptions): Promise<SyncResult> {
   const pushAcc: PushAcc = { sent: 0, conflicts: 0, created: false, schema: [], unacked: [] };
   const r = await runWithRemote(opts, async (store, name, t) => {
     await withRetries(() => pullOnce(store, name, t, opts, pullAcc), { ...opts.retry, signal: opts.signal });
-    await withRetries(() => pushOnce(store, name, t, opts, pushAcc), { ...opts.retry, signal: opts.signal });
+    await pushWithRetries(store, name, t, opts, pushAcc);
   });
   return {
     remote: opts.remote,

@@ -22,7 +22,7 @@ export interface SnapshotCloneResult {
  */
 export async function snapshotClone(remoteUrl: string, dbPath: string, opts: Omit<SyncOptions, 'dbPath' | 'remote'>): Promise<SnapshotCloneResult | null> {
   const out = `${dbPath}.partial`;
-  const t = openTransport(remoteUrl, opts.env);
+  const t = openTransport(remoteUrl, opts.env, undefined, { onRequest: opts.onRequest });
   try {
     const receipt = await withRetries(() => t.snapshot(out, opts.signal), { ...opts.retry, signal: opts.signal });
     if (!receipt) return null;

@@ -152,6 +152,8 @@ export interface DatasetInfo {
   schema: ReplicatedSchema;
   /** With ?site=<hex>: how far the hub has committed that site's pushes (resume point). */
   received?: { version: string; seq: string };
+  /** With ?site=<hex>: when the hub last committed a page of that site's pushes (ISO 8601 UTC); absent: never. */
+  receivedAt?: string;
   /** A hub's limits on what it accepts (a sender keeps its pages within them). */
   limits?: { maxBodyBytes: number; maxFrameBytes: number; maxPageSize: number; maxValueBytes: number };
   /** Optional abilities ("resolutions": takes and relays "r" frames); absent on older replicas. */

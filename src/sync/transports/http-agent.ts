@@ -1,6 +1,8 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { pipeline, type Readable } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { RequestObserver } from './transport.js';
 
 /**
  * HTTP requests on Node's own client: keep-alive connections to one origin, a connect timeout,
@@ -49,7 +51,11 @@ export class HttpAgent {
   private readonly agent: http.Agent;
   private readonly secure: boolean;
 
-  constructor(origin: string) {
+  constructor(
+    origin: string,
+    /** Told of each request once it has ended (`-v`). */
+    private readonly onRequest?: RequestObserver,
+  ) {
     this.secure = origin.startsWith('https:');
     const opts = { keepAlive: true, maxSockets: 4 };
     this.agent = this.secure ? new https.Agent(opts) : new http.Agent(opts);
@@ -60,6 +66,7 @@ export class HttpAgent {
       let bodyError: Error | undefined;
       const mod = this.secure ? https : http;
       const req = mod.request(url, { method, agent: this.agent, headers: opts.headers, signal: opts.signal });
+      const report = this.onRequest ? this.observe(method, url, req) : undefined;
       const idle = opts.idleTimeout ?? IDLE_TIMEOUT_MS;
       req.setTimeout(idle, () => req.destroy(timeoutError('the request', idle)));
       req.once('socket', (socket) => {
@@ -69,8 +76,16 @@ export class HttpAgent {
         socket.once('close', () => clearTimeout(timer));
       });
       // An abort ends with the signal's reason (the caller's own error), as fetch does.
-      req.on('error', (err) => reject(opts.signal?.aborted ? opts.signal.reason : (bodyError ?? err)));
+      req.on('error', (err) => {
+        report?.((err as NodeJS.ErrnoException).code ?? err.message);
+        reject(opts.signal?.aborted ? opts.signal.reason : (bodyError ?? err));
+      });
       req.once('response', (res) => {
+        if (report) {
+          // 'end' comes before the socket goes back to the pool (its counters are still ours).
+          res.once('end', () => report());
+          res.once('close', () => report(res.complete ? undefined : 'cut off'));
+        }
         resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res, text: () => readText(res) });
       });
       if (opts.body === undefined) req.end();
@@ -82,6 +97,37 @@ export class HttpAgent {
         pipeline(body, req, () => {});
       }
     });
+  }
+
+  /**
+   * Reports one request once: the bytes are the socket's counters since the request took it
+   * (a keep-alive socket carries one request at a time), so headers and gzip are counted as sent.
+   */
+  private observe(method: string, url: string, req: http.ClientRequest): (error?: string) => void {
+    const started = performance.now();
+    const { pathname, search } = new URL(url);
+    let socket: Socket | undefined;
+    let at = { read: 0, written: 0 };
+    let status: number | null = null;
+    req.once('socket', (s: Socket) => {
+      socket = s;
+      at = { read: s.bytesRead, written: s.bytesWritten };
+    });
+    req.once('response', (res: http.IncomingMessage) => (status = res.statusCode ?? null));
+    let reported = false;
+    return (error) => {
+      if (reported) return;
+      reported = true;
+      this.onRequest!({
+        method,
+        path: pathname + search,
+        status,
+        sent: socket ? socket.bytesWritten - at.written : 0,
+        received: socket ? socket.bytesRead - at.read : 0,
+        ms: Math.round(performance.now() - started),
+        ...(error !== undefined ? { error } : {}),
+      });
+    };
   }
 
   close(): void {

@@ -91,7 +91,7 @@ export async function downloadSnapshot(url: string, out: string, request: Snapsh
     if (signal?.aborted) throw signal.reason;
     if ((err as { code?: string }).code === 'ENOSPC') {
       removeDownload(out);
-      throw new CrsyncError('cannot_write', `no space left for the snapshot at ${f.gz}`, { hint: 'free some disk space, or clone with --no-snapshot', cause: err });
+      throw new CrsyncError('disk_full', `the disk is full: no space left for the snapshot at ${f.gz}`, { hint: 'free some disk space, or clone with --no-snapshot', cause: err });
     }
     throw new CrsyncError('truncated_stream', `the snapshot download was cut after ${start + got} bytes: ${(err as Error).message}`, { hint: 'run the clone again; it resumes the download', cause: err });
   }
@@ -113,7 +113,12 @@ async function unpack(gz: string, out: string, expected: { size: number; sha256:
     else if (sum !== expected.sha256) why = `its sha256 is ${sum}, not the announced ${expected.sha256}`;
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code !== 'Z_DATA_ERROR' && code !== 'Z_BUF_ERROR') throw err;
+    if (code !== 'Z_DATA_ERROR' && code !== 'Z_BUF_ERROR') {
+      // A half-written file must not be left to look like a replica (a full disk, say); the whole
+      // download goes too, as its complete .gz could not be resumed (a Range past its end).
+      removeDownload(out);
+      throw err;
+    }
     why = `it is not valid gzip (${(err as Error).message})`;
   }
   if (why !== undefined) {

@@ -4,7 +4,7 @@ import { AuthError, CrsyncError, ERRORS, UnreachableError, UsageError, codeOfAns
 import { parseHubUrl } from './url.js';
 import { conflictFromJson, encodeConflicts, encodeEnd, encodeResolutions, encodeHeader, encodePage, readFrames, type WireConflictJson } from '../protocol/codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from '../protocol/types.js';
-import type { PullRequest, PushRequest, SnapshotReceipt, SnapshotUploadMeta, SnapshotUploadReceipt, TransferStats, Transport } from './transport.js';
+import type { PullRequest, PushRequest, RequestObserver, SnapshotReceipt, SnapshotUploadMeta, SnapshotUploadReceipt, TransferStats, Transport } from './transport.js';
 import { downloadSnapshot, snapshotUploadBody, uploadReceipt } from './http-snapshot.js';
 import { HttpAgent, type HttpResponse } from './http-agent.js';
 
@@ -69,23 +69,30 @@ export class HttpTransport implements Transport {
   private readonly origin: string;
   private readonly base: string;
 
+  private readonly tokenEnv: string;
+  private readonly silenceMs: number | undefined;
+
   constructor(
     readonly url: string,
     private readonly token: string | undefined,
-    /** A hub as a whole (its dataset list), not one dataset: the URL needs no dataset then. */
-    hubOnly = false,
     /**
-     * The longest silence of the hub on a request other than a push (whose client side may be
-     * silent for long) before it fails, and beyond the wait of a held pull. Default: 120 s on
-     * ordinary requests, a pull's wait + LIVE_GRACE_MS on held ones. Live sync sets it, so a hub
-     * that accepts connections and never answers is given up on soon.
+     * `hubOnly`: a hub as a whole (its dataset list), not one dataset: the URL needs no dataset then.
+     * `tokenEnv`: the variable the token comes from, named in the hint when the hub refuses.
+     * `onRequest`: told of each HTTP request once it ended (`-v`).
+     * `silenceMs`: the longest silence of the hub on a request other than a push (whose client
+     * side may be silent for long) before it fails, and beyond the wait of a held pull. Default:
+     * 120 s on ordinary requests, a pull's wait + LIVE_GRACE_MS on held ones. Live sync sets it,
+     * so a hub that accepts connections and never answers is given up on soon.
      */
-    private readonly silenceMs?: number,
+    opts: { hubOnly?: boolean; tokenEnv?: string; onRequest?: RequestObserver; silenceMs?: number } = {},
   ) {
+    const hubOnly = opts.hubOnly === true;
+    this.silenceMs = opts.silenceMs;
+    this.tokenEnv = opts.tokenEnv ?? 'CRSYNC_TOKEN';
     const { origin, dataset } = hubOnly ? { origin: parseHubOrigin(url), dataset: '' } : parseHubUrl(url);
     this.origin = origin;
     this.base = hubOnly ? `${origin}/v${PROTOCOL_VERSION}/datasets` : `${origin}/v${PROTOCOL_VERSION}/datasets/${encodeURIComponent(dataset)}`;
-    this.agent = new HttpAgent(origin);
+    this.agent = new HttpAgent(origin, opts.onRequest);
   }
 
   /** The datasets of the hub this token may use (GET /v1/datasets). */
@@ -139,7 +146,10 @@ export class HttpTransport implements Transport {
     const details = body.error?.details;
     const code = codeOfAnswer(status, body.error?.code);
     // The hub's own hint speaks HTTP (an Authorization header); a crsync user sets a variable.
-    if (code === 'auth_failed') return new AuthError(`the hub refused the credentials: ${msg}`, this.token ? 'the token is not one the hub knows: check CRSYNC_TOKEN (or the remote\'s --token-env)' : 'set CRSYNC_TOKEN (or the remote\'s --token-env)');
+    if (code === 'auth_failed') {
+      const where = this.tokenEnv === 'CRSYNC_TOKEN' ? 'CRSYNC_TOKEN (or the remote\'s --token-env)' : `${this.tokenEnv} (the remote's --token-env)`;
+      return new AuthError(`the hub refused the credentials: ${msg}`, this.token ? `the token is not one the hub knows: check ${where}` : `set ${where}`);
+    }
     if (code === 'forbidden') return new AuthError(`the hub refused access: ${msg}`, hint ?? 'the token lacks the right for this dataset or action', 'forbidden');
     if (code === 'remote_unavailable') return new CrsyncError(code, `${this.origin} is unavailable (HTTP ${status})`, { hint: 'try again later' });
     if (status === 404) return new CrsyncError(code, `${this.url}: ${msg}`, { hint: hint ?? 'check the dataset name (crsync remote -v); `crsync push --create` creates one', details });

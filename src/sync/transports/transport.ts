@@ -54,6 +54,25 @@ export interface SnapshotUploadReceipt {
   changes: number;
 }
 
+/** One HTTP request as `-v` shows it: what was asked, the answer, the bytes each way, the time. */
+export interface HttpExchange {
+  method: string;
+  /** Path and query of the URL. */
+  path: string;
+  /** The answer's status; null when none came (refused, reset, timed out, aborted). */
+  status: number | null;
+  /** Bytes on the wire each way (headers included), as far as the exchange went. */
+  sent: number;
+  received: number;
+  /** From the request's start to its answer's last byte (or the failure). */
+  ms: number;
+  /** Why it ended without a whole answer (an error code or message), if it did. */
+  error?: string;
+}
+
+/** Called once per HTTP request when it has ended (verbose output). */
+export type RequestObserver = (e: HttpExchange) => void;
+
 /** Statistics a transport keeps of what crossed the wire. */
 export interface TransferStats {
   bytesSent: number;
