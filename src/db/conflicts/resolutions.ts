@@ -1,10 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { WireResolution } from '../../sync/protocol/types.js';
-import { primaryKeyColumns, tableExists } from '../schema/read.js';
-import { quoteIdent, siteId, type Db } from '../store.js';
+import { siteId, type Db } from '../store.js';
 import { MATCH_PAIR, pairArgs, pairOf, pairOfWire, pairToWire, resolutionLabel, type ConflictWrites, type WritePair } from './pair.js';
 import { ConflictStore } from './store.js';
-import { unpackPk } from './list.js';
+import { cellWrite } from './cell-clock.js';
 
 /** Most resolutions one pull or push carries; the cursor resumes after the last one sent. */
 const BATCH = 1000;
@@ -35,23 +34,6 @@ interface Write {
 function toWire(r: ResolutionRow): WireResolution {
   const pair: WritePair = { table: r.tbl, pk: r.pk, cid: r.cid, kind: r.kind, aSite: r.a_site, aVersion: r.a_version, bSite: r.b_site, bVersion: r.b_version };
   return { ...pairToWire(pair), choice: r.choice, value: r.value, resolver: r.resolver, writtenVersion: r.written_version, at: r.at };
-}
-
-/** The (site, col_version) of the write that holds a cell now, or null (no such row or cell). */
-export function cellWrite(db: Db, table: string, pk: Uint8Array, cid: string): { site: Buffer; version: bigint } | null {
-  if (!tableExists(db, table)) return null;
-  const cols = primaryKeyColumns(db, table);
-  const where = cols.map((c) => `p.${quoteIdent(c)} = ?`).join(' AND ');
-  const row = db
-    .prepare(
-      `SELECT s.site_id, c.col_version FROM ${quoteIdent(`${table}__crsql_pks`)} p
-       JOIN ${quoteIdent(`${table}__crsql_clock`)} c ON c.key = p.__crsql_key
-       LEFT JOIN crsql_site_id s ON s.ordinal = c.site_id WHERE ${where} AND c.col_name = ?`,
-    )
-    .raw(true)
-    .safeIntegers(true)
-    .get(...unpackPk(db, pk), cid) as [Buffer | null, bigint] | undefined;
-  return row ? { site: row[0] ?? siteId(db), version: row[1] } : null;
 }
 
 /**

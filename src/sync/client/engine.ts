@@ -266,9 +266,13 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
   const pageSize = Math.min(pageSizeOf(opts), info.limits?.maxPageSize ?? MAX_PAGE_SIZE);
   const filter = { excludeDeliveredBy: remoteSite, maxBytes: pageBytesFor(info) };
   let sent = 0;
+  const conflicts = new ConflictStore(db);
   async function* pages(): AsyncGenerator<Page> {
     let turn = performance.now();
     for (const page of readPages(reader.db, start, pageSize, filter)) {
+      // Our own later writes decide the cells of our open copies, as they do on every replica
+      // they reach (there by the merge): the writer closes its copies as the push sends them.
+      if (conflicts.anyOpen()) db.transaction(() => conflicts.supersedeBy(page.changes))();
       sent += page.changes.length;
       acc.unacked.push({ cursor: page.cursor, changes: page.changes.length });
       opts.onProgress?.({ phase: 'push', changes: acc.sent + sent, bytes: t.stats.bytesSent });
@@ -283,7 +287,6 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
   const source = pages();
   try {
     const seen = laterCursor(remote.pull, getPeer(db, remoteSite).received).version;
-    const conflicts = new ConflictStore(db);
     // Conflicts found while pulling from this remote go back to it, so the other writer hears.
     const found = conflicts.detectedThrough(name, remote.conflictsReported);
     // Resolutions made here (or heard of from other remotes) go to it, so every copy closes.
