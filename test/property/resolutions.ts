@@ -86,10 +86,8 @@ export async function resolveRounds(world: World, hubFile: string, seed: number,
   let resolved = 0;
   for (const r of world.replicas) resolved += resolveAll(world, r, seed, -1, true);
   if (resolved === 0) return 0;
+  // settle() goes on while resolutions are sent, also those that keep the winner (no change).
   await settle();
-  // settle() stops at a round that moved no change; a resolution that keeps the winner writes
-  // none, so the round that pushed it can look quiet: one more round carries it to every puller.
-  for (const r of world.replicas) await world.transfer(r, 'sync', 'hub');
   check('after concurrent resolutions');
   const first = survey(world, hubFile).filter((s) => s.stale.length > 0);
   if (first.length > 0) throw new Error(`resolved conflicts still open after the resolutions settled: ${JSON.stringify(first)}`);

@@ -15,76 +15,11 @@ import { DEFAULT_PAGE_BYTES } from '../../db/changes/stream.js';
 import { cursorFromJson } from '../protocol/codec.js';
 import { DEFAULT_PAGE_SIZE, END_OF_VERSION, MAX_FRAME_BYTES, MAX_PAGE_SIZE, isAfter, type Cursor, type DatasetInfo, type Page, type WireConflict, type WireResolution } from '../protocol/types.js';
 import { openTransport } from '../transports/open.js';
-import { withRetries, type RetryOptions } from './retry.js';
+import { withRetries } from './retry.js';
 import type { Transport } from '../transports/transport.js';
+import type { PullResult, PushResult, SyncOptions, SyncResult } from './results.js';
 
-/** Progress of a transfer, for spinners. */
-export interface TransferProgress {
-  phase: 'pull' | 'push';
-  changes: number;
-  bytes: number;
-  /** Changes known to be left, when known. */
-  total?: number;
-}
-
-/** Options shared by push, pull and sync. */
-export interface SyncOptions {
-  dbPath: string;
-  remote: string;
-  env: NodeJS.ProcessEnv;
-  pageSize?: number;
-  /** Carry additive schema changes (default true; --no-migrate turns it off). */
-  migrate?: boolean;
-  signal?: AbortSignal;
-  retry?: Partial<RetryOptions>;
-  onProgress?: (p: TransferProgress) => void;
-  /** Pull only: hold the pull this long at a hub when nothing is pending (live sync). */
-  waitMs?: number;
-  /** Pull only: the remote started answering. */
-  onAnswer?: () => void;
-  /**
-   * Whether a push may create a missing dataset. The CLI always says (false unless push
-   * --create: a typo must not make a dataset); undefined keeps the library's creating push.
-   */
-  create?: boolean;
-}
-
-/** Result of `crsync pull`. */
-export interface PullResult {
-  remote: string;
-  url: string;
-  sent: 0;
-  received: number;
-  conflicts: number;
-  schemaChanges: string[];
-  bytes: number;
-  ms: number;
-}
-
-/** Result of `crsync push`. */
-export interface PushResult {
-  remote: string;
-  url: string;
-  sent: number;
-  received: 0;
-  conflicts: number;
-  created: boolean;
-  schemaChanges: string[];
-  bytes: number;
-  ms: number;
-}
-
-/** Result of `crsync sync` (pull, then push). */
-export interface SyncResult {
-  remote: string;
-  url: string;
-  sent: number;
-  received: number;
-  conflicts: number;
-  schemaChanges: string[];
-  bytes: number;
-  ms: number;
-}
+export type { PullResult, PushResult, ResolutionCounts, SyncOptions, SyncResult, TransferProgress } from './results.js';
 
 /**
  * Bytes per pushed page: the default budget, within the hub's frame limit with room for the
@@ -128,6 +63,8 @@ function checkIdentity(store: Store, remote: RemoteRecord, info: DatasetInfo): B
 export interface PullAcc {
   received: number;
   conflicts: number;
+  /** Resolution records the remote sent. */
+  resolutions: number;
   schema: string[];
   tables?: Set<string>;
 }
@@ -174,6 +111,7 @@ export async function pullOnce(store: Store, name: string, t: Transport, opts: S
       acc.conflicts += resolutions.receive(list, remoteSite, name);
       setResolutionsPulled(db, name, lastId);
     })();
+    acc.resolutions += list.length;
   };
   const pullReq = {
     site: local, since, pageSize: pageSizeOf(opts), conflictsAfter: remote.conflictsPulled, onConflicts,
@@ -219,6 +157,8 @@ function covers(c: Cursor, version: bigint): boolean {
 export interface PushAcc {
   sent: number;
   conflicts: number;
+  /** Resolution records the remote took. */
+  resolutions: number;
   created: boolean;
   schema: string[];
   unacked: { cursor: Cursor; changes: number }[];
@@ -302,6 +242,7 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
       touchRemote(db, name, 'push');
     })();
     acc.sent += res.received;
+    acc.resolutions += resolved?.resolutions.length ?? 0;
     acc.unacked = [];
   } finally {
     // A push that failed or was aborted mid-stream may leave the page reader suspended inside
@@ -330,26 +271,28 @@ async function runWithRemote<T>(opts: SyncOptions, fn: (store: Store, name: stri
 
 /** Pulls what the remote has that we have not seen; resumes from the last committed page. */
 export async function pullChanges(opts: SyncOptions): Promise<PullResult> {
-  const acc = { received: 0, conflicts: 0, schema: [] as string[] };
+  const acc: PullAcc = { received: 0, conflicts: 0, resolutions: 0, schema: [] };
   const r = await runWithRemote(opts, (store, name, t) =>
     withRetries(() => pullOnce(store, name, t, opts, acc), { ...opts.retry, signal: opts.signal }),
   );
-  return { remote: opts.remote, url: r.url, sent: 0, received: acc.received, conflicts: acc.conflicts, schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
+  const resolutions = { sent: 0, received: acc.resolutions };
+  return { remote: opts.remote, url: r.url, sent: 0, received: acc.received, conflicts: acc.conflicts, resolutions, schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
 }
 
 /** Pushes what the remote has not acknowledged; resumes from what the remote committed. */
 export async function pushChanges(opts: SyncOptions): Promise<PushResult> {
-  const acc: PushAcc = { sent: 0, conflicts: 0, created: false, schema: [], unacked: [] };
+  const acc: PushAcc = { sent: 0, conflicts: 0, resolutions: 0, created: false, schema: [], unacked: [] };
   const r = await runWithRemote(opts, (store, name, t) =>
     withRetries(() => pushOnce(store, name, t, opts, acc), { ...opts.retry, signal: opts.signal }),
   );
-  return { remote: opts.remote, url: r.url, sent: acc.sent, received: 0, conflicts: acc.conflicts, created: acc.created, schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
+  const resolutions = { sent: acc.resolutions, received: 0 };
+  return { remote: opts.remote, url: r.url, sent: acc.sent, received: 0, conflicts: acc.conflicts, resolutions, created: acc.created, schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
 }
 
 /** Pull, then push. */
 export async function syncChanges(opts: SyncOptions): Promise<SyncResult> {
-  const pullAcc = { received: 0, conflicts: 0, schema: [] as string[] };
-  const pushAcc: PushAcc = { sent: 0, conflicts: 0, created: false, schema: [], unacked: [] };
+  const pullAcc: PullAcc = { received: 0, conflicts: 0, resolutions: 0, schema: [] };
+  const pushAcc: PushAcc = { sent: 0, conflicts: 0, resolutions: 0, created: false, schema: [], unacked: [] };
   const r = await runWithRemote(opts, async (store, name, t) => {
     await withRetries(() => pullOnce(store, name, t, opts, pullAcc), { ...opts.retry, signal: opts.signal });
     await withRetries(() => pushOnce(store, name, t, opts, pushAcc), { ...opts.retry, signal: opts.signal });
@@ -360,6 +303,7 @@ export async function syncChanges(opts: SyncOptions): Promise<SyncResult> {
     sent: pushAcc.sent,
     received: pullAcc.received,
     conflicts: pullAcc.conflicts + pushAcc.conflicts,
+    resolutions: { sent: pushAcc.resolutions, received: pullAcc.resolutions },
     schemaChanges: [...pullAcc.schema, ...pushAcc.schema],
     bytes: r.bytes,
     ms: r.ms,

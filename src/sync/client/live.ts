@@ -225,7 +225,7 @@ export class LiveSync extends EventEmitter {
       // Transfer time counts from the end of the hold (the hub's answer), not from the ask.
       let answered = started;
       const waitMs = this.state === 'live' ? this.o.waitMs : undefined;
-      const acc: PullAcc = { received: 0, conflicts: 0, schema: [], tables: new Set() };
+      const acc: PullAcc = { received: 0, conflicts: 0, resolutions: 0, schema: [], tables: new Set() };
       try {
         await pullOnce(this.store, this.name, this.transport, this.syncOptions(waitMs, () => (answered = performance.now())), acc);
       } catch (err) {
@@ -254,7 +254,7 @@ export class LiveSync extends EventEmitter {
       // Not connected: the pull loop kicks again when it is.
       if (this.state !== 'live' || this.pending() === 0) continue;
       const started = performance.now();
-      const acc: PushAcc = { sent: 0, conflicts: 0, created: false, schema: [], unacked: [] };
+      const acc: PushAcc = { sent: 0, conflicts: 0, resolutions: 0, created: false, schema: [], unacked: [] };
       try {
         await pushOnce(this.store, this.name, this.transport, this.syncOptions(), acc);
       } catch (err) {
