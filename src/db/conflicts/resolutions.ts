@@ -45,6 +45,7 @@ export class ResolutionStore {
   private readonly insert: Database.Statement;
   private readonly afterStmt: Database.Statement;
   private readonly maxIdStmt: Database.Statement;
+  private readonly anyAfterStmt: Database.Statement;
   private readonly openCopies: Database.Statement;
   private readonly anyCopy: Database.Statement;
   private readonly close: Database.Statement;
@@ -62,6 +63,7 @@ export class ResolutionStore {
       .prepare(`SELECT * FROM crsync_resolutions WHERE id > ? AND (from_site IS NULL OR from_site != ?) AND resolver != ? ORDER BY id LIMIT ${BATCH}`)
       .safeIntegers(true);
     this.maxIdStmt = db.prepare('SELECT coalesce(max(id), 0) FROM crsync_resolutions').pluck().safeIntegers(true);
+    this.anyAfterStmt = db.prepare('SELECT 1 FROM crsync_resolutions WHERE id > ? AND (from_site IS NULL OR from_site != ?) AND resolver != ? LIMIT 1').pluck();
     this.openCopies = db.prepare(`SELECT id, winner FROM crsync_conflicts WHERE ${MATCH_PAIR} AND resolved_at IS NULL`).safeIntegers(true);
     this.anyCopy = db.prepare(`SELECT 1 FROM crsync_conflicts WHERE ${MATCH_PAIR} LIMIT 1`).pluck();
     this.close = db.prepare('UPDATE crsync_conflicts SET resolved_at = ?, resolution = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL');
@@ -156,6 +158,11 @@ export class ResolutionStore {
       if (id !== null) recorded++;
     }
     return recorded;
+  }
+
+  /** True when `after(afterId, site)` has something to send (a live sync pushes for it alone). */
+  anyAfter(afterId: bigint, site: Uint8Array): boolean {
+    return this.anyAfterStmt.get(afterId, site, site) !== undefined;
   }
 
   /**
