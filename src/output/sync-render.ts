@@ -7,7 +7,10 @@ import { formatBytes, formatCount, formatEta, formatMs, formatRate } from './for
 /** The one-line human summary of a push, pull or sync. */
 export function renderTransfer(
   verb: string,
-  r: { remote: string; url?: string; sent: number; received: number; conflicts: number; bytes: number; ms: number; schemaChanges?: string[]; created?: boolean; via?: string },
+  r: {
+    remote: string; url?: string; sent: number; received: number; conflicts: number; bytes: number; ms: number;
+    schemaChanges?: string[]; created?: boolean; via?: string; resolutions?: { sent: number; received: number };
+  },
   c: ChalkInstance,
 ): string {
   const parts: string[] = [];
@@ -19,6 +22,12 @@ export function renderTransfer(
   if (r.via === 'snapshot') line += ' (snapshot)';
   const lines = r.created ? [c.green(`created dataset ${r.url ?? r.remote}`), line] : [line];
   if (r.schemaChanges && r.schemaChanges.length > 0) lines.push(c.cyan(`schema: ${r.schemaChanges.length} change(s) carried over`));
+  const res = r.resolutions;
+  if (res && res.sent + res.received > 0) {
+    // A resolution that keeps the winner moves no change: say that it travelled.
+    const what = [res.sent > 0 ? `sent ${formatCount(res.sent)}` : '', res.received > 0 ? `received ${formatCount(res.received)}` : ''].filter(Boolean);
+    lines.push(c.cyan(`${what.join(', ')} conflict resolution${res.sent + res.received === 1 ? '' : 's'}`));
+  }
   if (r.conflicts > 0) lines.push(c.yellow(`${r.conflicts} new conflict${r.conflicts === 1 ? '' : 's'}: see \`crsync conflicts\``));
   return lines.join('\n');
 }

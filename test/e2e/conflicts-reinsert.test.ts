@@ -46,11 +46,14 @@ describe('update versus a concurrent delete and re-insert', () => {
     await sql(a, 'DELETE FROM items WHERE id = 3');
     await sync(b);
     expect((await sync(a)).conflicts).toBe(1);
-    const open = await conflicts(a);
-    expect(open.map((c) => [c.kind, c.ours, c.theirs, c.winner])).toEqual([
-      ['delete_update', { id: 3, name: 'edited', qty: 3 }, { name: 'reborn', qty: 30 }, 'theirs'],
-      ['delete_update', null, { name: 'b again' }, 'ours'],
+    // Both are recorded. a's delete, made after both lives of the first, decided the row: the
+    // first is closed (superseded) as a pushes it, as it is on b and the hub when it arrives.
+    const all = await conflicts(a, true);
+    expect(all.map((c) => [c.kind, c.ours, c.theirs, c.winner, c.resolution])).toEqual([
+      ['delete_update', { id: 3, name: 'edited', qty: 3 }, { name: 'reborn', qty: 30 }, 'theirs', 'superseded'],
+      ['delete_update', null, { name: 'b again' }, 'ours', null],
     ]);
+    expect((await conflicts(a)).map((c) => c.theirs)).toEqual([{ name: 'b again' }]);
     await sync(b);
     for (const f of [a, b, hub]) expect(rows(f).map((r) => (r as { id: number }).id)).toEqual([1, 2]);
   });

@@ -56,6 +56,27 @@ describe('resolutions settle everywhere', () => {
     expect((await crsync(['-d', d, 'status', '--exit-code'])).exitCode).toBe(0);
   });
 
+  it('push, pull and sync count the resolutions they carry, also one that moves no change', async () => {
+    const { a, b, c } = await conflicted('counts');
+    const [onB] = await conflicts(b);
+    expect((await resolve(b, [String(onB!.id), '--ours'])).written).toBe(0);
+    type Moved = { sent: number; received: number; resolutions: { sent: number; received: number } };
+    const moved = async (db: string, verb: string): Promise<Moved> => {
+      const r = await crsyncJson<Moved>(['-d', db, verb]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      return r.json;
+    };
+    expect(await moved(b, 'push')).toMatchObject({ sent: 0, resolutions: { sent: 1, received: 0 } });
+    expect((await moved(b, 'push')).resolutions).toEqual({ sent: 0, received: 0 });
+    expect(await moved(a, 'pull')).toMatchObject({ received: 0, resolutions: { sent: 0, received: 1 } });
+    expect((await moved(a, 'sync')).resolutions).toEqual({ sent: 0, received: 0 });
+    // c held no copy; the hub passes the record on all the same. A person sees it in the summary.
+    const human = await crsync(['-d', c, 'sync']);
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stdout + human.stderr).toContain('received 1 conflict resolution');
+    expect(await conflicts(a)).toEqual([]);
+  });
+
   it('keeping the loser (a write) closes every copy, labelled as resolved, not only superseded', async () => {
     const { a, b, c, hub: hubFile } = await conflicted('keep-loser');
     const [onA] = await conflicts(a);

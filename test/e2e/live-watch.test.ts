@@ -49,6 +49,37 @@ describe('crsync sync --watch', () => {
     expect(await ok(['-d', a, 'sync'])).toMatchObject({ sent: 0, received: 0 });
   });
 
+  it('a resolution that keeps the winner (no change to push) is pushed live and closes the other side\'s copy', async () => {
+    const hub = await box.hub();
+    const { a, b } = await pair(hub.url);
+    await sql(a, "insert into t values (1, 'first')");
+    await ok(['-d', a, 'sync']);
+    await ok(['-d', b, 'sync']);
+    await sql(a, "update t set name = 'from-a' where id = 1");
+    await sql(b, "update t set name = 'from-b' where id = 1");
+    await ok(['-d', a, 'sync']);
+    expect((await ok(['-d', b, 'sync'])).conflicts).toBe(1);
+    expect((await ok(['-d', a, 'sync'])).conflicts).toBe(1);
+    const open = (db: string): number => {
+      const conn = new Database(db, { readonly: true, fileMustExist: true });
+      try {
+        return conn.prepare('select count(*) from crsync_conflicts where resolved_at is null').pluck().get() as number;
+      } finally {
+        conn.close();
+      }
+    };
+    const wa = startWatcher(a);
+    const wb = startWatcher(b);
+    await wa.next((e) => e.state === 'live');
+    await wb.next((e) => e.state === 'live');
+    const [onB] = await ok<{ id: number; winner: string }[]>(['-d', b, 'conflicts']);
+    expect(onB).toMatchObject({ winner: 'ours' });
+    expect(await ok<{ written: number }>(['-d', b, 'resolve', String(onB!.id), '--ours'])).toMatchObject({ written: 0 });
+    await within(5000, () => open(a) === 0);
+    expect([open(a), open(b), open(box.path('hub/shop.db'))]).toEqual([0, 0, 0]);
+    for (const w of [wa, wb]) expect((await w.stop('SIGTERM')).exitCode).toBe(0);
+  });
+
   it('human output: one line per state on stderr, and a final line on SIGINT (exit 0)', async () => {
     const hub = await box.hub();
     const { a } = await pair(hub.url);

@@ -63,13 +63,17 @@ async function runFault(world: World, hub: HubControl, r: Replica, step: Extract
 
 /**
  * Every replica syncs with the hub, round after round, until a round in which nobody sends
- * anything: the hub then had everything before that round and everyone pulled it during it.
- * A replica that keeps sending what it already sent (an echo) never settles. Returns the rounds.
+ * anything, changes or resolutions (one that keeps the winner moves no change): the hub then had
+ * everything before that round and everyone pulled it during it. A replica that keeps sending
+ * what it already sent (an echo) never settles. Returns the rounds.
  */
 async function settle(world: World): Promise<number> {
   for (let round = 1; round <= 5; round++) {
     let sent = 0;
-    for (const r of world.replicas) sent += (await world.transfer(r, 'sync', 'hub')).sent;
+    for (const r of world.replicas) {
+      const moved = await world.transfer(r, 'sync', 'hub');
+      sent += moved.sent + moved.resolutions.sent;
+    }
     if (sent === 0) return round;
   }
   throw new Error('the replicas still send changes after 5 full sync rounds (echo or divergence)');

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { addRemote, getRemote } from '../../src/db/state/remotes.js';
 import { initReplica, trackTables } from '../../src/db/replica.js';
 import { dbVersion, openStore, siteId, type Store } from '../../src/db/store.js';
-import { pullChanges, pushChanges, syncChanges, type SyncOptions } from '../../src/sync/client/engine.js';
+import { pullChanges, pushChanges, syncChanges, type ResolutionCounts, type SyncOptions } from '../../src/sync/client/engine.js';
 import type { SqlValue } from '../../src/values.js';
 import { SCHEMA, TABLES, type EditOp, type Target, type Verb } from './scenario.js';
 
@@ -120,12 +120,12 @@ export class World {
     return { dbPath: r.path, remote, env: {}, pageSize: this.pageSize, retry: RETRY, create: true, ...extra };
   }
 
-  /** A push, pull or sync; returns what moved. */
-  async transfer(r: Replica, verb: Verb, target: Target, extra: Partial<SyncOptions> = {}): Promise<{ sent: number; received: number }> {
+  /** A push, pull or sync; returns what moved (changes, and resolution records). */
+  async transfer(r: Replica, verb: Verb, target: Target, extra: Partial<SyncOptions> = {}): Promise<{ sent: number; received: number; resolutions: ResolutionCounts }> {
     const opts = this.options(r, this.remoteFor(r, target), extra);
     const res = verb === 'push' ? await pushChanges(opts) : verb === 'pull' ? await pullChanges(opts) : await syncChanges(opts);
     this.learn(r, verb, target);
-    return { sent: res.sent, received: res.received };
+    return { sent: res.sent, received: res.received, resolutions: res.resolutions };
   }
 
   /**

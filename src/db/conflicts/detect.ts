@@ -109,24 +109,11 @@ export class ConflictDetector {
     return o;
   }
 
-  /**
-   * Open conflicts whose cell an incoming write supersedes: its col_version (causal length for
-   * the row) is above both conflicting writes, so it was made after them and decides the cell
-   * (a resolution made on another replica, or a later edit). Runs inside the merge transaction.
-   */
-  private supersede(changes: Change[]): void {
-    if (!this.conflicts.anyOpen()) return;
-    const ids = new Set<bigint>();
-    for (const c of changes) {
-      const version = c[2] === '-1' ? c[7] : c[4];
-      for (const e of this.conflicts.openForCell(c[0], c[1], c[2])) if (version > e.version) ids.add(e.id);
-    }
-    this.conflicts.supersede(ids);
-  }
-
   /** Looks at the local state of every row the changes touch; call before applying them. */
   inspect(changes: Change[]): Candidate[] {
-    this.supersede(changes);
+    // An incoming write made after both sides of an open conflict decides its cell (a
+    // resolution made on another replica, or a later edit). Inside the merge transaction.
+    this.conflicts.supersedeBy(changes);
     const byRow = new Map<string, Change[]>();
     const emptyTables = new Map<string, boolean>();
     for (const c of changes) {

@@ -1,11 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { WireResolution } from '../../sync/protocol/types.js';
-import { primaryKeyColumns, tableExists } from '../schema/read.js';
-import { quoteIdent, siteId, type Db } from '../store.js';
+import { siteId, type Db } from '../store.js';
 import { MATCH_PAIR, pairArgs, pairOf, pairOfWire, pairToWire, resolutionLabel, type ConflictWrites, type WritePair } from './pair.js';
 import { ConflictStore } from './store.js';
-import { unpackPk } from './list.js';
 import { stmt } from '../statements.js';
+import { cellWrite } from './cell-clock.js';
 
 /** Most resolutions one pull or push carries; the cursor resumes after the last one sent. */
 const BATCH = 1000;
@@ -40,23 +39,6 @@ export function toWire(r: ResolutionRow): WireResolution {
   return { ...pairToWire(pair), choice: r.choice, value: r.value, resolver: r.resolver, writtenVersion: r.written_version, at: r.at };
 }
 
-/** The (site, col_version) of the write that holds a cell now, or null (no such row or cell). */
-export function cellWrite(db: Db, table: string, pk: Uint8Array, cid: string): { site: Buffer; version: bigint } | null {
-  if (!tableExists(db, table)) return null;
-  const cols = primaryKeyColumns(db, table);
-  const where = cols.map((c) => `p.${quoteIdent(c)} = ?`).join(' AND ');
-  const row = db
-    .prepare(
-      `SELECT s.site_id, c.col_version FROM ${quoteIdent(`${table}__crsql_pks`)} p
-       JOIN ${quoteIdent(`${table}__crsql_clock`)} c ON c.key = p.__crsql_key
-       LEFT JOIN crsql_site_id s ON s.ordinal = c.site_id WHERE ${where} AND c.col_name = ?`,
-    )
-    .raw(true)
-    .safeIntegers(true)
-    .get(...unpackPk(db, pk), cid) as [Buffer | null, bigint] | undefined;
-  return row ? { site: row[0] ?? siteId(db), version: row[1] } : null;
-}
-
 /**
  * Resolutions made here or heard of. Each closes the copies of its conflict that this replica
  * holds, now or when one arrives later (ConflictStore.record looks here), and travels on: pushes
@@ -66,6 +48,7 @@ export class ResolutionStore {
   private readonly insert: Database.Statement;
   private readonly afterStmt: Database.Statement;
   private readonly maxIdStmt: Database.Statement;
+  private readonly anyAfterStmt: Database.Statement;
   private readonly openCopies: Database.Statement;
   private readonly anyCopy: Database.Statement;
   private readonly close: Database.Statement;
@@ -79,6 +62,7 @@ export class ResolutionStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.afterStmt = stmt(db, `SELECT * FROM crsync_resolutions WHERE id > ? AND (from_site IS NULL OR from_site != ?) AND resolver != ? ORDER BY id LIMIT ${BATCH}`, { safeIntegers: true });
     this.maxIdStmt = stmt(db, 'SELECT coalesce(max(id), 0) FROM crsync_resolutions', { pluck: true, safeIntegers: true });
+    this.anyAfterStmt = stmt(db, 'SELECT 1 FROM crsync_resolutions WHERE id > ? AND (from_site IS NULL OR from_site != ?) AND resolver != ? LIMIT 1', { pluck: true });
     this.openCopies = stmt(db, `SELECT id, winner FROM crsync_conflicts WHERE ${MATCH_PAIR} AND resolved_at IS NULL`, { safeIntegers: true });
     this.anyCopy = stmt(db, `SELECT 1 FROM crsync_conflicts WHERE ${MATCH_PAIR} LIMIT 1`, { pluck: true });
     this.close = stmt(db, 'UPDATE crsync_conflicts SET resolved_at = ?, resolution = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL');
@@ -167,6 +151,11 @@ export class ResolutionStore {
       if (id !== null) recorded++;
     }
     return recorded;
+  }
+
+  /** True when `after(afterId, site)` has something to send (a live sync pushes for it alone). */
+  anyAfter(afterId: bigint, site: Uint8Array): boolean {
+    return this.anyAfterStmt.get(afterId, site, site) !== undefined;
   }
 
   /**

@@ -3,7 +3,8 @@ import { fromJsonValue, sqlValuesEqual, stringifySqlJson, type JsonSqlValue, typ
 import { requireConflicts, unpackPk, type ConflictView } from './list.js';
 import { primaryKeyColumns, tableColumns, tableExists } from '../schema/read.js';
 import { dbVersion, quoteIdent, type Db } from '../store.js';
-import { ResolutionStore, cellWrite } from './resolutions.js';
+import { ResolutionStore } from './resolutions.js';
+import { cellWrite } from './cell-clock.js';
 import type { ConflictWrites } from './pair.js';
 
 /** What to keep of a conflict: one side, or a value given by the user. */

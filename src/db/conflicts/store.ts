@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { Db } from '../store.js';
-import type { WireConflict, WireResolution } from '../../sync/protocol/types.js';
+import type { Change, WireConflict, WireResolution } from '../../sync/protocol/types.js';
 import { pairOf, resolutionLabel } from './pair.js';
+import { CellClock } from './cell-clock.js';
 import { MAX_CONFLICTS_PER_FRAME } from '../../sync/protocol/shape.js';
 import { stmt } from '../statements.js';
 
@@ -27,8 +28,10 @@ export class ConflictStore {
   private readonly markSuperseded: Database.Statement;
   private readonly resolutionOf: Database.Statement;
   private readonly markResolved: Database.Statement;
+  private readonly cells: CellClock;
 
   constructor(db: Db) {
+    this.cells = new CellClock(db);
     // Newest first: on a hub older conflicts get superseded, the recent ones are the open ones.
     this.anyOpenStmt = stmt(db, 'SELECT 1 FROM crsync_conflicts WHERE resolved_at IS NULL ORDER BY id DESC LIMIT 1', { pluck: true });
     // By the cell index: the cost follows the changes applied, not how many conflicts stay open.
@@ -72,18 +75,32 @@ export class ConflictStore {
       remote, new Date().toISOString(), reportedBy,
     );
     const id = Number(info.lastInsertRowid);
-    this.closeIfResolved(id, c);
+    if (!this.closeIfResolved(id, c)) this.closeIfDecided(id, c);
     return id;
   }
 
-  /** A copy that arrives after a resolution of its pair was heard of is closed at once. */
-  private closeIfResolved(id: number, c: ConflictInput): void {
+  /**
+   * A copy that arrives after a later write decided its cell here is closed at once, by the
+   * rule a merge applies to open copies (supersedeBy): the order in which a replica hears of
+   * the conflict and of the later write does not matter. (A hub records a pushed conflict
+   * report after the push's pages, which may carry that write.)
+   */
+  private closeIfDecided(id: number, c: ConflictInput): void {
+    if (c.oursColVersion === null || c.theirsColVersion === null) return;
+    const now = this.cells.write(c.table, c.pk, c.kind === 'delete_update' ? '-1' : (c.cid ?? '-1'));
+    const both = c.oursColVersion > c.theirsColVersion ? c.oursColVersion : c.theirsColVersion;
+    if (now && now.version > both) this.markSuperseded.run(new Date().toISOString(), BigInt(id));
+  }
+
+  /** A copy that arrives after a resolution of its pair was heard of is closed at once; true when it was. */
+  private closeIfResolved(id: number, c: ConflictInput): boolean {
     const p = pairOf(c);
-    if (!p) return;
+    if (!p) return false;
     const r = this.resolutionOf.get(p.table, p.pk, p.cid, p.kind, p.aSite, p.aVersion, p.bSite, p.bVersion) as
       | { choice: WireResolution['choice']; resolver: Buffer; at: string }
       | undefined;
     if (r) this.markResolved.run(r.at, resolutionLabel(r.choice, c.winner), r.resolver, id);
+    return r !== undefined;
   }
 
   /**
@@ -126,10 +143,23 @@ export class ConflictStore {
     return rows.map(([id, version]) => ({ id, version }));
   }
 
-  /** Marks open conflicts resolved because a later write decided their cell. */
-  supersede(ids: Iterable<bigint>): void {
+  /**
+   * Closes (`superseded`) the open conflicts whose cell one of `changes` decides: its
+   * col_version (causal length for the row) is above both conflicting writes, so it was made
+   * after them. Every replica runs it on the writes that pass through it: merged in (a pull, a
+   * pushed page on a hub) and, on the writer, its own writes as its push sends them. Returns
+   * how many it closed. Call inside a transaction when `changes` is large.
+   */
+  supersedeBy(changes: readonly Change[]): number {
+    if (!this.anyOpen()) return 0;
+    const ids = new Set<bigint>();
+    for (const c of changes) {
+      const version = c[2] === '-1' ? c[7] : c[4];
+      for (const e of this.openForCell(c[0], c[1], c[2])) if (version > e.version) ids.add(e.id);
+    }
     const at = new Date().toISOString();
     for (const id of ids) this.markSuperseded.run(at, id);
+    return ids.size;
   }
 }
 

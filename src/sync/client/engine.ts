@@ -15,89 +15,13 @@ import { DEFAULT_PAGE_BYTES } from '../../db/changes/stream.js';
 import { cursorFromJson } from '../protocol/codec.js';
 import { DEFAULT_PAGE_SIZE, END_OF_VERSION, MAX_FRAME_BYTES, MAX_PAGE_SIZE, isAfter, type Cursor, type DatasetInfo, type Page, type WireConflict, type WireResolution } from '../protocol/types.js';
 import { openTransport } from '../transports/open.js';
-import { withRetries, type RetryOptions } from './retry.js';
+import { withRetries } from './retry.js';
 import { snapshotInstead } from './snapshot-push.js';
 import { notePartialPush } from './partial-push.js';
-import type { RequestObserver, Transport } from '../transports/transport.js';
+import type { Transport } from '../transports/transport.js';
+import type { PullResult, PushResult, SyncOptions, SyncResult } from './results.js';
 
-/** Progress of a transfer, for spinners. */
-export interface TransferProgress {
-  phase: 'pull' | 'push';
-  changes: number;
-  bytes: number;
-  /** Changes known to be left, when known. */
-  total?: number;
-}
-
-/** Options shared by push, pull and sync. */
-export interface SyncOptions {
-  dbPath: string;
-  remote: string;
-  env: NodeJS.ProcessEnv;
-  pageSize?: number;
-  /** Carry additive schema changes (default true; --no-migrate turns it off). */
-  migrate?: boolean;
-  signal?: AbortSignal;
-  retry?: Partial<RetryOptions>;
-  onProgress?: (p: TransferProgress) => void;
-  /** Pull only: hold the pull this long at a hub when nothing is pending (live sync). */
-  waitMs?: number;
-  /** Pull only: the remote started answering. */
-  onAnswer?: () => void;
-  /** Told of each HTTP request once it ended (`-v`). */
-  onRequest?: RequestObserver;
-  /**
-   * Whether a push may create a missing dataset (or peer file): only when true (`push --create`,
-   * the library's `{ create: true }`), so a typo in a URL fails instead of making a dataset.
-   */
-  create?: boolean;
-  /**
-   * A first push into a missing or empty dataset may upload a snapshot of the replica instead of
-   * its change stream. The CLI asks for it unless --no-snapshot; library callers opt in.
-   */
-  snapshot?: boolean;
-}
-
-/** Result of `crsync pull`. */
-export interface PullResult {
-  remote: string;
-  url: string;
-  sent: 0;
-  received: number;
-  conflicts: number;
-  schemaChanges: string[];
-  bytes: number;
-  ms: number;
-}
-
-/** Result of `crsync push`. */
-export interface PushResult {
-  remote: string;
-  url: string;
-  sent: number;
-  received: 0;
-  conflicts: number;
-  created: boolean;
-  /** How the changes went: a snapshot of the replica (a first push), or its change stream. */
-  via: 'snapshot' | 'changes';
-  schemaChanges: string[];
-  bytes: number;
-  ms: number;
-}
-
-/** Result of `crsync sync` (pull, then push). */
-export interface SyncResult {
-  remote: string;
-  url: string;
-  sent: number;
-  received: number;
-  conflicts: number;
-  /** How the push went (see PushResult). */
-  via: 'snapshot' | 'changes';
-  schemaChanges: string[];
-  bytes: number;
-  ms: number;
-}
+export type { PullResult, PushResult, ResolutionCounts, SyncOptions, SyncResult, TransferProgress } from './results.js';
 
 /**
  * Bytes per pushed page: the default budget, within the hub's frame limit with room for the
@@ -143,6 +67,8 @@ function checkIdentity(store: Store, remote: RemoteRecord, info: DatasetInfo): B
 export interface PullAcc {
   received: number;
   conflicts: number;
+  /** Resolution records the remote sent. */
+  resolutions: number;
   schema: string[];
   tables?: Set<string>;
 }
@@ -189,6 +115,7 @@ export async function pullOnce(store: Store, name: string, t: Transport, opts: S
       acc.conflicts += resolutions.receive(list, remoteSite, name);
       setResolutionsPulled(db, name, lastId);
     })();
+    acc.resolutions += list.length;
   };
   const pullReq = {
     site: local, since, pageSize: pageSizeOf(opts), conflictsAfter: remote.conflictsPulled, onConflicts,
@@ -234,6 +161,8 @@ function covers(c: Cursor, version: bigint): boolean {
 export interface PushAcc {
   sent: number;
   conflicts: number;
+  /** Resolution records the remote took. */
+  resolutions: number;
   created: boolean;
   schema: string[];
   unacked: { cursor: Cursor; changes: number }[];
@@ -286,9 +215,13 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
   const pageSize = Math.min(pageSizeOf(opts), info.limits?.maxPageSize ?? MAX_PAGE_SIZE);
   const filter = { excludeDeliveredBy: remoteSite, maxBytes: pageBytesFor(info) };
   let sent = 0;
+  const conflicts = new ConflictStore(db);
   async function* pages(): AsyncGenerator<Page> {
     let turn = performance.now();
     for (const page of readPages(reader.db, start, pageSize, filter)) {
+      // Our own later writes decide the cells of our open copies, as they do on every replica
+      // they reach (there by the merge): the writer closes its copies as the push sends them.
+      if (conflicts.anyOpen()) db.transaction(() => conflicts.supersedeBy(page.changes))();
       sent += page.changes.length;
       acc.unacked.push({ cursor: page.cursor, changes: page.changes.length });
       opts.onProgress?.({ phase: 'push', changes: acc.sent + sent, bytes: t.stats.bytesSent });
@@ -303,7 +236,6 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
   const source = pages();
   try {
     const seen = laterCursor(remote.pull, getPeer(db, remoteSite).received).version;
-    const conflicts = new ConflictStore(db);
     // Conflicts found while pulling from this remote go back to it, so the other writer hears.
     const found = conflicts.detectedThrough(name, remote.conflictsReported);
     // Resolutions made here (or heard of from other remotes) go to it, so every copy closes.
@@ -319,6 +251,7 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
       touchRemote(db, name, 'push');
     })();
     acc.sent += res.received;
+    acc.resolutions += resolved?.resolutions.length ?? 0;
     acc.unacked = [];
   } finally {
     // A push that failed or was aborted mid-stream may leave the page reader suspended inside
@@ -357,24 +290,26 @@ async function pushWithRetries(store: Store, name: string, t: Transport, opts: S
 
 /** Pulls what the remote has that we have not seen; resumes from the last committed page. */
 export async function pullChanges(opts: SyncOptions): Promise<PullResult> {
-  const acc = { received: 0, conflicts: 0, schema: [] as string[] };
+  const acc: PullAcc = { received: 0, conflicts: 0, resolutions: 0, schema: [] };
   const r = await runWithRemote(opts, (store, name, t) =>
     withRetries(() => pullOnce(store, name, t, opts, acc), { ...opts.retry, signal: opts.signal }),
   );
-  return { remote: opts.remote, url: r.url, sent: 0, received: acc.received, conflicts: acc.conflicts, schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
+  const resolutions = { sent: 0, received: acc.resolutions };
+  return { remote: opts.remote, url: r.url, sent: 0, received: acc.received, conflicts: acc.conflicts, resolutions, schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
 }
 
 /** Pushes what the remote has not acknowledged; resumes from what the remote committed. */
 export async function pushChanges(opts: SyncOptions): Promise<PushResult> {
-  const acc: PushAcc = { sent: 0, conflicts: 0, created: false, schema: [], unacked: [] };
+  const acc: PushAcc = { sent: 0, conflicts: 0, resolutions: 0, created: false, schema: [], unacked: [] };
   const r = await runWithRemote(opts, (store, name, t) => pushWithRetries(store, name, t, opts, acc));
-  return { remote: opts.remote, url: r.url, sent: acc.sent, received: 0, conflicts: acc.conflicts, created: acc.created, via: acc.via ?? 'changes', schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
+  const resolutions = { sent: acc.resolutions, received: 0 };
+  return { remote: opts.remote, url: r.url, sent: acc.sent, received: 0, conflicts: acc.conflicts, resolutions, created: acc.created, via: acc.via ?? 'changes', schemaChanges: acc.schema, bytes: r.bytes, ms: r.ms };
 }
 
 /** Pull, then push. */
 export async function syncChanges(opts: SyncOptions): Promise<SyncResult> {
-  const pullAcc = { received: 0, conflicts: 0, schema: [] as string[] };
-  const pushAcc: PushAcc = { sent: 0, conflicts: 0, created: false, schema: [], unacked: [] };
+  const pullAcc: PullAcc = { received: 0, conflicts: 0, resolutions: 0, schema: [] };
+  const pushAcc: PushAcc = { sent: 0, conflicts: 0, resolutions: 0, created: false, schema: [], unacked: [] };
   const r = await runWithRemote(opts, async (store, name, t) => {
     await withRetries(() => pullOnce(store, name, t, opts, pullAcc), { ...opts.retry, signal: opts.signal });
     await pushWithRetries(store, name, t, opts, pushAcc);
@@ -386,6 +321,7 @@ export async function syncChanges(opts: SyncOptions): Promise<SyncResult> {
     received: pullAcc.received,
     conflicts: pullAcc.conflicts + pushAcc.conflicts,
     via: pushAcc.via ?? 'changes',
+    resolutions: { sent: pushAcc.resolutions, received: pullAcc.resolutions },
     schemaChanges: [...pullAcc.schema, ...pushAcc.schema],
     bytes: r.bytes,
     ms: r.ms,

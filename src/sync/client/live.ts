@@ -4,6 +4,7 @@ import { CrsyncError, UsageError, toCrsyncError } from '../../errors.js';
 import { watchCommits } from '../../db/commit-watch.js';
 import { countChangesAfter } from '../../db/changes/apply.js';
 import { ConflictStore } from '../../db/conflicts/store.js';
+import { ResolutionStore } from '../../db/conflicts/resolutions.js';
 import { listConflicts, type ConflictView } from '../../db/conflicts/list.js';
 import { requireRemote } from '../../db/state/remotes.js';
 import { openStore, type Store } from '../../db/store.js';
@@ -90,6 +91,8 @@ export class LiveSync extends EventEmitter {
   private pushWanted = true;
   private wake: (() => void) | undefined;
   private lastConflict = 0n;
+  /** Prepared on first use (statements on the open store). */
+  private resolutions: ResolutionStore | undefined;
   private fatal: CrsyncError | undefined;
   private finished: Promise<void> = Promise.resolve();
   private started = false;
@@ -194,6 +197,18 @@ export class LiveSync extends EventEmitter {
     return countChangesAfter(this.store.db, remote.push, remote.remoteSite ? { excludeDeliveredBy: remote.remoteSite } : {}).total;
   }
 
+  /**
+   * Resolutions made here (or heard of from other remotes) that the remote has not been sent: one
+   * that keeps the winner writes no change, so `pending` alone would never push it.
+   */
+  private resolutionsPending(): boolean {
+    if (this.state === 'stopped' || !this.store?.db.open) return false;
+    const remote = requireRemote(this.store.db, this.name);
+    if (!remote.remoteSite) return false;
+    this.resolutions ??= new ResolutionStore(this.store.db);
+    return this.resolutions.anyAfter(remote.resolutionsReported, remote.remoteSite);
+  }
+
   private syncOptions(waitMs?: number, onAnswer?: () => void): SyncOptions {
     return { dbPath: this.o.dbPath, remote: this.name, env: this.o.env, pageSize: this.o.pageSize, migrate: this.o.migrate, signal: this.abort.signal, waitMs, onAnswer };
   }
@@ -232,7 +247,7 @@ export class LiveSync extends EventEmitter {
       // Transfer time counts from the end of the hold (the hub's answer), not from the ask.
       let answered = started;
       const waitMs = this.state === 'live' ? this.o.waitMs : undefined;
-      const acc: PullAcc = { received: 0, conflicts: 0, schema: [], tables: new Set() };
+      const acc: PullAcc = { received: 0, conflicts: 0, resolutions: 0, schema: [], tables: new Set() };
       try {
         await pullOnce(this.store, this.name, this.transport, this.syncOptions(waitMs, () => (answered = performance.now())), acc);
       } catch (err) {
@@ -259,9 +274,9 @@ export class LiveSync extends EventEmitter {
       this.pushWanted = false;
       if (this.stopping) break;
       // Not connected: the pull loop kicks again when it is.
-      if (this.state !== 'live' || this.pending() === 0) continue;
+      if (this.state !== 'live' || (this.pending() === 0 && !this.resolutionsPending())) continue;
       const started = performance.now();
-      const acc: PushAcc = { sent: 0, conflicts: 0, created: false, schema: [], unacked: [] };
+      const acc: PushAcc = { sent: 0, conflicts: 0, resolutions: 0, created: false, schema: [], unacked: [] };
       try {
         await pushOnce(this.store, this.name, this.transport, this.syncOptions(), acc);
       } catch (err) {
