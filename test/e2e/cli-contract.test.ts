@@ -95,6 +95,7 @@ const CASES: Record<string, Case[]> = {
     { args: (p) => ['log', '-n', '0', '-d', p.a], exit: 2, code: 'usage' },
     { args: (p) => ['log', '-d', p.plain], exit: 1, code: 'not_a_replica' },
   ],
+  stats: [{ args: (p) => ['stats', '-d', p.a], exit: 0 }, { args: (p) => ['stats', '-d', p.plain], exit: 1, code: 'not_a_replica' }],
   migrate: [{ args: (p) => ['migrate', '-d', p.a], exit: 2, code: 'usage' }],
   serve: [{ args: (p) => ['serve', '--dir', p.dir, '--port', '99999'], exit: 2, code: 'usage' }, { args: (p) => ['serve', '--dir', p.dir, '--log-format', 'xml'], exit: 2, code: 'usage' }],
   demo: [{ args: (p) => ['demo', '--dir', p.dir], exit: 1, code: 'dir_not_empty' }],
