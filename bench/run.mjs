@@ -9,7 +9,7 @@
 //           big-small and health: rows x 8 columns; default 1,000,000)
 // --runs    runs per case (medians are reported; default 3)
 // --only    a comma-separated subset of: push,pull,wire,clone,small,memory,import,migrate,
-//           big-small,old-replica,health,incr1k,blobs
+//           big-small,old-replica,health,incr1k,blobs,snapshot
 // --merges  recorded merges of the old replica (old-replica; default 2,000,000)
 // --blob-mb  MB of 100 kB blobs (blobs; default 200, so 2,000 rows of 100,000 bytes)
 // --load-seconds, --load-clients  the load under which health is sampled (default 15 s, 30 clients)
@@ -27,6 +27,7 @@ import { cloneCase, importCase, migrateCase, smallSyncCase } from './cases-local
 import { bigSmallCase, oldReplicaCase } from './cases-small.mjs';
 import { healthCase } from './cases-health.mjs';
 import { blobsCase, incr1kCase } from './cases-incr.mjs';
+import { snapshotCase } from './cases-snapshot.mjs';
 import { table } from './table.mjs';
 
 function args() {
@@ -71,7 +72,7 @@ if (values.crsync) {
     process.exit(2);
   }
 }
-const all = ['push', 'pull', 'wire', 'clone', 'small', 'memory', 'import', 'migrate', 'big-small', 'old-replica', 'health', 'incr1k', 'blobs'];
+const all = ['push', 'pull', 'wire', 'clone', 'small', 'memory', 'import', 'migrate', 'big-small', 'old-replica', 'health', 'incr1k', 'blobs', 'snapshot'];
 const only = new Set(values.only ? values.only.split(',') : all);
 const unknown = [...only].filter((c) => !all.includes(c));
 if (unknown.length > 0) {
@@ -112,6 +113,7 @@ try {
   if (only.has('health')) f.health = await step('hub health under work', () => healthCase(ctx));
   if (only.has('incr1k')) f.incr1k = await step('1,000 rows of the cities, A to B', () => incr1kCase(ctx));
   if (only.has('blobs')) f.blobs = await step('blobs', () => blobsCase(ctx));
+  if (only.has('snapshot')) f.snapshot = await step('snapshot clone and first push of the cities', () => snapshotCase(ctx));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
