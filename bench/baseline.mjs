@@ -16,6 +16,7 @@ import { CITIES_SQL, insertCities } from './cities.mjs';
 const READ = 'SELECT "table", pk, cid, val, col_version, db_version, site_id, cl, seq FROM crsql_changes';
 const [op, a, b] = process.argv.slice(2);
 let started = performance.now();
+let cpu0 = process.cpuUsage();
 let figures;
 const INSERT = 'INSERT INTO crsql_changes ("table", pk, cid, val, col_version, db_version, site_id, cl, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
 
@@ -41,6 +42,7 @@ if (op === 'copy') {
   const dst = openDb(b);
   const write = dst.prepare(INSERT);
   started = performance.now();
+  cpu0 = process.cpuUsage();
   dst.transaction(() => {
     for (const c of all) write.run(c);
   })();
@@ -99,4 +101,5 @@ if (op === 'copy') {
   throw new Error(`unknown op ${op}`);
 }
 const ms = performance.now() - started;
-process.stdout.write(JSON.stringify({ op, ms, ...figures, maxRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n');
+const cpu = process.cpuUsage(cpu0);
+process.stdout.write(JSON.stringify({ op, ms, cpuMs: (cpu.user + cpu.system) / 1000, ...figures, maxRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n');

@@ -11,12 +11,16 @@ export function* cityRows() {
   for (const c of cities) yield [id++, c.name, c.country, c.admin1, c.admin2 || null, Number(c.lat), Number(c.lng)];
 }
 
-/** Inserts every city into `cities` of an open database in one transaction; returns the count. */
-export function insertCities(db) {
+/**
+ * Inserts every city into `cities` of an open database in one transaction; returns the count.
+ * `offset` shifts the ids, so copies of the dataset can sit side by side (the 4N case).
+ */
+export function insertCities(db, offset = 0) {
   const ins = db.prepare('INSERT INTO cities VALUES (?, ?, ?, ?, ?, ?, ?)');
   let rows = 0;
   db.transaction(() => {
     for (const r of cityRows()) {
+      r[0] += offset;
       ins.run(r);
       rows++;
     }

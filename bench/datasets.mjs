@@ -57,16 +57,26 @@ export async function wideHubFile(ctx, changes) {
   return { file: dest, rows, changes: rows * WIDE_CHANGES_PER_ROW };
 }
 
-/** The hub file of the 171k cities (pushed from a seeded replica), cached as bench/out/cities-hub.db. */
-export async function citiesHubFile(ctx) {
-  const dest = join(outDir, 'cities-hub.db');
+/** A replica of the 171k cities, `copies` times over (ids offset by the count per copy). */
+export function seedCities(path, copies = 1) {
+  emptyReplica(path, CITIES_SQL, ['cities']);
+  const db = openDb(path);
+  let rows = 0;
+  for (let k = 0; k < copies; k++) rows += insertCities(db, rows);
+  closeDb(db);
+  return rows;
+}
+
+/**
+ * The hub file of the 171k cities (pushed from a seeded replica), cached as bench/out/cities-hub.db;
+ * with `copies` > 1, that many copies side by side (bench/out/cities-x<copies>-hub.db).
+ */
+export async function citiesHubFile(ctx, copies = 1) {
+  const dest = join(outDir, copies === 1 ? 'cities-hub.db' : `cities-x${copies}-hub.db`);
   if (existsSync(dest)) return dest;
   ctx.log(`  building ${dest} (kept for later runs)`);
-  const seed = join(ctx.dir, 'cities-seed.db');
-  emptyReplica(seed, CITIES_SQL, ['cities']);
-  const db = openDb(seed);
-  insertCities(db);
-  closeDb(db);
+  const seed = join(ctx.dir, `cities-seed-${copies}.db`);
+  seedCities(seed, copies);
   await pushToNewHub(ctx.dir, seed, 'cities', dest);
   return dest;
 }

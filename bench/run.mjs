@@ -9,7 +9,7 @@
 //           big-small and health: rows x 8 columns; default 1,000,000)
 // --runs    runs per case (medians are reported; default 3)
 // --only    a comma-separated subset of: push,pull,wire,clone,small,memory,import,migrate,
-//           big-small,old-replica,health,incr1k,blobs,live1,live100,cycles
+//           big-small,old-replica,health,incr1k,blobs,live1,live100,cycles,snapshot
 // --merges  recorded merges of the old replica (old-replica; default 2,000,000)
 // --blob-mb  MB of 100 kB blobs (blobs; default 200, so 2,000 rows of 100,000 bytes)
 // --load-seconds, --load-clients  the load under which health is sampled (default 15 s, 30 clients)
@@ -31,6 +31,7 @@ import { bigSmallCase, oldReplicaCase } from './cases-small.mjs';
 import { healthCase } from './cases-health.mjs';
 import { blobsCase, incr1kCase } from './cases-incr.mjs';
 import { live100Case, live1Case, liveCyclesCase } from './cases-live.mjs';
+import { snapshotCase } from './cases-snapshot.mjs';
 import { table } from './table.mjs';
 
 function args() {
@@ -93,7 +94,7 @@ if (values.crsync) {
     process.exit(2);
   }
 }
-const all = ['push', 'pull', 'wire', 'clone', 'small', 'memory', 'import', 'migrate', 'big-small', 'old-replica', 'health', 'incr1k', 'blobs', 'live1', 'live100', 'cycles'];
+const all = ['push', 'pull', 'wire', 'clone', 'small', 'memory', 'import', 'migrate', 'big-small', 'old-replica', 'health', 'incr1k', 'blobs', 'live1', 'live100', 'cycles', 'snapshot'];
 const only = new Set(values.only ? values.only.split(',') : all);
 const unknown = [...only].filter((c) => !all.includes(c));
 if (unknown.length > 0) {
@@ -137,6 +138,7 @@ try {
   if (only.has('live1')) f.live1 = await step('live: write -> visible, two processes', () => live1Case(ctx));
   if (only.has('live100')) f.live100 = await step(`live: ${live.liveWatchers} watchers, then a hub restart`, () => live100Case(ctx));
   if (only.has('cycles')) f.cycles = await step(`live: ${live.liveCycles} sync cycles of one watcher`, () => liveCyclesCase(ctx));
+  if (only.has('snapshot')) f.snapshot = await step('snapshot clone and first push of the cities', () => snapshotCase(ctx));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -93,6 +93,21 @@ export function table(f) {
     row(`live: ${fmtInt(c.cycles)} cycles, last vs first ${c.window} (ms/cycle)`, ms1(c.last.ms), `${ms1(c.first.ms)} first`, r2(c.timeRatio), '<= 1.2', c.timeRatio <= 1.2);
     row(`  watcher RSS (MiB)`, fmtInt(c.last.rssMiB), `${fmtInt(c.first.rssMiB)} first`, r2(c.rssRatio), '<= 1.2', c.rssRatio <= 1.2);
   }
+  const sn = f.snapshot;
+  if (sn) {
+    const mib = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+    row(`snapshot clone ${fmtInt(sn.rows)} cities (ms, whole process)`, fmtInt(sn.cold.ms), `${fmtInt(sn.mergeMs)} streamed merge`, r2(sn.speedup), '>= 10x faster', sn.speedup >= 10);
+    row(`  CPU s, client + hub, vs the merge's`, `${s1(sn.cpu.cloneClient)} + ${s1(sn.cpu.cloneHub)}`, `${s1(sn.cpu.merge)} merge, ${s1(sn.cpu.gzip)} gzip`, r2(sn.cpu.merge / (sn.cpu.cloneClient + sn.cpu.cloneHub)), '', undefined);
+    row(`  vs copy + gzip of the file (ms)`, fmtInt(sn.cold.ms), `${fmtInt(sn.copyGzipMs)} gzip -6 -c`, r2(sn.vsCopyGzip), '<= 3', sn.vsCopyGzip <= 3);
+    row(`  vs file copy; warm (snapshot reused) ${fmtInt(sn.warmMs)} ms`, fmtInt(sn.cold.ms), `${sn.copyMs.toFixed(1)} file copy`, fmtInt(sn.cold.ms / sn.copyMs), '', undefined);
+    row(`  change-stream clone (--no-snapshot, ms)`, fmtInt(sn.streamClone.ms), `${fmtInt(sn.cold.ms)} snapshot`, r2(sn.streamClone.ms / sn.cold.ms), '', undefined);
+    row(`  wire bytes`, mib(sn.wireBytes), `${mib(sn.gzipBytes)} gzip of file`, r2(sn.wireVsGzip), '<= 1.0', sn.wireVsGzip <= 1);
+    row(`  client peak RSS, N -> 4N (MiB)`, fmtInt(sn.memory.n4.clientRssMiB), fmtInt(sn.memory.n.clientRssMiB), r2(sn.clientGrowth), '<= 1.2', sn.clientGrowth <= 1.2);
+    row(`  hub peak RSS, N -> 4N (MiB)`, fmtInt(sn.memory.n4.hubRssMiB), fmtInt(sn.memory.n.hubRssMiB), r2(sn.memory.n4.hubRssMiB / sn.memory.n.hubRssMiB), '', undefined);
+    for (const [via, p] of Object.entries(sn.firstPush)) {
+      if (p) row(`first push of the cities, ${via === 'snapshot' ? 'by snapshot' : 'change stream'} (ms)`, fmtInt(p.ms), `${fmtInt(sn.mergeMs)} streamed merge`, r2(sn.mergeMs / p.ms), '>= 5x faster', sn.mergeMs / p.ms >= 5);
+    }
+  }
   const head = ['case', 'crsync', 'yardstick', 'ratio', 'target', 'met'];
   const widths = head.map((hd, i) => Math.max(hd.length, ...lines.map((l) => l[i].length)));
   const fmt = (l) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

@@ -18,6 +18,7 @@ import { registerMigrate } from './migrate.js';
 import { registerConflictsShow } from './conflicts-show.js';
 import { registerShow } from './show.js';
 import { registerDiff } from './diff.js';
+import { registerStats } from './stats.js';
 
 /** Registers every crsync command on the program. */
 export function registerCommands(program: Command): void {
@@ -40,4 +41,5 @@ export function registerCommands(program: Command): void {
   registerConflictsShow(program);
   registerShow(program);
   registerDiff(program);
+  registerStats(program);
 }

@@ -99,6 +99,7 @@ const CASES: Record<string, Case[]> = {
     { args: (p) => ['log', '-n', '0', '-d', p.a], exit: 2, code: 'usage' },
     { args: (p) => ['log', '-d', p.plain], exit: 1, code: 'not_a_replica' },
   ],
+  stats: [{ args: (p) => ['stats', '-d', p.a], exit: 0 }, { args: (p) => ['stats', '-d', p.plain], exit: 1, code: 'not_a_replica' }],
   diff: [
     { args: (p) => ['diff', '-d', p.a], exit: 0 },
     { args: (p) => ['diff', 'nosuch', '-d', p.a], exit: 1, code: 'no_such_remote' },

@@ -90,14 +90,14 @@ describe('--json prints exactly one document', () => {
 });
 
 describe('commands that only look leave a plain SQLite file alone', () => {
-  it('status, sql, log, conflicts, doctor: not a crsync replica, exit 1, file unchanged', async () => {
+  it('status, sql, log, conflicts, doctor, stats: not a crsync replica, exit 1, file unchanged', async () => {
     const file = tmp.path('plain.db');
     const d = new Database(file);
     d.exec("CREATE TABLE t (a); INSERT INTO t VALUES (1)");
     d.close();
     const hash = (): string => createHash('sha256').update(readFileSync(file)).digest('hex');
     const before = hash();
-    for (const args of [['status'], ['status', '--offline'], ['sql', 'SELECT * FROM t'], ['sql', 'INSERT INTO t VALUES (2)'], ['log'], ['conflicts'], ['doctor']]) {
+    for (const args of [['status'], ['status', '--offline'], ['sql', 'SELECT * FROM t'], ['sql', 'INSERT INTO t VALUES (2)'], ['log'], ['conflicts'], ['doctor'], ['stats']]) {
       const r = await crsync([...args, '-d', file, '--json']);
       expect(r.exitCode, args.join(' ')).toBe(1);
       const doc = one(r.stdout) as { error?: { code: string; message: string }; dbError?: string };

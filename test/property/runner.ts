@@ -4,7 +4,7 @@ import { CrsyncError } from '../../src/errors.js';
 import { scratchDir, spawnPull, type HubControl } from './faults.js';
 import { resolveRounds } from './resolutions.js';
 import { accountFor, describeWrite, phantomLosers, typed, finalState, hubLostSides, hubRows, lostSides, rowsOf } from './oracle.js';
-import { generateScenario, type Scenario, type Step } from './scenario.js';
+import { firstUse, generateBirths, generateScenario, type Birth, type Scenario, type Step } from './scenario.js';
 import { World, type Replica } from './world.js';
 
 /*
@@ -22,6 +22,9 @@ export interface ScenarioStats {
   failedTransfers: number;
   conflicts: number;
   rounds: number;
+  /** Replicas that joined by a snapshot clone, and by a change-stream clone. */
+  snapshotClones: number;
+  streamClones: number;
 }
 
 /** The one command that reruns a seed. */
@@ -114,20 +117,48 @@ function describeStep(s: Step): string {
   return `r${s.replica} ${s.verb} hub with fault ${s.fault} ${when}`;
 }
 
-/** Runs one seed; resolves with figures, or rejects with the seed, the steps and what broke. */
-export async function runScenario(seed: number, hub: HubControl, o: { faults: number; file: string }): Promise<ScenarioStats> {
+/**
+ * Clones the replicas born by clone whose first step is `at` (all that are left, at the end), and
+ * checks each holds what the hub held: a clone starts converged with its hub.
+ */
+async function joinClones(world: World, scenario: Scenario, at: number, hubFile: string): Promise<void> {
+  for (let i = 0; i < scenario.replicas; i++) {
+    if (world.joined(i) || (at < scenario.steps.length && firstUse(scenario.steps, i) !== at)) continue;
+    const r = await world.join(i);
+    const [mine, theirs] = [rowsOf(r.store.db), hubRows(hubFile)];
+    if (mine.join('\n') !== theirs.join('\n')) throw new Error(`r${i}, cloned by ${world.births[i]}, differs from the hub it was cloned from\n  r${i}: ${mine.join('\n      ')}\n  hub: ${theirs.join('\n      ')}`);
+  }
+}
+
+function describeBirths(births: Birth[]): string {
+  const cloned = births.flatMap((b, i) => (b === 'fresh' ? [] : [`r${i}`]));
+  return cloned.length === 0 ? 'all made fresh' : `${cloned.join(', ')} cloned by ${births.find((b) => b !== 'fresh')} when first named`;
+}
+
+/**
+ * Runs one seed; resolves with figures, or rejects with the seed, the steps and what broke.
+ * `clones: false` makes every replica fresh (the regression seeds, as they were found).
+ */
+export async function runScenario(seed: number, hub: HubControl, o: { faults: number; file: string; clones?: boolean }): Promise<ScenarioStats> {
   const scenario: Scenario = generateScenario(seed, o.faults);
+  const births = o.clones === false ? new Array<Birth>(scenario.replicas).fill('fresh') : generateBirths(seed, scenario.replicas);
   const tmp = scratchDir('crsync-converge-');
   const dataset = `s${seed}`;
-  const world = new World(tmp.dir, hub.url, dataset, scenario.replicas, scenario.pageSize);
-  const stats: ScenarioStats = { steps: scenario.steps.length, writes: 0, faultsFired: 0, failedTransfers: 0, conflicts: 0, rounds: 0 };
+  const hubFile = join(hub.dir, `${dataset}.db`);
+  const world = new World(tmp.dir, hub.url, dataset, births, scenario.pageSize);
+  const stats: ScenarioStats = {
+    steps: scenario.steps.length, writes: 0, faultsFired: 0, failedTransfers: 0, conflicts: 0, rounds: 0,
+    snapshotClones: births.filter((b) => b === 'snapshot').length,
+    streamClones: births.filter((b) => b === 'changes').length,
+  };
   let at = -1;
   try {
-    // Replica 0 creates the dataset, so the others can pull from the first step.
+    // Replica 0 creates the dataset, so the others can pull (or clone) from the first step.
     await world.transfer(world.replicas[0]!, 'push', 'hub');
     const firedBefore = hub.proxy!.fired;
     for (at = 0; at < scenario.steps.length; at++) {
       const step = scenario.steps[at]!;
+      await joinClones(world, scenario, at, hubFile);
       const r = world.replicas[step.replica]!;
       if (step.kind === 'edit') world.edit(r, step.ops, at);
       else if (step.kind === 'transfer') await world.transfer(r, step.verb, step.target);
@@ -135,8 +166,8 @@ export async function runScenario(seed: number, hub: HubControl, o: { faults: nu
     }
     at = -1;
     stats.faultsFired = hub.proxy!.fired - firedBefore;
-    const hubFile = join(hub.dir, `${dataset}.db`);
     if (!existsSync(hubFile)) throw new Error(`the hub has no file for dataset ${dataset}`);
+    await joinClones(world, scenario, scenario.steps.length, hubFile);
     stats.rounds = await settle(world);
     expectSameRows(world, hubFile, 'after the final sync round');
     // Converged replicas have nothing for each other: a direct peer sync changes no row, and
@@ -164,7 +195,7 @@ export async function runScenario(seed: number, hub: HubControl, o: { faults: nu
     throw new Error(
       `seed=${seed} failed ${where}: ${e.message}\n` +
         `reproduce: ${reproduce(seed, o.file)}\n` +
-        `scenario: ${scenario.replicas} replicas, page size ${scenario.pageSize}\n${steps}` +
+        `scenario: ${scenario.replicas} replicas (${describeBirths(births)}), page size ${scenario.pageSize}\n${steps}` +
         (e.stack && !(err instanceof CrsyncError) ? `\n${e.stack}` : ''),
       { cause: err },
     );

@@ -137,3 +137,28 @@ export function generateScenario(seed: number, faults = 0.2): Scenario {
   }
   return { seed, replicas, pageSize, steps };
 }
+
+/** How a replica comes to be: made empty here, or cloned from the hub by snapshot or by change stream (`--no-snapshot`). */
+export type Birth = 'fresh' | 'snapshot' | 'changes';
+
+/**
+ * The births of a scenario's replicas, drawn from a PRNG of their own so that every seed keeps
+ * the steps it always had. Replica 0 is always fresh (it creates the dataset). In a third of the
+ * scenarios the others are fresh too; in the rest each of them (at least one) is cloned from the
+ * hub when a step first names it, all by snapshot or all by change stream, a third each.
+ */
+export function generateBirths(seed: number, replicas: number): Birth[] {
+  const rng = new Rng((seed ^ 0x5eed_c10e) >>> 0);
+  const births: Birth[] = new Array<Birth>(replicas).fill('fresh');
+  const how = rng.pick<Birth>(['fresh', 'snapshot', 'changes']);
+  if (how === 'fresh') return births;
+  for (let i = 1; i < replicas; i++) if (rng.chance(0.5)) births[i] = how;
+  if (!births.includes(how)) births[replicas - 1] = how;
+  return births;
+}
+
+/** The step at which replica `index` is first named, as actor or as a peer target (steps.length if never). */
+export function firstUse(steps: Step[], index: number): number {
+  const at = steps.findIndex((s) => s.replica === index || (s.kind === 'transfer' && s.target === index));
+  return at === -1 ? steps.length : at;
+}

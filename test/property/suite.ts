@@ -42,7 +42,7 @@ export function convergeSuite(o: SuiteOptions): void {
 
   const tmp = scratchDir('crsync-converge-hub-');
   const hub = new HubControl(tmp.path('hub'));
-  const totals = { scenarios: 0, writes: 0, conflicts: 0, faultsFired: 0, failedTransfers: 0, rounds: 0 };
+  const totals = { scenarios: 0, writes: 0, conflicts: 0, faultsFired: 0, failedTransfers: 0, rounds: 0, snapshotClones: 0, streamClones: 0 };
   let started = 0;
 
   beforeAll(async () => {
@@ -56,7 +56,8 @@ export function convergeSuite(o: SuiteOptions): void {
       console.log(
         `${o.file}: ${totals.scenarios} scenarios in ${(minutes * 60).toFixed(1)} s (${Math.round(totals.scenarios / minutes)}/min), ` +
           `${totals.writes} writes, ${totals.conflicts} conflict records, ${totals.faultsFired} faults fired ` +
-          `(${totals.failedTransfers} transfers failed cleanly, ${hub.restarts} hub kills), at most ${totals.rounds} final rounds`,
+          `(${totals.failedTransfers} transfers failed cleanly, ${hub.restarts} hub kills), at most ${totals.rounds} final rounds, ` +
+          `${totals.snapshotClones} replicas cloned by snapshot and ${totals.streamClones} by change stream`,
       );
     }
     await hub.stop();
@@ -68,13 +69,16 @@ export function convergeSuite(o: SuiteOptions): void {
       it(`seed=${seed}`, async () => {
         // The hub keeps every dataset it served open: recycle it now and then on long runs.
         if (totals.scenarios > 0 && totals.scenarios % 200 === 0) await hub.recycle();
-        const s: ScenarioStats = await runScenario(seed, hub, { faults, file: o.file });
+        // Regression seeds run as they were found: every replica made fresh.
+        const s: ScenarioStats = await runScenario(seed, hub, { faults, file: o.file, clones: !o.regressions.includes(seed) });
         totals.scenarios++;
         totals.writes += s.writes;
         totals.conflicts += s.conflicts;
         totals.faultsFired += s.faultsFired;
         totals.failedTransfers += s.failedTransfers;
         totals.rounds = Math.max(totals.rounds, s.rounds);
+        totals.snapshotClones += s.snapshotClones;
+        totals.streamClones += s.streamClones;
       });
     }
   });

@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import { addRemote, getRemote } from '../../src/db/state/remotes.js';
 import { initReplica, trackTables } from '../../src/db/replica.js';
 import { dbVersion, openStore, siteId, type Store } from '../../src/db/store.js';
+import { cloneReplica } from '../../src/sync/client/clone.js';
 import { pullChanges, pushChanges, syncChanges, type ResolutionCounts, type SyncOptions } from '../../src/sync/client/engine.js';
 import type { SqlValue } from '../../src/values.js';
-import { SCHEMA, TABLES, type EditOp, type Target, type Verb } from './scenario.js';
+import { SCHEMA, TABLES, type Birth, type EditOp, type Target, type Verb } from './scenario.js';
 
 /*
  * The replicas of one scenario, driven in-process: edits through a long-lived connection (as an
@@ -46,6 +47,7 @@ function merge(into: number[], from: number[]): void {
 }
 
 export class World {
+  /** By index; a replica born by clone has no entry until it joins (see join). */
   readonly replicas: Replica[] = [];
   readonly log: WriteRecord[] = [];
   /** What the hub's dataset has merged, per replica (same meaning as Replica.known). */
@@ -55,19 +57,45 @@ export class World {
     readonly dir: string,
     readonly hubUrl: string,
     readonly dataset: string,
-    count: number,
+    readonly births: Birth[],
     readonly pageSize: number,
   ) {
+    const count = births.length;
     this.hubKnown = new Array<number>(count).fill(0);
     for (let i = 0; i < count; i++) {
+      if (births[i] !== 'fresh') continue;
       const path = join(dir, `r${i}.db`);
       initReplica(path);
       const store = openStore(path);
       for (const ddl of SCHEMA) store.db.exec(ddl);
       trackTables(store, Object.keys(TABLES));
       addRemote(store.db, 'origin', `${hubUrl}/${dataset}`);
-      this.replicas.push({ index: i, path, store, site: siteId(store.db), txn: 0, known: new Array<number>(count).fill(0) });
+      this.replicas[i] = this.replica(i, path, store);
     }
+  }
+
+  private replica(index: number, path: string, store: Store): Replica {
+    return { index, path, store, site: siteId(store.db), txn: 0, known: new Array<number>(this.births.length).fill(0) };
+  }
+
+  /** True once replica `index` exists (always for a fresh one; after join for a clone). */
+  joined(index: number): boolean {
+    return this.replicas[index] !== undefined;
+  }
+
+  /**
+   * A replica born by clone joins now: `crsync clone` of the hub's dataset, in-process, by
+   * snapshot or by change stream as its birth says. It knows what the hub knew.
+   */
+  async join(index: number): Promise<Replica> {
+    const birth = this.births[index]!;
+    const path = join(this.dir, `r${index}.db`);
+    const res = await cloneReplica(`${this.hubUrl}/${this.dataset}`, path, { env: {}, pageSize: this.pageSize, retry: RETRY, snapshot: birth === 'snapshot' });
+    if (res.via !== birth) throw new Error(`r${index} was to be cloned by ${birth}, but came by ${res.via}`);
+    const r = this.replica(index, path, openStore(path));
+    this.replicas[index] = r;
+    this.learn(r, 'pull', 'hub');
+    return r;
   }
 
   /** Runs the ops as one local transaction and logs what cr-sqlite recorded for it. */
@@ -139,6 +167,6 @@ export class World {
   }
 
   close(): void {
-    for (const r of this.replicas) r.store.close();
+    for (const r of this.replicas) r?.store.close();
   }
 }

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,10 +23,19 @@ function filesOf(out: string): { gz: string; state: string } {
   return { gz: `${out}.gz`, state: `${out}.gz.json` };
 }
 
+/**
+ * SQLite's files beside `out`: a client killed while it adopted an earlier copy leaves a hot
+ * journal, which SQLite would roll back into the next copy when it opens (after its checksum was
+ * checked), reverting pages of another state into it.
+ */
+function sidecars(out: string): string[] {
+  return ['-journal', '-wal', '-shm'].map((s) => out + s);
+}
+
 /** Removes every file a snapshot download into `out` may have left. */
 export function removeDownload(out: string): void {
   const f = filesOf(out);
-  for (const p of [out, f.gz, f.state]) rmSync(p, { force: true });
+  for (const p of [out, f.gz, f.state, ...sidecars(out)]) rmSync(p, { force: true });
 }
 
 function readState(path: string): DownloadState | undefined {
@@ -77,35 +87,58 @@ export async function downloadSnapshot(url: string, out: string, request: Snapsh
     sha256: header(res, SNAPSHOT_HEADERS.sha256),
   };
   writeFileSync(f.state, JSON.stringify({ url, etag } satisfies DownloadState));
-  let got = 0;
-  const count = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      got += chunk.length;
-      onBytes(chunk.length);
-      cb(null, chunk);
-    },
-  });
-  try {
-    await pipeline(res.body, count, createWriteStream(f.gz, { flags: resumed ? 'a' : 'w' }));
-  } catch (err) {
-    if (signal?.aborted) throw signal.reason;
-    if ((err as { code?: string }).code === 'ENOSPC') {
+  const got = await receive(res.body, f.gz, resumed, onBytes);
+  if (got.fileError !== undefined) {
+    const err = got.fileError as NodeJS.ErrnoException;
+    if (err.code === 'ENOSPC') {
       removeDownload(out);
       throw new CrsyncError('disk_full', `the disk is full: no space left for the snapshot at ${f.gz}`, { hint: 'free some disk space, or clone with --no-snapshot', cause: err });
     }
-    throw new CrsyncError('truncated_stream', `the snapshot download was cut after ${start + got} bytes: ${(err as Error).message}`, { hint: 'run the clone again; it resumes the download', cause: err });
+    throw new CrsyncError('cannot_write', `cannot write the snapshot to ${f.gz}: ${err.message}`, { hint: 'check that the folder is writable, then run the clone again', cause: err });
   }
-  if (got < length) throw new CrsyncError('truncated_stream', `the snapshot download ended after ${start + got} of ${start + length} bytes`, { hint: 'run the clone again; it resumes the download' });
+  if (got.cut !== undefined) {
+    if (signal?.aborted) throw signal.reason;
+    throw new CrsyncError('truncated_stream', `the snapshot download was cut after ${start + got.bytes} bytes: ${(got.cut as Error).message}`, { hint: 'run the clone again; it resumes the download', cause: got.cut });
+  }
+  if (got.bytes < length) throw new CrsyncError('truncated_stream', `the snapshot download ended after ${start + got.bytes} of ${start + length} bytes`, { hint: 'run the clone again; it resumes the download' });
   await unpack(f.gz, out, receipt);
   rmSync(f.gz, { force: true });
   rmSync(f.state, { force: true });
   return { site: receipt.site, version: receipt.version, bytes: receipt.size };
 }
 
+/**
+ * Appends the answer's body to `gz` (or writes it anew). Read by hand rather than piped: a cut
+ * must not discard the bytes that arrived but were still queued for the file (pipeline destroys
+ * the file stream, queue and all), so the file holds every byte received and a rerun asks only
+ * for the rest. A cut or a refused write is returned, not thrown, once the file is closed.
+ */
+async function receive(body: AsyncIterable<Buffer>, gz: string, append: boolean, onBytes: (n: number) => void): Promise<{ bytes: number; cut?: unknown; fileError?: unknown }> {
+  const file = createWriteStream(gz, { flags: append ? 'a' : 'w' });
+  let fileError: unknown;
+  file.on('error', (err) => (fileError ??= err));
+  let bytes = 0;
+  let cut: unknown;
+  try {
+    for await (const chunk of body) {
+      if (fileError !== undefined) break;
+      bytes += chunk.length;
+      onBytes(chunk.length);
+      if (!file.write(chunk) && fileError === undefined) await once(file, 'drain');
+    }
+  } catch (err) {
+    cut = err;
+  }
+  if (fileError === undefined) await new Promise<void>((resolve) => file.end(() => resolve()));
+  else file.destroy();
+  return { bytes, cut, fileError };
+}
+
 /** Gunzips the download into `out` and checks it; anything wrong removes every file of it. */
 async function unpack(gz: string, out: string, expected: { size: number; sha256: string }): Promise<void> {
   const tap = hashTap();
   let why: string | undefined;
+  for (const p of sidecars(out)) rmSync(p, { force: true });
   try {
     await pipeline(createReadStream(gz), createGunzip(), tap.stream, createWriteStream(out));
     const sum = tap.digest();
