@@ -54,8 +54,9 @@ let live;
 if (hubUrl) {
   replica.addRemote('origin', hubUrl);
   try {
-    // The library's push creates the dataset when this is the first replica to sync.
-    await replica.push('origin');
+    // The first replica to sync creates the dataset; creating is explicit (`create: true`), so a
+    // typo in the hub's URL fails instead of making a new dataset.
+    await replica.push('origin', { create: true });
   } catch (err) {
     send('sync:error', { code: err.code, message: err.message });
   }

@@ -18,6 +18,12 @@ function requests(stderr: string): string[][] {
     });
 }
 
+/** Request lines; the first two (the totals' count and record of us, asked at once) in sorted order. */
+function totalsSorted(stderr: string): string[] {
+  const lines = requests(stderr).map((r) => r.join(' '));
+  return [...lines.slice(0, 2).sort(), ...lines.slice(2)];
+}
+
 describe('-v, --verbose', () => {
   it('prints one stderr line per HTTP request (method, path, status, bytes, ms) for push, pull, sync, clone, status and remote', async () => {
     const h = await tmp.hub();
@@ -26,16 +32,16 @@ describe('-v, --verbose', () => {
     await sql(a, "insert into t (id, name) values (1, 'one')");
     await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/shop`]);
 
-    // A push that creates: the count for the totals, info (404), the schema, info again, the pages.
+    // A push that creates: the count and the record of us for the totals (at once: either may
+    // end first), info (404), then the snapshot upload.
     const push = await run(['-d', a, 'push', '--create', '-v', '--json']);
     expect(push.exitCode, push.stderr).toBe(0);
-    expect(JSON.parse(push.stdout)).toMatchObject({ sent: 4, created: true });
-    expect(requests(push.stderr)).toEqual([
-      ['GET', '/v1/datasets/shop/changes', '404'],
+    expect(JSON.parse(push.stdout)).toMatchObject({ sent: 4, created: true, via: 'snapshot' });
+    const pushed = requests(push.stderr);
+    expect(pushed.slice(0, 2).map((r) => r.join(' ')).sort()).toEqual(['GET /v1/datasets/shop 404', 'GET /v1/datasets/shop/changes 404']);
+    expect(pushed.slice(2)).toEqual([
       ['GET', '/v1/datasets/shop', '404'],
-      ['POST', '/v1/datasets/shop/schema', '200'],
-      ['GET', '/v1/datasets/shop', '200'],
-      ['POST', '/v1/datasets/shop/changes', '200'],
+      ['POST', '/v1/datasets/shop/snapshot', '200'],
     ]);
     // Per-step detail with timings around the requests.
     expect(push.stderr).toMatch(/^push origin: to push 4, to pull unknown, counted \(\d+ ms\)$/m);
@@ -52,7 +58,9 @@ describe('-v, --verbose', () => {
     await sql(b, "insert into t (id, name) values (2, 'two')");
     const sync = await run(['-d', b, 'sync', '-v']);
     expect(sync.exitCode, sync.stderr).toBe(0);
-    expect(requests(sync.stderr).map((r) => r.join(' '))).toEqual([
+    // The totals (count and record of us), then the pull (info, changes), then the push (info, pages).
+    expect(totalsSorted(sync.stderr)).toEqual([
+      'GET /v1/datasets/shop 200',
       'GET /v1/datasets/shop/changes 200',
       'GET /v1/datasets/shop 200',
       'GET /v1/datasets/shop/changes 200',
@@ -60,7 +68,7 @@ describe('-v, --verbose', () => {
       'POST /v1/datasets/shop/changes 200',
     ]);
     const pull = await run(['-d', a, 'pull', '-v']);
-    expect(requests(pull.stderr).map((r) => r.join(' '))).toEqual(['GET /v1/datasets/shop/changes 200', 'GET /v1/datasets/shop 200', 'GET /v1/datasets/shop/changes 200']);
+    expect(totalsSorted(pull.stderr)).toEqual(['GET /v1/datasets/shop 200', 'GET /v1/datasets/shop/changes 200', 'GET /v1/datasets/shop 200', 'GET /v1/datasets/shop/changes 200']);
     expect(pull.stdout).toContain('received 4 changes');
 
     const status = await run(['-d', a, 'status', '-v']);

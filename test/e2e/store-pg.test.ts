@@ -44,7 +44,7 @@ describe('a hub on PostgreSQL', () => {
       copies[name] = c;
       await ok(['-d', c.a, 'remote', 'add', 'hub', `${hub.url}/same`]);
       await ok(['-d', c.b, 'remote', 'add', 'hub', `${hub.url}/same`]);
-      await ok(['-d', c.a, 'push', 'hub', '--create', '--page-size', '3']);
+      await ok(['-d', c.a, 'push', 'hub', '--create', '--no-snapshot', '--page-size', '3']);
       await ok(['-d', c.b, 'sync', 'hub', '--page-size', '2']);
       await sql(c.a, 'update t set price = price + 1 where id = 4');
       await ok(['-d', c.a, 'sync', 'hub', '--page-size', '3']);
@@ -129,7 +129,7 @@ describe('a hub on PostgreSQL', () => {
     await sql(a, bulkInsert(6000));
     await ok(['-d', a, 'remote', 'add', 'origin', `${hub.url}/big`]);
     // Retries long enough to outlast the server's restart.
-    const push = execa('node', [CLI, '-d', a, 'push', '--create', '--page-size', '200', '--json'], { env: { NO_COLOR: '1', CRSYNC_RETRIES: '10', CRSYNC_RETRY_DELAY_MS: '200' }, reject: false });
+    const push = execa('node', [CLI, '-d', a, 'push', '--create', '--no-snapshot', '--page-size', '200', '--json'], { env: { NO_COLOR: '1', CRSYNC_RETRIES: '10', CRSYNC_RETRY_DELAY_MS: '200' }, reject: false });
     await within(30_000, async () => Number((await pgQuery(url, 'SELECT coalesce(max(version), 0) AS v FROM crsync_datasets'))[0]!.v) > 2);
     cluster.kill();
     await new Promise((r) => setTimeout(r, 1500));

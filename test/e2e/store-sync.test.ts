@@ -85,7 +85,7 @@ describe.each(STORES)('a hub on %s', (store) => {
     await sql(a, bulkInsert(6000));
     await ok(['-d', a, 'remote', 'add', 'origin', `${hub.url}/big`]);
     const site = String(peek(a, 'select lower(hex(site_id)) from crsql_site_id where ordinal = 0'));
-    const push = spawnCli(['-d', a, 'push', '--create', '--page-size', '200']);
+    const push = spawnCli(['-d', a, 'push', '--create', '--no-snapshot', '--page-size', '200']);
     const received = async (): Promise<number> => {
       const r = await fetch(`${hub.url}/v1/datasets/big?site=${site}`).catch(() => undefined);
       return r?.ok ? Number(((await r.json()) as { received: { version: string } }).received.version) : 0;

@@ -167,11 +167,11 @@ function adoptRemoteRecord(db: Db, l: LocalRemote, record: RemoteRecordOfUs | nu
 async function askRemote(l: LocalRemote, local: Buffer, opts: StatusOptions): Promise<RemoteRecordOfUs | null> {
   const t = openTransport(l.remote.url, opts.env, l.remote.tokenEnv, { onRequest: opts.onRequest });
   const timeoutMs = opts.timeoutMs ?? STATUS_TIMEOUT_MS;
+  // Never rejects, and ends within timeoutMs: closing the transport waits for it, so a refused
+  // count does not cut the other request off mid-way (verbose output would show it reset).
+  const asked = recordOfUs(t, local, l.remote, timeoutMs);
   try {
-    const [count, record] = await Promise.all([
-      t.countPending({ site: local, since: l.pulledFrom, pageSize: DEFAULT_PAGE_SIZE }, timeoutMs),
-      recordOfUs(t, local, l.remote, timeoutMs),
-    ]);
+    const [count, record] = await Promise.all([t.countPending({ site: local, since: l.pulledFrom, pageSize: DEFAULT_PAGE_SIZE }, timeoutMs), asked]);
     l.status.reachable = true;
     l.status.unpulled = count;
     return record;
@@ -180,6 +180,7 @@ async function askRemote(l: LocalRemote, local: Buffer, opts: StatusOptions): Pr
     // Down or answering 5xx is unreachable; slow, or a refusal (auth, no such dataset), is an answer.
     l.status.reachable = e.code === 'remote_slow' || !(e.exitCode === ExitCode.unreachable || e.code === 'remote_unavailable' || e.code === 'internal');
     l.status.note = e.code === 'internal' ? (err instanceof Error ? err.message : String(err)) : e.message;
+    await asked;
     return null;
   } finally {
     await t.close().catch(() => undefined);
