@@ -83,7 +83,7 @@ describe('a full disk', () => {
     const a = await source(`${hub.url}/shop`);
     const hubFile = join(dir, 'hub', 'shop.db');
 
-    const full = await runJson<{ error: { code: string; message: string; hint: string } }>(['-d', a, 'push', '--create', '--page-size', '2000']);
+    const full = await runJson<{ error: { code: string; message: string; hint: string } }>(['-d', a, 'push', '--create', '--no-snapshot', '--page-size', '2000']);
     expect(full.exitCode, full.stderr).toBe(1);
     expect(full.json.error.code).toBe('disk_full');
     expect(full.json.error.message).toContain("the hub's disk is full");

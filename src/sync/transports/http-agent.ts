@@ -20,6 +20,11 @@ export interface HttpResponse {
   body: http.IncomingMessage;
   /** Reads the whole body as UTF-8 text. */
   text(): Promise<string>;
+  /**
+   * Ends the answer once the caller has read all it needs (a change stream's end frame: what
+   * follows is only the gzip trailer and the chunked terminator): reported as a whole answer.
+   */
+  done(): void;
 }
 
 export interface HttpRequestOptions {
@@ -81,12 +86,17 @@ export class HttpAgent {
         reject(opts.signal?.aborted ? opts.signal.reason : (bodyError ?? err));
       });
       req.once('response', (res) => {
+        let whole = false;
         if (report) {
           // 'end' comes before the socket goes back to the pool (its counters are still ours).
           res.once('end', () => report());
-          res.once('close', () => report(res.complete ? undefined : 'cut off'));
+          res.once('close', () => report(res.complete || whole ? undefined : 'cut off'));
         }
-        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res, text: () => readText(res) });
+        const done = (): void => {
+          whole = true;
+          res.destroy();
+        };
+        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res, text: () => readText(res), done });
       });
       if (opts.body === undefined) req.end();
       else if (typeof opts.body === 'string') req.end(opts.body);

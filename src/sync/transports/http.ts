@@ -193,10 +193,14 @@ export class HttpTransport implements Transport {
     const source = res.headers['content-encoding'] === 'gzip' ? createGunzip() : new PassThrough();
     // pipeline forwards a socket error to `source`, so the frame reader fails instead of hanging.
     pipeline(res.body, counter((n) => (this.stats.bytesReceived += n)), source, () => {});
+    let ended = false;
     try {
       for await (const frame of readFrames(source)) {
         if (frame.type === 'page') await onPage(frame.page);
-        else if (frame.type === 'end') return frame.end;
+        else if (frame.type === 'end') {
+          ended = true;
+          return frame.end;
+        }
         else if (frame.type === 'conflicts') req.onConflicts?.(frame.conflicts, frame.lastId);
         else if (frame.type === 'resolutions') req.onResolutions?.(frame.resolutions, frame.lastId);
         else if (frame.type === 'error') throw new CrsyncError('remote_error', `the hub failed mid-stream: ${frame.message}`, { hint: 'run the command again; it resumes from the last committed page' });
@@ -210,7 +214,8 @@ export class HttpTransport implements Transport {
       }
       throw networkError(err, this.origin) ?? err;
     } finally {
-      res.body.destroy();
+      if (ended) res.done();
+      else res.body.destroy();
     }
     throw new CrsyncError('truncated_stream', 'the change stream ended before its last frame', { hint: 'run the command again; it resumes from the last committed page' });
   }
