@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { listConflicts } from '../db/conflicts/list.js';
-import { withStore } from '../db/store.js';
-import { renderConflicts } from '../output/conflicts-render.js';
 import { action } from './common.js';
 
 export function registerConflicts(program: Command): void {
@@ -11,7 +8,8 @@ export function registerConflicts(program: Command): void {
     .option('-a, --all', 'include resolved conflicts')
     .option('-t, --table <table>', 'only conflicts of this table')
     .action(
-      action((ctx, opts: { all?: boolean; table?: string }) => {
+      action(async (ctx, opts: { all?: boolean; table?: string }) => {
+        const [{ listConflicts }, { withStore }, { renderConflicts }] = await Promise.all([import('../db/conflicts/list.js'), import('../db/store.js'), import('../output/conflicts-render.js')]);
         const all = opts.all === true;
         const list = withStore(ctx.globals.db, { inspect: true }, (s) => listConflicts(s.db, { all, table: opts.table }));
         ctx.out.result(list, (l, c) => renderConflicts(l, c, all));

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { renderDemoEnd, renderDemoStep } from '../output/demo-render.js';
 import { action } from './common.js';
 
 export function registerDemo(program: Command): void {
@@ -10,7 +9,7 @@ export function registerDemo(program: Command): void {
     .option('--keep', 'keep the temporary folder')
     .action(
       action(async (ctx, opts: { dir?: string; keep?: boolean }) => {
-        const { runDemo } = await import('../demo/run.js');
+        const [{ runDemo }, { renderDemoEnd, renderDemoStep }] = await Promise.all([import('../demo/run.js'), import('../output/demo-render.js')]);
         const result = await runDemo({
           dir: opts.dir,
           keep: opts.keep === true,

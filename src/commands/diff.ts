@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { renderDiff } from '../output/inspect-render.js';
 import { retryFromEnv } from '../sync/client/retry.js';
 import { action } from './common.js';
 
@@ -15,7 +14,7 @@ export function registerDiff(program: Command): void {
     .action(
       action(async (ctx, remote: string, opts: { offline?: boolean; table?: string; since?: string }) => {
         if (opts.since !== undefined && !/^\d{1,18}$/.test(opts.since)) throw new UsageError(`--since must be a db_version (a whole number), got ${opts.since}`);
-        const { diffReplica } = await import('../sync/client/diff.js');
+        const [{ diffReplica }, { renderDiff }] = await Promise.all([import('../sync/client/diff.js'), import('../output/inspect-render.js')]);
         const result = await diffReplica({
           dbPath: ctx.globals.db,
           remote,

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
-import { runDoctor } from '../db/doctor.js';
-import { renderDoctor } from '../output/replica-render.js';
 import { action } from './common.js';
 
 export function registerDoctor(program: Command): void {
@@ -9,7 +7,8 @@ export function registerDoctor(program: Command): void {
     .command('doctor')
     .description('versions, the cr-sqlite extension, and the database identity')
     .action(
-      action((ctx) => {
+      action(async (ctx) => {
+        const [{ runDoctor }, { renderDoctor }] = await Promise.all([import('../db/doctor.js'), import('../output/replica-render.js')]);
         const r = runDoctor(ctx.globals.db);
         ctx.out.result(r, renderDoctor);
         // A file that is there but cannot be inspected (not a replica, corrupt) is a failure.

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { exportTable, type ExportResult } from '../formats/export.js';
-import { DATA_FORMATS, formatFromPath, type DataFormat } from '../formats/readers.js';
-import { withStoreAsync } from '../db/store.js';
+import type { ExportResult } from '../formats/export.js';
+import type { DataFormat } from '../formats/readers.js';
 import { action } from './common.js';
-import { renderExportProgress, renderExportSummary } from '../output/import-render.js';
 
 const HELP = `
 The rows are written in primary-key order, in a form \`crsync import\` reads back with the same
@@ -29,6 +27,13 @@ export function registerExport(program: Command): void {
     .addHelpText('after', HELP)
     .action(
       action(async (ctx, table: string, opts: { format?: string; output?: string }) => {
+        // Loaded on use: the CSV writer and the readers are export's alone.
+        const [{ DATA_FORMATS, formatFromPath }, { exportTable }, { withStoreAsync }, { renderExportProgress, renderExportSummary }] = await Promise.all([
+          import('../formats/readers.js'),
+          import('../formats/export.js'),
+          import('../db/store.js'),
+          import('../output/import-render.js'),
+        ]);
         if (opts.format !== undefined && !(DATA_FORMATS as readonly string[]).includes(opts.format)) {
           throw new UsageError(`unknown format ${opts.format}`, `use one of ${DATA_FORMATS.join(', ')}`, 'unknown_format');
         }

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { importFile, type ImportResult } from '../formats/import.js';
-import { renderImportProgress, renderImportSummary } from '../output/import-render.js';
-import { DATA_FORMATS, type DataFormat } from '../formats/readers.js';
-import { withStoreAsync } from '../db/store.js';
+import type { ImportResult } from '../formats/import.js';
+import type { DataFormat } from '../formats/readers.js';
 import { action, positiveInt } from './common.js';
 
 interface ImportCommandOptions {
@@ -38,10 +36,10 @@ Examples:
   gunzip -c big.csv.gz | crsync import items - --format csv
 `;
 
-function parseFormat(value: string | undefined): DataFormat | undefined {
+function parseFormat(value: string | undefined, formats: readonly DataFormat[]): DataFormat | undefined {
   if (value === undefined) return undefined;
-  if ((DATA_FORMATS as readonly string[]).includes(value)) return value as DataFormat;
-  throw new UsageError(`unknown format ${value}`, `use one of ${DATA_FORMATS.join(', ')}`, 'unknown_format');
+  if ((formats as readonly string[]).includes(value)) return value as DataFormat;
+  throw new UsageError(`unknown format ${value}`, `use one of ${formats.join(', ')}`, 'unknown_format');
 }
 
 
@@ -59,7 +57,14 @@ export function registerImport(program: Command): void {
     .addHelpText('after', HELP)
     .action(
       action(async (ctx, table: string, file: string, opts: ImportCommandOptions) => {
-        const format = parseFormat(opts.format);
+        // Loaded on use: the readers and their JSON streaming are most of what import brings.
+        const [{ DATA_FORMATS }, { importFile }, { withStoreAsync }, { renderImportProgress, renderImportSummary }] = await Promise.all([
+          import('../formats/readers.js'),
+          import('../formats/import.js'),
+          import('../db/store.js'),
+          import('../output/import-render.js'),
+        ]);
+        const format = parseFormat(opts.format, DATA_FORMATS);
         if (file === '-' && !format) throw new UsageError('reading stdin (-) needs --format', 'pass --format csv, ndjson or json', 'unknown_format');
         if (opts.pk !== undefined && !opts.create) throw new UsageError('--pk only goes with --create', 'an existing table keeps its key');
         const pk = opts.pk?.split(',').map((k) => k.trim());

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { initReplica } from '../db/replica.js';
-import { renderInit } from '../output/replica-render.js';
 import { action } from './common.js';
 
 export function registerInit(program: Command): void {
@@ -8,7 +6,8 @@ export function registerInit(program: Command): void {
     .command('init')
     .description('create the replica database (or add crsync bookkeeping to an existing SQLite file)')
     .action(
-      action((ctx) => {
+      action(async (ctx) => {
+        const [{ initReplica }, { renderInit }] = await Promise.all([import('../db/replica.js'), import('../output/replica-render.js')]);
         const result = initReplica(ctx.globals.db);
         ctx.out.result(result, renderInit);
       }),

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CrsyncError } from '../errors.js';
-import { runMigration } from '../db/schema/migrate.js';
-import { renderMigrate } from '../output/migrate-render.js';
 import { action, readAll } from './common.js';
 
 const HELP = `
@@ -47,6 +45,8 @@ export function registerMigrate(program: Command): void {
     .action(
       action(async (ctx, file: string, opts: { track: string[]; dryRun?: boolean }) => {
         const sql = file === '-' ? await readAll(ctx.stdin) : readMigration(file);
+        // Loaded on use: the migration parser and checker are migrate's alone.
+        const [{ runMigration }, { renderMigrate }] = await Promise.all([import('../db/schema/migrate.js'), import('../output/migrate-render.js')]);
         const result = runMigration({
           dbPath: ctx.globals.db,
           sql,

@@ -1,13 +1,16 @@
 import type { Command } from 'commander';
-import { addRemote, listRemotes, removeRemote, setRemoteUrl } from '../db/state/remotes.js';
-import { withStore } from '../db/store.js';
-import {
-  renderDatasets, renderRemoteAdded, renderRemoteNames, renderRemoteRemoved, renderRemoteTable, renderRemoteUrlSet, type RemoteView,
-} from '../output/remote-render.js';
+import type { RemoteRecord } from '../db/state/remotes.js';
+import type { RemoteView } from '../output/remote-render.js';
 import { filePathOf, isHttpUrl, parseHubUrl } from '../sync/transports/url.js';
 import { action, requestLog, stepDetail } from './common.js';
 
-function publicRemote(r: ReturnType<typeof listRemotes>[number]): RemoteView {
+/** The remote bookkeeping, the store and the renderers, loaded on use (start-up stays light). */
+async function load() {
+  const [remotes, store, render] = await Promise.all([import('../db/state/remotes.js'), import('../db/store.js'), import('../output/remote-render.js')]);
+  return { ...remotes, ...store, ...render };
+}
+
+function publicRemote(r: RemoteRecord): RemoteView {
   return { name: r.name, url: r.url, tokenEnv: r.tokenEnv, lastPush: r.lastPush, lastPull: r.lastPull };
 }
 
@@ -31,7 +34,8 @@ export function registerRemote(program: Command): void {
     .description('list remotes (-v: URLs and token variables), or manage them: hubs (http(s)://host:port/<dataset>) or peer database files')
     .addHelpText('after', HELP)
     .action(
-      action((ctx) => {
+      action(async (ctx) => {
+        const { withStore, listRemotes, renderRemoteNames } = await load();
         const list = withStore(ctx.globals.db, { inspect: true }, (s) => listRemotes(s.db)).map(publicRemote);
         ctx.out.result(list, (l, c) => renderRemoteNames(l, c, ctx.globals.verbose));
       }),
@@ -43,8 +47,9 @@ export function registerRemote(program: Command): void {
     .argument('<url>', 'http(s)://host:port/<dataset>, or a path (or file: URL) to another crsync database')
     .option('--token-env <var>', 'environment variable holding the token (never stored)', 'CRSYNC_TOKEN')
     .action(
-      action((ctx, name: string, url: string, opts: { tokenEnv: string }) => {
+      action(async (ctx, name: string, url: string, opts: { tokenEnv: string }) => {
         const stored = storedUrl(url);
+        const { withStore, addRemote, renderRemoteAdded } = await load();
         const r = withStore(ctx.globals.db, {}, (s) => addRemote(s.db, name, stored, opts.tokenEnv));
         ctx.out.result(publicRemote(r), renderRemoteAdded);
       }),
@@ -55,8 +60,9 @@ export function registerRemote(program: Command): void {
     .argument('<name>', 'remote name')
     .argument('<url>', 'http(s)://host:port/<dataset>, or a path to another crsync database')
     .action(
-      action((ctx, name: string, url: string) => {
+      action(async (ctx, name: string, url: string) => {
         const stored = storedUrl(url);
+        const { withStore, setRemoteUrl, renderRemoteUrlSet } = await load();
         const r = withStore(ctx.globals.db, {}, (s) => setRemoteUrl(s.db, name, stored));
         ctx.out.result(publicRemote(r), renderRemoteUrlSet);
       }),
@@ -65,7 +71,8 @@ export function registerRemote(program: Command): void {
     .command('list')
     .description('list remotes with their URLs, token variables and last pull and push')
     .action(
-      action((ctx) => {
+      action(async (ctx) => {
+        const { withStore, listRemotes, renderRemoteTable } = await load();
         const list = withStore(ctx.globals.db, { inspect: true }, (s) => listRemotes(s.db)).map(publicRemote);
         ctx.out.result(list, renderRemoteTable);
       }),
@@ -76,7 +83,8 @@ export function registerRemote(program: Command): void {
     .description('remove a remote and its cursors')
     .argument('<name>', 'remote name')
     .action(
-      action((ctx, name: string) => {
+      action(async (ctx, name: string) => {
+        const { withStore, removeRemote, renderRemoteRemoved } = await load();
         withStore(ctx.globals.db, {}, (s) => removeRemote(s.db, name));
         ctx.out.result({ removed: name }, renderRemoteRemoved);
       }),
@@ -88,7 +96,7 @@ export function registerRemote(program: Command): void {
     .option('--token-env <var>', 'environment variable holding the token', 'CRSYNC_TOKEN')
     .action(
       action(async (ctx, url: string, opts: { tokenEnv: string }) => {
-        const { HttpTransport } = await import('../sync/transports/http.js');
+        const [{ HttpTransport }, { renderDatasets }] = await Promise.all([import('../sync/transports/http.js'), import('../output/remote-render.js')]);
         const t = new HttpTransport(url, ctx.env[opts.tokenEnv] || undefined, { hubOnly: true, tokenEnv: opts.tokenEnv, onRequest: requestLog(ctx) });
         try {
           const hub = new URL(url).origin;

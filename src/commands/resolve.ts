@@ -1,11 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { listConflicts, requireConflicts, type ConflictView } from '../db/conflicts/list.js';
-import { resolveConflicts, type ResolveDecision } from '../db/conflicts/resolve.js';
-import { withStore } from '../db/store.js';
-import { renderResolve } from '../output/conflicts-render.js';
-import { promptResolutions } from '../output/resolve-prompt.js';
-import { parseSqlJson } from '../values.js';
+import type { ConflictView } from '../db/conflicts/list.js';
+import type { ResolveDecision } from '../db/conflicts/resolve.js';
 import { action } from './common.js';
 
 /** What a shell reports for a command stopped by Ctrl-C (128 + SIGINT). */
@@ -28,7 +24,7 @@ function parseIds(args: string[]): number[] {
 }
 
 /** The one choice given on the command line, or undefined when none was. */
-function choiceOf(flags: ResolveFlags): Omit<ResolveDecision, 'id'> | undefined {
+function choiceOf(flags: ResolveFlags, parseSqlJson: (text: string) => unknown): Omit<ResolveDecision, 'id'> | undefined {
   const given = [flags.ours, flags.theirs, flags.value !== undefined].filter(Boolean).length;
   if (given > 1) throw new UsageError('give one of --ours, --theirs or --value');
   if (flags.ours) return { choice: 'ours' };
@@ -58,7 +54,16 @@ export function registerResolve(program: Command): void {
         if (ids.length === 0 && !flags.all && flags.table === undefined) {
           throw new UsageError('name the conflicts to resolve', 'crsync resolve <id...> | --all | --table <t>, with --ours, --theirs or --value <json>');
         }
-        const choice = choiceOf(flags);
+        // Loaded on use: resolving is the only command that needs these (and exact JSON parsing).
+        const [{ listConflicts, requireConflicts }, { resolveConflicts }, { withStore }, { renderResolve }, { promptResolutions }, { parseSqlJson }] = await Promise.all([
+          import('../db/conflicts/list.js'),
+          import('../db/conflicts/resolve.js'),
+          import('../db/store.js'),
+          import('../output/conflicts-render.js'),
+          import('../output/resolve-prompt.js'),
+          import('../values.js'),
+        ]);
+        const choice = choiceOf(flags, parseSqlJson);
         const interactive = choice === undefined;
         if (interactive && (!ctx.stdinIsTTY || ctx.globals.json)) {
           throw new UsageError('say what to keep: --ours, --theirs or --value <json>', 'without a terminal crsync cannot ask');

@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { showRow } from '../db/show.js';
-import { withStore } from '../db/store.js';
-import { renderRowBlame } from '../output/inspect-render.js';
 import { action } from './common.js';
 
 export function registerShow(program: Command): void {
@@ -11,7 +8,8 @@ export function registerShow(program: Command): void {
     .argument('<table>', 'replicated table')
     .argument('<key>', 'col=value[,col=value], a bare value for a one-column key, or a JSON object')
     .action(
-      action((ctx, table: string, key: string) => {
+      action(async (ctx, table: string, key: string) => {
+        const [{ showRow }, { withStore }, { renderRowBlame }] = await Promise.all([import('../db/show.js'), import('../db/store.js'), import('../output/inspect-render.js')]);
         const result = withStore(ctx.globals.db, {}, (s) => showRow(s.db, table, key));
         ctx.out.result(result, renderRowBlame);
       }),

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { runSqlScript } from '../db/sql.js';
-import { renderSqlCsv, renderSqlJson, renderSqlNote, renderSqlTables } from '../output/sql-render.js';
 import { action, readAll } from './common.js';
 
 const HELP = `
@@ -25,6 +23,7 @@ export function registerSql(program: Command): void {
       action(async (ctx, statement: string, opts: { csv?: boolean }) => {
         if (opts.csv && ctx.globals.json) throw new UsageError('choose one of --csv and --json');
         const text = statement === '-' ? await readAll(ctx.stdin) : statement;
+        const [{ runSqlScript }, { renderSqlCsv, renderSqlJson, renderSqlNote, renderSqlTables }] = await Promise.all([import('../db/sql.js'), import('../output/sql-render.js')]);
         const result = runSqlScript(ctx.globals.db, text);
         if (ctx.globals.json) return ctx.out.data(renderSqlJson(result));
         if (opts.csv) return ctx.out.data(renderSqlCsv(result));

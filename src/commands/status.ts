@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
-import { renderStatus } from '../output/status-render.js';
 import { action, parseDuration, requestLog, stepDetail } from './common.js';
 
 export function registerStatus(program: Command): void {
@@ -15,7 +14,7 @@ export function registerStatus(program: Command): void {
       action(async (ctx, remote: string | undefined, opts: { offline?: boolean; exitCode?: boolean; timeout: string }) => {
         const timeoutMs = parseDuration('--timeout', opts.timeout);
         // Loaded on use (it pulls in the HTTP client): keeps other commands' start-up light.
-        const { replicaStatus } = await import('../sync/client/status.js');
+        const [{ replicaStatus }, { renderStatus }] = await Promise.all([import('../sync/client/status.js'), import('../output/status-render.js')]);
         const started = performance.now();
         const result = await replicaStatus({ dbPath: ctx.globals.db, remote, env: ctx.env, offline: opts.offline === true, timeoutMs, onRequest: requestLog(ctx) });
         stepDetail(ctx, `status: ${result.remotes.length} remote${result.remotes.length === 1 ? '' : 's'}${opts.offline ? ' (not asked)' : ' asked'}`, started);

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { replicatedTableInfo, trackTables } from '../db/replica.js';
-import { withStore } from '../db/store.js';
-import { renderTracked, renderTrackedList } from '../output/remote-render.js';
 import { action } from './common.js';
 
 export function registerTrack(program: Command): void {
@@ -12,7 +9,12 @@ export function registerTrack(program: Command): void {
     .argument('[tables...]', 'tables to replicate')
     .option('-l, --list', 'list replicated tables with row counts')
     .action(
-      action((ctx, tables: string[], opts: { list?: boolean }) => {
+      action(async (ctx, tables: string[], opts: { list?: boolean }) => {
+        const [{ replicatedTableInfo, trackTables }, { withStore }, { renderTracked, renderTrackedList }] = await Promise.all([
+          import('../db/replica.js'),
+          import('../db/store.js'),
+          import('../output/remote-render.js'),
+        ]);
         if (opts.list) {
           if (tables.length > 0) throw new UsageError('--list takes no table names');
           const list = withStore(ctx.globals.db, {}, (s) => replicatedTableInfo(s.db));

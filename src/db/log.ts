@@ -1,4 +1,5 @@
 import { siteId, type Db } from './store.js';
+import { txlogPrunedBelow } from './txlog.js';
 
 /** One transaction of the replica, as `crsync log --json` shows it. */
 export interface LogEntry {
@@ -50,7 +51,8 @@ export function readLog(db: Db, opts: LogOptions): LogEntry[] {
     const src = sourceOf(v);
     return { dbVersion: v, at: src.at ?? rows[0]?.at ?? null, siteId: src.site, source: src.source, tables: Object.fromEntries(rows.map((r) => [r.tbl, Number(r.changes)])) };
   });
-  if (entries.length < opts.limit) entries.push(...olderThanLog(db, opts, entries.length, sourceOf));
+  // Below a pruned log, crsql_changes would show only some of the transactions pruned: none are listed.
+  if (entries.length < opts.limit && txlogPrunedBelow(db) === null) entries.push(...olderThanLog(db, opts, entries.length, sourceOf));
   return entries;
 }
 

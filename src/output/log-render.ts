@@ -1,6 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import type { LogEntry } from '../db/log.js';
-import { renderTable } from './format.js';
+import { formatCount, renderTable } from './format.js';
 
 /** `crsync log` as a table, newest first. */
 export function renderLog(entries: LogEntry[], c: ChalkInstance): string {
@@ -13,4 +13,9 @@ export function renderLog(entries: LogEntry[], c: ChalkInstance): string {
     Object.entries(e.tables).map(([t, n]) => `${t} (${n})`).join(', '),
   ]);
   return renderTable(['version', 'at', 'source', 'site', 'tables (rows written)'], rows, c);
+}
+
+/** The note under a log that reached where older entries were pruned. */
+export function renderLogPruned(below: bigint, keep: number): string {
+  return `transactions before version ${below} were pruned from the log (it keeps the newest ${formatCount(keep)} entries; crsync_meta txlog_keep sets it)`;
 }

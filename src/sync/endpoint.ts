@@ -1,6 +1,7 @@
 import { CrsyncError } from '../errors.js';
 import { ChangeApplier, readPages, countChangesAfter, type ApplyContext, type ApplyResult } from '../db/changes/apply.js';
 import { deliveredBy, pruneDelivered } from '../db/changes/delivered.js';
+import { pruneTxlog } from '../db/txlog.js';
 import { getPeer, notePeerSeen, setPeerReceived } from '../db/state/peers.js';
 import { listReplicatedTables, readReplicatedSchema } from '../db/schema/read.js';
 import { applySchemaRequest } from '../db/schema/apply.js';
@@ -175,7 +176,10 @@ export class ServedReplica {
           if (page.changes.length > 0) setPeerReceived(this.db, site, page.cursor);
           // The site has pulled our stream up to peerSeen: it never asks below it again. Once
           // per push (with its first committed page), not once per page.
-          if (!pruned) pruneDelivered(this.db, site, peerSeen);
+          if (!pruned) {
+            pruneDelivered(this.db, site, peerSeen);
+            pruneTxlog(this.db);
+          }
         });
         pruned = true;
         return result;

@@ -6,6 +6,7 @@ import { ConflictDetector, type DetectedConflict } from '../conflicts/detect.js'
 import { boundDbVersions } from './clock-check.js';
 import { badChange, validateChanges, type TableShape } from './validate.js';
 import { stmt } from '../statements.js';
+import { upgradeTxlogTriggers, withoutTxlogTriggers } from '../txlog.js';
 
 export { countChangesAfter, readPages, type StreamFilter } from './stream.js';
 
@@ -59,7 +60,8 @@ export class ChangeApplier {
     this.newestRecord = stmt(db, 'SELECT db_version, last_version, peer_site, remote FROM crsync_applied ORDER BY db_version DESC LIMIT 1', { safeIntegers: true });
     this.extendRecord = stmt(db, 'UPDATE crsync_applied SET last_version = ?, changes = changes + ?, at = ? WHERE db_version = ?');
     this.recordApplied = stmt(db, 'INSERT OR REPLACE INTO crsync_applied (db_version, last_version, peer_site, remote, changes, at) VALUES (?, ?, ?, ?, ?, ?)');
-    // The txlog triggers see a merge as one row write per cell: the merge is logged as the rows it changed.
+    // The txlog triggers skip these merges (withoutTxlogTriggers): a merge is logged as the rows it changed.
+    upgradeTxlogTriggers(db);
     this.clearTxlog = stmt(db, 'DELETE FROM crsync_txlog WHERE db_version > ?');
     this.logMerge = stmt(db, 'INSERT OR REPLACE INTO crsync_txlog (db_version, tbl, changes, at) VALUES (?, ?, ?, ?)');
     this.refreshSchema();
@@ -139,17 +141,19 @@ export class ChangeApplier {
     return this.db.transaction((): ApplyResult => {
       const before = this.currentVersion.get() as bigint;
       const candidates = this.detector.inspect(changes);
-      let seq = 0n;
-      for (const c of changes) {
-        // seq is renumbered so (db_version, seq) stays unique in this replica's own stream.
-        try {
-          this.insert.run(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], seq++);
-        } catch (err) {
-          // The merge refused the change itself (the transaction rolls back: nothing of the page stays).
-          if (/^SQLITE_(ERROR|MISMATCH|RANGE|CONSTRAINT|TOOBIG)/.test(String((err as { code?: string }).code))) throw badChange(c, (err as Error).message);
-          throw err;
+      withoutTxlogTriggers(this.db, () => {
+        let seq = 0n;
+        for (const c of changes) {
+          // seq is renumbered so (db_version, seq) stays unique in this replica's own stream.
+          try {
+            this.insert.run(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], seq++);
+          } catch (err) {
+            // The merge refused the change itself (the transaction rolls back: nothing of the page stays).
+            if (/^SQLITE_(ERROR|MISMATCH|RANGE|CONSTRAINT|TOOBIG)/.test(String((err as { code?: string }).code))) throw badChange(c, (err as Error).message);
+            throw err;
+          }
         }
-      }
+      });
       const impacted = changes.length > 0 ? (this.impacted.get() as bigint) : 0n;
       const versions = impacted > 0n ? this.recordMergedVersions(before, changes) : null;
       const conflicts = candidates.length > 0 ? this.detector.settle(candidates) : [];

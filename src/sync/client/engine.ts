@@ -1,6 +1,7 @@
 import { CrsyncError, SchemaMismatchError } from '../../errors.js';
 import { ChangeApplier, readPages } from '../../db/changes/apply.js';
 import { deliveredBy, pruneDelivered } from '../../db/changes/delivered.js';
+import { pruneTxlog } from '../../db/txlog.js';
 import { ReportedConflictCheck } from '../../db/conflicts/check.js';
 import { ConflictStore, flipConflict } from '../../db/conflicts/store.js';
 import { ResolutionStore } from '../../db/conflicts/resolutions.js';
@@ -143,6 +144,7 @@ export async function pullOnce(store: Store, name: string, t: Transport, opts: S
   }, opts.signal);
   db.transaction(() => {
     pruneDelivered(db, remoteSite, pushed.version);
+    pruneTxlog(db);
     touchRemote(db, name, 'pull');
   })();
 }
@@ -245,6 +247,7 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
       const acked = laterCursor(cursorFromJson(res.cursor)!, start);
       setPushCursor(db, name, acked, remoteSite);
       pruneDelivered(db, remoteSite, acked.version);
+      pruneTxlog(db);
       setConflictsReported(db, name, found.lastId);
       if (resolved) setResolutionsReported(db, name, resolved.lastId);
       for (const c of res.conflicts) if (conflicts.record(flipConflict(c), name) !== null) acc.conflicts++;
