@@ -40,14 +40,30 @@ export async function recordConflict(c: ClientBase, dataset: bigint, x: WireConf
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
     [dataset, id, x.table, x.pk, x.cid, x.kind, x.ours, x.theirs, x.winner, x.oursSite, x.theirsSite, x.oursColVersion, x.theirsColVersion, new Date().toISOString(), reportedBy],
   );
-  await closeIfResolved(c, dataset, id, x);
+  if (!(await closeIfResolved(c, dataset, id, x))) await closeIfDecided(c, dataset, id, x);
   return id;
 }
 
-/** A copy that arrives after a resolution of its pair was heard of is closed at once. */
-async function closeIfResolved(c: ClientBase, dataset: bigint, id: bigint, x: WireConflict): Promise<void> {
+/**
+ * A copy that arrives after a later write decided its cell here is closed at once (the SQLite
+ * store's ConflictStore.closeIfDecided): a hub records a pushed conflict report after the
+ * push's pages, which may carry that write.
+ */
+async function closeIfDecided(c: ClientBase, dataset: bigint, id: bigint, x: WireConflict): Promise<void> {
+  if (x.oursColVersion === null || x.theirsColVersion === null) return;
+  const cid = x.kind === 'delete_update' ? '-1' : (x.cid ?? '-1');
+  const both = x.oursColVersion > x.theirsColVersion ? x.oursColVersion : x.theirsColVersion;
+  await c.query(
+    `UPDATE crsync_conflicts SET resolved_at = $3, resolution = 'superseded' WHERE dataset = $1 AND id = $2 AND resolved_at IS NULL
+     AND EXISTS (SELECT 1 FROM crsync_cells WHERE dataset = $1 AND tbl = $4 AND pk = $5 AND cid = $6 AND col_version > $7)`,
+    [dataset, id, new Date().toISOString(), x.table, x.pk, cid, both],
+  );
+}
+
+/** A copy that arrives after a resolution of its pair was heard of is closed at once; true when it was. */
+async function closeIfResolved(c: ClientBase, dataset: bigint, id: bigint, x: WireConflict): Promise<boolean> {
   const p = pairOf(x);
-  if (!p) return;
+  if (!p) return false;
   const r = (
     await c.query(
       `SELECT choice, resolver, at FROM crsync_resolutions WHERE dataset = $1 AND tbl = $2 AND pk = $3 AND cid = $4 AND kind = $5
@@ -56,6 +72,7 @@ async function closeIfResolved(c: ClientBase, dataset: bigint, id: bigint, x: Wi
     )
   ).rows[0] as { choice: WireResolution['choice']; resolver: Buffer; at: string } | undefined;
   if (r) await markResolved(c, dataset, id, r.at, resolutionLabel(r.choice, x.winner), r.resolver);
+  return r !== undefined;
 }
 
 /** Closes one open conflict with a resolution's label. */
