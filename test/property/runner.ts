@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { CrsyncError } from '../../src/errors.js';
-import { scratchDir, spawnPull, type HubControl } from './faults.js';
+import { scratchDir, spawnPull, type Hubs } from './faults.js';
 import { resolveRounds } from './resolutions.js';
 import { accountFor, describeWrite, phantomLosers, typed, finalState, hubLostSides, hubRows, lostSides, rowsOf } from './oracle.js';
 import { generateScenario, type Scenario, type Step } from './scenario.js';
@@ -29,8 +27,8 @@ export function reproduce(seed: number, file: string): string {
   return `CRSYNC_SEED=${seed} npx vitest run ${file}`;
 }
 
-async function runFault(world: World, hub: HubControl, r: Replica, step: Extract<Step, { kind: 'fault' }>): Promise<boolean> {
-  const proxy = hub.proxy!;
+async function runFault(world: World, hub: Hubs, r: Replica, step: Extract<Step, { kind: 'fault' }>): Promise<boolean> {
+  const proxy = hub.proxyOf(r.index);
   let restarting: Promise<void> | undefined;
   if (step.fault === 'client-kill') {
     const child = spawnPull(r.path, world.pageSize);
@@ -45,7 +43,7 @@ async function runFault(world: World, hub: HubControl, r: Replica, step: Extract
   }
   const abort = new AbortController();
   if (step.fault === 'cut') proxy.arm({ afterBytes: step.afterBytes, action: 'cut' });
-  if (step.fault === 'hub-kill') proxy.arm({ afterBytes: step.afterBytes, action: () => (restarting = hub.restart()) });
+  if (step.fault === 'hub-kill') proxy.arm({ afterBytes: step.afterBytes, action: () => (restarting = hub.restartOf(r.index)) });
   const onProgress = step.fault === 'abort' ? () => abort.abort() : undefined;
   try {
     await world.transfer(r, step.verb, 'hub', { signal: abort.signal, onProgress });
@@ -111,17 +109,17 @@ function describeStep(s: Step): string {
 }
 
 /** Runs one seed; resolves with figures, or rejects with the seed, the steps and what broke. */
-export async function runScenario(seed: number, hub: HubControl, o: { faults: number; file: string }): Promise<ScenarioStats> {
+export async function runScenario(seed: number, hub: Hubs, o: { faults: number; file: string; concurrent?: boolean }): Promise<ScenarioStats> {
   const scenario: Scenario = generateScenario(seed, o.faults);
   const tmp = scratchDir('crsync-converge-');
   const dataset = `s${seed}`;
-  const world = new World(tmp.dir, hub.url, dataset, scenario.replicas, scenario.pageSize);
+  const world = new World(tmp.dir, hub.urls, dataset, scenario.replicas, scenario.pageSize);
   const stats: ScenarioStats = { steps: scenario.steps.length, writes: 0, faultsFired: 0, failedTransfers: 0, conflicts: 0, rounds: 0 };
   let at = -1;
   try {
     // Replica 0 creates the dataset, so the others can pull from the first step.
     await world.transfer(world.replicas[0]!, 'push', 'hub');
-    const firedBefore = hub.proxy!.fired;
+    const firedBefore = hub.fired;
     for (at = 0; at < scenario.steps.length; at++) {
       const step = scenario.steps[at]!;
       const r = world.replicas[step.replica]!;
@@ -130,10 +128,12 @@ export async function runScenario(seed: number, hub: HubControl, o: { faults: nu
       else if (!(await runFault(world, hub, r, step))) stats.failedTransfers++;
     }
     at = -1;
-    stats.faultsFired = hub.proxy!.fired - firedBefore;
-    const hubFile = join(hub.dir, `${dataset}.db`);
-    if (!existsSync(hubFile)) throw new Error(`the hub has no file for dataset ${dataset}`);
+    stats.faultsFired = hub.fired - firedBefore;
+    // Every replica syncs at once: on several hub processes, pushes race for the dataset's lock.
+    if (o.concurrent) await Promise.all(world.replicas.map((r) => world.transfer(r, 'sync', 'hub')));
     stats.rounds = await settle(world);
+    const hubFile = hub.datasetFile(dataset);
+    if (!hubFile) throw new Error(`the hub has no dataset ${dataset}`);
     expectSameRows(world, hubFile, 'after the final sync round');
     // Converged replicas have nothing for each other: a direct peer sync changes no row, and
     // the hub sends nothing more.
@@ -147,6 +147,7 @@ export async function runScenario(seed: number, hub: HubControl, o: { faults: nu
     // scenario: the rounds nearly double a scenario's time.
     if (seed % 3 === 0) {
       await resolveRounds(world, hubFile, seed, () => settle(world), (when) => {
+        hub.datasetFile(dataset);
         expectSameRows(world, hubFile, when);
         checkWrites(world, hubFile);
       });

@@ -53,7 +53,8 @@ export class World {
 
   constructor(
     readonly dir: string,
-    readonly hubUrl: string,
+    /** The hub, or several hubs of one store: replica i syncs with hubUrl[i % hubUrl.length]. */
+    hubUrl: string | string[],
     readonly dataset: string,
     count: number,
     readonly pageSize: number,
@@ -65,7 +66,8 @@ export class World {
       const store = openStore(path);
       for (const ddl of SCHEMA) store.db.exec(ddl);
       trackTables(store, Object.keys(TABLES));
-      addRemote(store.db, 'origin', `${hubUrl}/${dataset}`);
+      const hubs = typeof hubUrl === 'string' ? [hubUrl] : hubUrl;
+      addRemote(store.db, 'origin', `${hubs[i % hubs.length]}/${dataset}`);
       this.replicas.push({ index: i, path, store, site: siteId(store.db), txn: 0, known: new Array<number>(count).fill(0) });
     }
   }
