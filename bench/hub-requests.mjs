@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // What one small request costs a hub, and whether it stays responsive during a big count.
-//   node bench/hub-requests.mjs [--requests 200] [--rows 250000] [--tables 1] [--json]
+//   node bench/hub-requests.mjs [--requests 200] [--rows 250000] [--tables 1] [--store sqlite|postgres|postgres://…] [--json]
+// --store: where the hub keeps the datasets: SQLite files (default; seeded in place), or
+// PostgreSQL: a throwaway cluster (`postgres`, scripts/pg-cluster.mjs) or the given empty
+// database; there the datasets are seeded by pushing replicas built the same way.
 // 1. Sequential requests against a small dataset (1000 rows; `tables` replicated tables): info, an empty pull (from the end
 //    of the stream), a no-op push (header and end frames, no page). Mean and p50/p99 per kind.
 // 2. A stale count (GET changes?count=1 from the start) of a dataset of `rows` rows (4 changes
@@ -12,7 +15,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
-import { crsync, seedItems, startHub } from './lib.mjs';
+import { crsync, seedItems, startHub, startHubOn } from './lib.mjs';
+import { startPgCluster } from '../scripts/pg-cluster.mjs';
 import { encodeEnd, encodeHeader } from '../dist/sync/protocol/codec.js';
 import { FRAMES_MEDIA_TYPE } from '../dist/sync/protocol/types.js';
 
@@ -21,12 +25,18 @@ const { values: flags } = parseArgs({
     requests: { type: 'string', default: '200' },
     rows: { type: 'string', default: '250000' },
     tables: { type: 'string', default: '1' },
+    store: { type: 'string', default: 'sqlite' },
     json: { type: 'boolean', default: false },
   },
 });
 const requests = Number(flags.requests);
 const rows = Number(flags.rows);
 const say = (line) => (flags.json ? process.stderr : process.stdout).write(line + '\n');
+const store = flags.store;
+if (store !== 'sqlite' && !store.startsWith('postgres')) {
+  console.error('hub-requests: --store is sqlite, postgres (a throwaway cluster) or a postgres:// URL');
+  process.exit(2);
+}
 
 function stats(list) {
   const s = [...list].sort((a, b) => a - b);
@@ -54,6 +64,7 @@ async function ok(res) {
 
 const dir = mkdtempSync(join(tmpdir(), 'crsync-hubreq-'));
 let hub;
+let cluster;
 try {
   say(`seeding: small (1000 rows) and big (${rows} rows, ${rows * 4} changes)`);
   mkdirSync(join(dir, 'hub'));
@@ -63,7 +74,16 @@ try {
     crsync('-d', join(dir, 'hub', 'small.db'), 'track', `extra${t}`);
   }
   seedItems(join(dir, 'hub', 'big.db'), rows);
-  hub = await startHub(join(dir, 'hub'));
+  if (store === 'sqlite') hub = await startHub(join(dir, 'hub'));
+  else {
+    if (store === 'postgres') cluster = await startPgCluster();
+    hub = await startHubOn({ postgres: cluster?.url ?? store });
+    for (const name of ['small', 'big']) {
+      const db = join(dir, 'hub', `${name}.db`);
+      crsync('-d', db, 'remote', 'add', 'origin', `${hub.url}/${name}`);
+      crsync('-d', db, 'push', '--create');
+    }
+  }
   const base = `${hub.url}/v1/datasets`;
   const site = randomBytes(16);
   const hex = site.toString('hex');
@@ -99,8 +119,9 @@ try {
   results.count = { changes: count, ms: countMs, health: stats(health) };
   const h = results.count.health;
   say(`count of ${count} changes: ${countMs} ms; health during it: ${h.count} checks, p50 ${h.p50} ms  p99 ${h.p99}  max ${h.max}`);
-  if (flags.json) process.stdout.write(JSON.stringify(results) + '\n');
+  if (flags.json) process.stdout.write(JSON.stringify({ store: store === 'sqlite' ? 'sqlite' : 'postgres', ...results }) + '\n');
 } finally {
   await hub?.stop();
+  await cluster?.stop();
   rmSync(dir, { recursive: true, force: true });
 }
