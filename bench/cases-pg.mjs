@@ -257,7 +257,7 @@ export async function pgLiveCase(ctx) {
 /** bench/hub-requests.mjs on SQLite files and on PostgreSQL (a database of this run's cluster). */
 export async function pgRequestsCase(ctx) {
   const { log, n } = ctx;
-  const args = ['--json', '--rows', String(Math.min(250_000, n / 4))];
+  const args = ['--json', '--requests', '500', '--rows', String(Math.min(250_000, n / 4))];
   const out = { sqlite: nodeJson('hub-requests.mjs', ...args) };
   const url = await database(ctx, 'requests');
   out.postgres = nodeJson('hub-requests.mjs', ...args, '--store', url);

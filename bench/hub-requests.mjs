@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
-import { crsync, seedItems, startHub, startHubOn } from './lib.mjs';
+import pg from 'pg';
+import { cpuMsOf, crsync, seedItems, startHub, startHubOn } from './lib.mjs';
 import { startPgCluster } from '../scripts/pg-cluster.mjs';
 import { encodeEnd, encodeHeader } from '../dist/sync/protocol/codec.js';
 import { FRAMES_MEDIA_TYPE } from '../dist/sync/protocol/types.js';
@@ -45,15 +46,24 @@ function stats(list) {
   return { count: s.length, mean: r(s.reduce((a, b) => a + b, 0) / (s.length || 1)), p50: r(at(50)), p99: r(at(99)), max: r(s.at(-1) ?? 0) };
 }
 
+/**
+ * CPU time (ms) so far of the hub process and, on PostgreSQL, of the server processes serving
+ * the store's database (pg_stat_activity's backends: the hub's pool; a server on this machine).
+ */
+let cpuNow = async () => ({ hub: 0, pg: 0 });
+
 async function timed(n, fn) {
   for (let i = 0; i < 5; i++) await fn(); // warm-up: the dataset opened, the JIT warm
   const out = [];
+  const c0 = await cpuNow();
   for (let i = 0; i < n; i++) {
     const t = performance.now();
     await fn();
     out.push(performance.now() - t);
   }
-  return stats(out);
+  const c1 = await cpuNow();
+  const r2 = (x) => Math.round(x * 1000) / 1000;
+  return { ...stats(out), hubCpuMs: r2((c1.hub - c0.hub) / n), pgCpuMs: r2((c1.pg - c0.pg) / n) };
 }
 
 async function ok(res) {
@@ -65,6 +75,7 @@ async function ok(res) {
 const dir = mkdtempSync(join(tmpdir(), 'crsync-hubreq-'));
 let hub;
 let cluster;
+let watch;
 try {
   say(`seeding: small (1000 rows) and big (${rows} rows, ${rows * 4} changes)`);
   mkdirSync(join(dir, 'hub'));
@@ -84,6 +95,24 @@ try {
       crsync('-d', db, 'push', '--create');
     }
   }
+  if (store !== 'sqlite') {
+    watch = new pg.Client({ connectionString: cluster?.url ?? store });
+    await watch.connect();
+  }
+  cpuNow = async () => {
+    let pgMs = 0;
+    if (watch) {
+      const pids = (await watch.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows.map((r) => r.pid);
+      for (const p of pids) {
+        try {
+          pgMs += cpuMsOf(p);
+        } catch {
+          // a backend that ended meanwhile
+        }
+      }
+    }
+    return { hub: hub.cpuMs(), pg: pgMs };
+  };
   const base = `${hub.url}/v1/datasets`;
   const site = randomBytes(16);
   const hex = site.toString('hex');
@@ -97,7 +126,7 @@ try {
       ok(await fetch(`${base}/small/changes`, { method: 'POST', body: push, headers: { 'content-type': FRAMES_MEDIA_TYPE, 'content-encoding': 'gzip' } })),
     ),
   };
-  for (const [k, v] of Object.entries(results)) say(`${k.padEnd(10)} mean ${v.mean} ms  p50 ${v.p50}  p99 ${v.p99}  max ${v.max}`);
+  for (const [k, v] of Object.entries(results)) say(`${k.padEnd(10)} mean ${v.mean} ms  p50 ${v.p50}  p99 ${v.p99}  max ${v.max}; CPU per request: hub ${v.hubCpuMs} ms, PostgreSQL ${v.pgCpuMs} ms`);
 
   // Health while a stale count runs (a site that never pulled: every change counts).
   await ok(await fetch(`${base}/big?site=${hex}`)); // opened before the clock starts
@@ -111,16 +140,19 @@ try {
       await new Promise((r) => setTimeout(r, 10));
     }
   })();
+  const c0 = await cpuNow();
   const t = performance.now();
   const count = JSON.parse((await ok(await fetch(`${base}/big/changes?count=1&since=0&seq=-1&site=${hex}`))).toString()).count;
   const countMs = Math.round(performance.now() - t);
   counting = false;
   await poll;
-  results.count = { changes: count, ms: countMs, health: stats(health) };
+  const c1 = await cpuNow();
+  results.count = { changes: count, ms: countMs, hubCpuMs: Math.round(c1.hub - c0.hub), pgCpuMs: Math.round(c1.pg - c0.pg), health: stats(health) };
   const h = results.count.health;
-  say(`count of ${count} changes: ${countMs} ms; health during it: ${h.count} checks, p50 ${h.p50} ms  p99 ${h.p99}  max ${h.max}`);
+  say(`count of ${count} changes: ${countMs} ms (CPU: hub ${results.count.hubCpuMs} ms, PostgreSQL ${results.count.pgCpuMs} ms); health during it: ${h.count} checks, p50 ${h.p50} ms  p99 ${h.p99}  max ${h.max}`);
   if (flags.json) process.stdout.write(JSON.stringify({ store: store === 'sqlite' ? 'sqlite' : 'postgres', ...results }) + '\n');
 } finally {
+  await watch?.end();
   await hub?.stop();
   await cluster?.stop();
   rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,9 @@ convergeSuite({
   file: 'test/property/converge-pg.test.ts',
   count: 10,
   share: 0.1,
-  firstSeed: 2_000_001,
+  // 2000043-2000052: among them four hub kills during a push or sync (seeds 43, 45, 51) and
+  // two child pulls killed, on 3-5 replicas.
+  firstSeed: 2_000_043,
   faults: 0.5,
   regressions: [],
   hubs: (dir) => new PgHubs(dir, 3),
