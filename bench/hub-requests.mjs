@@ -6,6 +6,9 @@
 // database; there the datasets are seeded by pushing replicas built the same way.
 // 1. Sequential requests against a small dataset (1000 rows; `tables` replicated tables): info, an empty pull (from the end
 //    of the stream), a no-op push (header and end frames, no page). Mean and p50/p99 per kind.
+//    Then what a client's engine does (a clone of it, in this process): a no-op sync, and a
+//    one-row push (one UPDATE, then push: info and a one-change page). With each, the CPU per
+//    request of the hub (and of PostgreSQL's backends), which is what sizing needs.
 // 2. A stale count (GET changes?count=1 from the start) of a dataset of `rows` rows (4 changes
 //    each), while /v1/health is polled every 10 ms: the count's time and health latencies.
 // Needs `npm run build` first (runs the built CLI and dist/ modules).
@@ -16,10 +19,13 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { cpuMsOf, crsync, seedItems, startHub, startHubOn } from './lib.mjs';
+import { closeDb, cpuMsOf, crsync, importDist, openDb, seedItems, startHub, startHubOn } from './lib.mjs';
 import { startPgCluster } from '../scripts/pg-cluster.mjs';
 import { encodeEnd, encodeHeader } from '../dist/sync/protocol/codec.js';
 import { FRAMES_MEDIA_TYPE } from '../dist/sync/protocol/types.js';
+
+const { pushChanges, syncChanges } = await importDist('sync/client/engine.js');
+const { cloneReplica } = await importDist('sync/client/clone.js');
 
 const { values: flags } = parseArgs({
   options: {
@@ -126,6 +132,20 @@ try {
       ok(await fetch(`${base}/small/changes`, { method: 'POST', body: push, headers: { 'content-type': FRAMES_MEDIA_TYPE, 'content-encoding': 'gzip' } })),
     ),
   };
+  // A client of the small dataset: a no-op sync is what an idle client does every N seconds.
+  const client = join(dir, 'client.db');
+  await cloneReplica(`${hub.url}/small`, client, { env: {} });
+  const opts = { dbPath: client, remote: 'origin', env: {} };
+  results.noopSync = await timed(requests, () => syncChanges(opts));
+  const edit = openDb(client);
+  const update = edit.prepare('UPDATE items SET qty = ? WHERE id = ?');
+  let k = 0;
+  results.rowPush = await timed(requests, async () => {
+    k++;
+    update.run(k, k % 1000);
+    await pushChanges(opts);
+  });
+  closeDb(edit);
   for (const [k, v] of Object.entries(results)) say(`${k.padEnd(10)} mean ${v.mean} ms  p50 ${v.p50}  p99 ${v.p99}  max ${v.max}; CPU per request: hub ${v.hubCpuMs} ms, PostgreSQL ${v.pgCpuMs} ms`);
 
   // Health while a stale count runs (a site that never pulled: every change counts).
