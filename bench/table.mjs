@@ -95,7 +95,12 @@ export function table(f) {
   }
   const pr = f['pg-requests'];
   if (pr) {
-    for (const k of ['info', 'emptyPull', 'noopPush']) row(`${k} on PostgreSQL, p50 (ms)`, String(pr.postgres[k].p50), `${pr.sqlite[k].p50} SQLite`, r2(pr.postgres[k].p50 / pr.sqlite[k].p50), '', undefined);
+    for (const k of ['info', 'emptyPull', 'noopPush', 'noopSync', 'rowPush']) {
+      const [p, q] = [pr.postgres[k], pr.sqlite[k]];
+      if (!p || !q) continue;
+      row(`${k} on PostgreSQL, p50 (ms)`, String(p.p50), `${q.p50} SQLite`, r2(p.p50 / q.p50), '', undefined);
+      row(`  CPU per request, hub + PostgreSQL (ms)`, `${p.hubCpuMs} + ${p.pgCpuMs}`, `${q.hubCpuMs} SQLite hub`, r2((p.hubCpuMs + p.pgCpuMs) / q.hubCpuMs), '', undefined);
+    }
     row(`count of ${fmtInt(pr.postgres.count.changes)} on PostgreSQL (ms)`, fmtInt(pr.postgres.count.ms), `${fmtInt(pr.sqlite.count.ms)} SQLite`, r2(pr.postgres.count.ms / pr.sqlite.count.ms), '', undefined);
   }
   const head = ['case', 'crsync', 'yardstick', 'ratio', 'target', 'met'];
