@@ -97,13 +97,24 @@ export async function inTransaction<T>(pool: Pool, fn: (c: PoolClient) => Promis
   }
 }
 
+/** Connections of the pool that have their 'error' listener. */
+const guarded = new WeakSet<PoolClient>();
+
 /** A connection of the pool; a server that cannot be reached is 503 store_unavailable. */
 export async function connect(pool: Pool): Promise<PoolClient> {
+  let c: PoolClient;
   try {
-    return await pool.connect();
+    c = await pool.connect();
   } catch (err) {
     throw storeError(err);
   }
+  // A server lost while the connection is checked out emits 'error' on it (the pool listens only
+  // on idle ones): unheard, it would end the hub. The query in flight fails with it anyway.
+  if (!guarded.has(c)) {
+    c.on('error', () => {});
+    guarded.add(c);
+  }
+  return c;
 }
 
 /** One statement on any connection of the pool. */
