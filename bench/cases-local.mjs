@@ -2,7 +2,7 @@
 import { copyFileSync, createWriteStream, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { CITIES_SQL, insertCities } from './cities.mjs';
+import { citiesReplica } from './cities.mjs';
 import { cli, closeDb, crsync, emptyReplica, ITEMS_SQL, itemRow, median, nodeJson, openDb, startHub, wallMs } from './lib.mjs';
 
 /**
@@ -12,10 +12,7 @@ import { cli, closeDb, crsync, emptyReplica, ITEMS_SQL, itemRow, median, nodeJso
 export async function cloneCase(ctx) {
   const { dir, runs, log } = ctx;
   const src = join(dir, 'cities.db');
-  emptyReplica(src, CITIES_SQL, ['cities']);
-  const db = openDb(src);
-  const rows = insertCities(db);
-  closeDb(db);
+  const rows = citiesReplica(src);
   const hubDir = join(dir, 'hub-cities');
   const hub = await startHub(hubDir);
   const clone = [];

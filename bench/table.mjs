@@ -108,6 +108,36 @@ export function table(f) {
       if (p) row(`first push of the cities, ${via === 'snapshot' ? 'by snapshot' : 'change stream'} (ms)`, fmtInt(p.ms), `${fmtInt(sn.mergeMs)} streamed merge`, r2(sn.mergeMs / p.ms), '>= 5x faster', sn.mergeMs / p.ms >= 5);
     }
   }
+  const pc = f['pg-cities'];
+  if (pc) {
+    for (const op of ['push', 'pull', 'clone']) {
+      const c = pc[op];
+      row(`${op} ${fmtInt(pc.changes)} cities changes, PostgreSQL (changes/s)`, fmtInt(c.postgres.changesPerSec), `${fmtInt(c.sqlite.changesPerSec)} SQLite store`, r2(c.ratio), '>= 0.5', c.ratio >= 0.5);
+    }
+  }
+  const pl = f['pg-load'];
+  if (pl) {
+    for (const [k, what] of [['sqlite', 'SQLite, 1 hub'], ['postgres1', 'PostgreSQL, 1 hub'], ['postgres2', 'PostgreSQL, 2 hubs']]) {
+      const l = pl[k];
+      const ok = l.errors === 0 && l.converged;
+      row(`${l.clients}-client load, ${what} (ops/s)`, fmtInt(l.opsPerSec), `${l.errors} errors, ${l.converged ? 'converged' : 'DIVERGED'}`, '', '0 errors, converged', ok);
+    }
+  }
+  const lv = f['pg-live'];
+  if (lv) {
+    row('write -> visible, 2 PostgreSQL hubs, p50 (ms)', lv.postgres2.p50.toFixed(1), `${lv.postgres1.p50.toFixed(1)} one hub`, r2(lv.ratio), '<= 2', lv.ratio <= 2);
+    row('  through one SQLite hub, p50 (ms)', lv.sqlite.p50.toFixed(1), '', '', '', undefined);
+  }
+  const pr = f['pg-requests'];
+  if (pr) {
+    for (const k of ['info', 'emptyPull', 'noopPush', 'noopSync', 'rowPush']) {
+      const [p, q] = [pr.postgres[k], pr.sqlite[k]];
+      if (!p || !q) continue;
+      row(`${k} on PostgreSQL, p50 (ms)`, String(p.p50), `${q.p50} SQLite`, r2(p.p50 / q.p50), '', undefined);
+      row(`  CPU per request, hub + PostgreSQL (ms)`, `${p.hubCpuMs} + ${p.pgCpuMs}`, `${q.hubCpuMs} SQLite hub`, r2((p.hubCpuMs + p.pgCpuMs) / q.hubCpuMs), '', undefined);
+    }
+    row(`count of ${fmtInt(pr.postgres.count.changes)} on PostgreSQL (ms)`, fmtInt(pr.postgres.count.ms), `${fmtInt(pr.sqlite.count.ms)} SQLite`, r2(pr.postgres.count.ms / pr.sqlite.count.ms), '', undefined);
+  }
   const head = ['case', 'crsync', 'yardstick', 'ratio', 'target', 'met'];
   const widths = head.map((hd, i) => Math.max(hd.length, ...lines.map((l) => l[i].length)));
   const fmt = (l) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

@@ -1,13 +1,13 @@
 // Runs one crsync operation in-process in a fresh Node process and prints its figures as one
 // JSON line: time inside the process (start-up excluded, as for the baselines), the CPU time
 // (user + sys) of that part, and peak RSS.
-//   node bench/worker.mjs push <db> <remote> | pull <db> <remote> | clone <url> <db>
+//   node bench/worker.mjs push <db> <remote> | pull <db> <remote> | clone <url> <db> [no-snapshot]
 import { importDist } from './lib.mjs';
 
 const { pullChanges, pushChanges } = await importDist('sync/client/engine.js', 'sync/engine.js');
 const { cloneReplica } = await importDist('sync/client/clone.js', 'sync/clone.js');
 
-const [op, a, b] = process.argv.slice(2);
+const [op, a, b, how] = process.argv.slice(2);
 const env = { ...process.env, CRSYNC_RETRIES: '1' };
 const cpu0 = process.cpuUsage();
 const started = performance.now();
@@ -15,7 +15,7 @@ let result;
 // Each push run goes to a fresh dataset: it creates it, as `crsync push --create` does.
 if (op === 'push') result = await pushChanges({ dbPath: a, remote: b ?? 'origin', env, create: true });
 else if (op === 'pull') result = await pullChanges({ dbPath: a, remote: b ?? 'origin', env });
-else if (op === 'clone') result = await cloneReplica(a, b, { env });
+else if (op === 'clone') result = await cloneReplica(a, b, { env, ...(how === 'no-snapshot' ? { snapshot: false } : {}) });
 else throw new Error(`unknown op ${op}`);
 const ms = performance.now() - started;
 const cpu = process.cpuUsage(cpu0);

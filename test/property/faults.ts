@@ -1,5 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -96,8 +96,37 @@ export class FaultProxy {
   }
 }
 
+/**
+ * The hubs one suite runs its scenarios against: one process on SQLite files (HubControl), or
+ * several processes on one PostgreSQL database (PgHubs, test/property/pg-hubs.ts), each behind
+ * its own fault proxy. Replica i syncs with the hub `urls[i % urls.length]`.
+ */
+export interface Hubs {
+  readonly urls: string[];
+  /** False when the store makes no snapshot files (PostgreSQL): clones come by change stream. */
+  readonly snapshots?: boolean;
+  /** Faults that fired, over every proxy. */
+  readonly fired: number;
+  /** Hub processes SIGKILLed and restarted. */
+  readonly restarts: number;
+  start(): Promise<void>;
+  /** The proxy in front of the hub replica `i` syncs with. */
+  proxyOf(i: number): FaultProxy;
+  /** SIGKILLs the hub replica `i` syncs with and starts it again. */
+  restartOf(i: number): Promise<void>;
+  /** A graceful restart of every hub (long runs). */
+  recycle(): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * A SQLite file with the hub's state of a dataset as the oracle reads it (the replicated tables'
+   * rows, crsync_conflicts, crsync_resolutions), current when this returns; undefined when the
+   * hub has no such dataset. The same path on every call for one dataset.
+   */
+  datasetFile(dataset: string): string | undefined;
+}
+
 /** The hub process behind the proxy: killed with SIGKILL and restarted on the same folder. */
-export class HubControl {
+export class HubControl implements Hubs {
   hub: Hub | undefined;
   proxy: FaultProxy | undefined;
   url = '';
@@ -127,6 +156,28 @@ export class HubControl {
     await old?.proc.catch(() => undefined);
     this.restarts++;
     await this.start();
+  }
+
+  get urls(): string[] {
+    return [this.url];
+  }
+
+  get fired(): number {
+    return this.proxy?.fired ?? 0;
+  }
+
+  proxyOf(): FaultProxy {
+    return this.proxy!;
+  }
+
+  restartOf(): Promise<void> {
+    return this.restart();
+  }
+
+  /** The hub's own file: the oracle reads it as it is. */
+  datasetFile(dataset: string): string | undefined {
+    const file = join(this.dir, `${dataset}.db`);
+    return existsSync(file) ? file : undefined;
   }
 
   /** A graceful restart: the hub keeps every dataset it served open, so long runs recycle it. */

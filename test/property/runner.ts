@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { CrsyncError } from '../../src/errors.js';
-import { scratchDir, spawnPull, type HubControl } from './faults.js';
+import { scratchDir, spawnPull, type Hubs } from './faults.js';
 import { resolveRounds } from './resolutions.js';
 import { accountFor, describeWrite, phantomLosers, typed, finalState, hubLostSides, hubRows, lostSides, rowsOf } from './oracle.js';
 import { firstUse, generateBirths, generateScenario, type Birth, type Scenario, type Step } from './scenario.js';
@@ -32,8 +30,8 @@ export function reproduce(seed: number, file: string): string {
   return `CRSYNC_SEED=${seed} npx vitest run ${file}`;
 }
 
-async function runFault(world: World, hub: HubControl, r: Replica, step: Extract<Step, { kind: 'fault' }>): Promise<boolean> {
-  const proxy = hub.proxy!;
+async function runFault(world: World, hub: Hubs, r: Replica, step: Extract<Step, { kind: 'fault' }>): Promise<boolean> {
+  const proxy = hub.proxyOf(r.index);
   let restarting: Promise<void> | undefined;
   if (step.fault === 'client-kill') {
     const child = spawnPull(r.path, world.pageSize);
@@ -48,7 +46,7 @@ async function runFault(world: World, hub: HubControl, r: Replica, step: Extract
   }
   const abort = new AbortController();
   if (step.fault === 'cut') proxy.arm({ afterBytes: step.afterBytes, action: 'cut' });
-  if (step.fault === 'hub-kill') proxy.arm({ afterBytes: step.afterBytes, action: () => (restarting = hub.restart()) });
+  if (step.fault === 'hub-kill') proxy.arm({ afterBytes: step.afterBytes, action: () => (restarting = hub.restartOf(r.index)) });
   const onProgress = step.fault === 'abort' ? () => abort.abort() : undefined;
   try {
     await world.transfer(r, step.verb, 'hub', { signal: abort.signal, onProgress });
@@ -121,11 +119,11 @@ function describeStep(s: Step): string {
  * Clones the replicas born by clone whose first step is `at` (all that are left, at the end), and
  * checks each holds what the hub held: a clone starts converged with its hub.
  */
-async function joinClones(world: World, scenario: Scenario, at: number, hubFile: string): Promise<void> {
+async function joinClones(world: World, scenario: Scenario, at: number, hubFile: () => string): Promise<void> {
   for (let i = 0; i < scenario.replicas; i++) {
     if (world.joined(i) || (at < scenario.steps.length && firstUse(scenario.steps, i) !== at)) continue;
     const r = await world.join(i);
-    const [mine, theirs] = [rowsOf(r.store.db), hubRows(hubFile)];
+    const [mine, theirs] = [rowsOf(r.store.db), hubRows(hubFile())];
     if (mine.join('\n') !== theirs.join('\n')) throw new Error(`r${i}, cloned by ${world.births[i]}, differs from the hub it was cloned from\n  r${i}: ${mine.join('\n      ')}\n  hub: ${theirs.join('\n      ')}`);
   }
 }
@@ -139,13 +137,19 @@ function describeBirths(births: Birth[]): string {
  * Runs one seed; resolves with figures, or rejects with the seed, the steps and what broke.
  * `clones: false` makes every replica fresh (the regression seeds, as they were found).
  */
-export async function runScenario(seed: number, hub: HubControl, o: { faults: number; file: string; clones?: boolean }): Promise<ScenarioStats> {
+export async function runScenario(seed: number, hub: Hubs, o: { faults: number; file: string; clones?: boolean; concurrent?: boolean }): Promise<ScenarioStats> {
   const scenario: Scenario = generateScenario(seed, o.faults);
-  const births = o.clones === false ? new Array<Birth>(scenario.replicas).fill('fresh') : generateBirths(seed, scenario.replicas);
+  const born = o.clones === false ? new Array<Birth>(scenario.replicas).fill('fresh') : generateBirths(seed, scenario.replicas);
+  const births = hub.snapshots === false ? born.map((b): Birth => (b === 'snapshot' ? 'changes' : b)) : born;
   const tmp = scratchDir('crsync-converge-');
   const dataset = `s${seed}`;
-  const hubFile = join(hub.dir, `${dataset}.db`);
-  const world = new World(tmp.dir, hub.url, dataset, births, scenario.pageSize);
+  // The hub's state as the oracle reads it (a file; on PostgreSQL made from the store's tables).
+  const hubNow = (): string => {
+    const f = hub.datasetFile(dataset);
+    if (!f) throw new Error(`the hub has no dataset ${dataset}`);
+    return f;
+  };
+  const world = new World(tmp.dir, hub.urls, dataset, births, scenario.pageSize);
   const stats: ScenarioStats = {
     steps: scenario.steps.length, writes: 0, faultsFired: 0, failedTransfers: 0, conflicts: 0, rounds: 0,
     snapshotClones: births.filter((b) => b === 'snapshot').length,
@@ -155,20 +159,23 @@ export async function runScenario(seed: number, hub: HubControl, o: { faults: nu
   try {
     // Replica 0 creates the dataset, so the others can pull (or clone) from the first step.
     await world.transfer(world.replicas[0]!, 'push', 'hub');
-    const firedBefore = hub.proxy!.fired;
+    const firedBefore = hub.fired;
     for (at = 0; at < scenario.steps.length; at++) {
       const step = scenario.steps[at]!;
-      await joinClones(world, scenario, at, hubFile);
+      await joinClones(world, scenario, at, hubNow);
       const r = world.replicas[step.replica]!;
       if (step.kind === 'edit') world.edit(r, step.ops, at);
       else if (step.kind === 'transfer') await world.transfer(r, step.verb, step.target);
       else if (!(await runFault(world, hub, r, step))) stats.failedTransfers++;
     }
     at = -1;
-    stats.faultsFired = hub.proxy!.fired - firedBefore;
-    if (!existsSync(hubFile)) throw new Error(`the hub has no file for dataset ${dataset}`);
-    await joinClones(world, scenario, scenario.steps.length, hubFile);
+    stats.faultsFired = hub.fired - firedBefore;
+    await joinClones(world, scenario, scenario.steps.length, hubNow);
+    // Every replica syncs at once: on several hub processes, pushes race for the dataset's lock.
+    if (o.concurrent) await Promise.all(world.replicas.map((r) => world.transfer(r, 'sync', 'hub')));
     stats.rounds = await settle(world);
+    const hubFile = hub.datasetFile(dataset);
+    if (!hubFile) throw new Error(`the hub has no dataset ${dataset}`);
     expectSameRows(world, hubFile, 'after the final sync round');
     // Converged replicas have nothing for each other: a direct peer sync changes no row, and
     // the hub sends nothing more.
@@ -182,6 +189,7 @@ export async function runScenario(seed: number, hub: HubControl, o: { faults: nu
     // scenario: the rounds nearly double a scenario's time.
     if (seed % 3 === 0) {
       await resolveRounds(world, hubFile, seed, () => settle(world), (when) => {
+        hub.datasetFile(dataset);
         expectSameRows(world, hubFile, when);
         checkWrites(world, hubFile);
       });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { HubControl, scratchDir } from './faults.js';
+import { HubControl, scratchDir, type Hubs } from './faults.js';
 import { runScenario, type ScenarioStats } from './runner.js';
 
 /** A whole number from the environment, or a clear error naming the variable. */
@@ -23,6 +23,10 @@ export interface SuiteOptions {
   faults: number;
   /** Seeds that once found a bug; they run first, every time. */
   regressions: number[];
+  /** The hubs, made in the given folder (default: one hub on SQLite files). */
+  hubs?: (dir: string) => Hubs;
+  /** Before the final rounds, every replica syncs at once (see runScenario). */
+  concurrent?: boolean;
 }
 
 /**
@@ -41,7 +45,7 @@ export function convergeSuite(o: SuiteOptions): void {
     : [...o.regressions, ...Array.from({ length: count }, (_, i) => start + i).filter((s) => !o.regressions.includes(s))];
 
   const tmp = scratchDir('crsync-converge-hub-');
-  const hub = new HubControl(tmp.path('hub'));
+  const hub: Hubs = o.hubs ? o.hubs(tmp.path('hub')) : new HubControl(tmp.path('hub'));
   const totals = { scenarios: 0, writes: 0, conflicts: 0, faultsFired: 0, failedTransfers: 0, rounds: 0, snapshotClones: 0, streamClones: 0 };
   let started = 0;
 
@@ -70,7 +74,7 @@ export function convergeSuite(o: SuiteOptions): void {
         // The hub keeps every dataset it served open: recycle it now and then on long runs.
         if (totals.scenarios > 0 && totals.scenarios % 200 === 0) await hub.recycle();
         // Regression seeds run as they were found: every replica made fresh.
-        const s: ScenarioStats = await runScenario(seed, hub, { faults, file: o.file, clones: !o.regressions.includes(seed) });
+        const s: ScenarioStats = await runScenario(seed, hub, { faults, file: o.file, clones: !o.regressions.includes(seed), concurrent: o.concurrent });
         totals.scenarios++;
         totals.writes += s.writes;
         totals.conflicts += s.conflicts;

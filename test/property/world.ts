@@ -52,15 +52,18 @@ export class World {
   readonly log: WriteRecord[] = [];
   /** What the hub's dataset has merged, per replica (same meaning as Replica.known). */
   readonly hubKnown: number[];
+  private readonly hubUrls: string[];
 
   constructor(
     readonly dir: string,
-    readonly hubUrl: string,
+    /** The hub, or several hubs of one store: replica i syncs with hubUrl[i % hubUrl.length]. */
+    hubUrl: string | string[],
     readonly dataset: string,
     readonly births: Birth[],
     readonly pageSize: number,
   ) {
     const count = births.length;
+    this.hubUrls = typeof hubUrl === 'string' ? [hubUrl] : hubUrl;
     this.hubKnown = new Array<number>(count).fill(0);
     for (let i = 0; i < count; i++) {
       if (births[i] !== 'fresh') continue;
@@ -69,9 +72,14 @@ export class World {
       const store = openStore(path);
       for (const ddl of SCHEMA) store.db.exec(ddl);
       trackTables(store, Object.keys(TABLES));
-      addRemote(store.db, 'origin', `${hubUrl}/${dataset}`);
+      addRemote(store.db, 'origin', `${this.hubFor(i)}/${dataset}`);
       this.replicas[i] = this.replica(i, path, store);
     }
+  }
+
+  /** The hub replica `index` syncs with (and a clone is cloned from). */
+  private hubFor(index: number): string {
+    return this.hubUrls[index % this.hubUrls.length]!;
   }
 
   private replica(index: number, path: string, store: Store): Replica {
@@ -90,7 +98,7 @@ export class World {
   async join(index: number): Promise<Replica> {
     const birth = this.births[index]!;
     const path = join(this.dir, `r${index}.db`);
-    const res = await cloneReplica(`${this.hubUrl}/${this.dataset}`, path, { env: {}, pageSize: this.pageSize, retry: RETRY, snapshot: birth === 'snapshot' });
+    const res = await cloneReplica(`${this.hubFor(index)}/${this.dataset}`, path, { env: {}, pageSize: this.pageSize, retry: RETRY, snapshot: birth === 'snapshot' });
     if (res.via !== birth) throw new Error(`r${index} was to be cloned by ${birth}, but came by ${res.via}`);
     const r = this.replica(index, path, openStore(path));
     this.replicas[index] = r;
