@@ -8,7 +8,7 @@ import { convergeSuite } from './suite.js';
  */
 convergeSuite({
   file: 'test/property/converge.test.ts',
-  count: 180,
+  count: 140,
   share: 0.75,
   firstSeed: 1,
   faults: 0.1,
