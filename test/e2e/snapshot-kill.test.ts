@@ -46,7 +46,7 @@ describe('a hub killed mid-snapshot', () => {
   });
 
   /** A proxy to the hub that holds a snapshot answer back after HELD_AFTER bytes while `hold` is set; `held` resolves then. */
-  async function holdingProxy(port: number, state: { hold: boolean; held?: () => void }): Promise<string> {
+  async function holdingProxy(port: number, state: { hold: boolean; held?: () => void; cut?: () => void }): Promise<string> {
     proxy = createServer((req, res) => {
       const up = request({ host: '127.0.0.1', port, path: req.url, method: req.method, headers: req.headers }, (upRes) => {
         res.writeHead(upRes.statusCode!, upRes.headers);
@@ -59,6 +59,8 @@ describe('a hub killed mid-snapshot', () => {
           passed += c.length;
           if (passed >= HELD_AFTER) {
             upRes.pause();
+            // A paused socket may not see the hub's FIN (only a reset): the test cuts it itself.
+            state.cut = () => res.destroy();
             state.held?.();
           }
         });
@@ -84,7 +86,7 @@ describe('a hub killed mid-snapshot', () => {
     await ok(['-d', a, 'remote', 'add', 'origin', `http://127.0.0.1:${port}/shop`]);
     await ok(['-d', a, 'push', '--create', '--no-snapshot']);
 
-    const state: { hold: boolean; held?: () => void } = { hold: true };
+    const state: { hold: boolean; held?: () => void; cut?: () => void } = { hold: true };
     const url = await holdingProxy(port, state);
     const held = new Promise<void>((r) => (state.held = r));
     const s = box.path('s.db');
@@ -93,6 +95,8 @@ describe('a hub killed mid-snapshot', () => {
     // The hub had made its snapshot file; it dies with the download half done.
     expect(readdirSync(dir).some((f) => f.startsWith('.snapshot-'))).toBe(true);
     await hub.stop('SIGKILL');
+    // What the network would do once the hub's end of the connection is gone.
+    state.cut?.();
     const started = Date.now();
     const cut = await clone;
     // The cut is seen at once (the client retries, then stops), not after an idle timeout.
