@@ -2,7 +2,6 @@ import Database from 'better-sqlite3';
 import { listConflicts } from '../../src/db/conflicts/list.js';
 import { resolveConflicts } from '../../src/db/conflicts/resolve.js';
 import { dbVersion, type Db } from '../../src/db/store.js';
-import type { SqlValue } from '../../src/values.js';
 import type { Replica, World } from './world.js';
 import { pairOf, type WritePair } from '../../src/db/conflicts/pair.js';
 
@@ -24,19 +23,7 @@ function resolveAll(world: World, r: Replica, seed: number, step: number, some =
   if (open.length === 0) return 0;
   const before = dbVersion(db);
   resolveConflicts(db, open.map((c) => ({ id: c.id, choice: (seed + c.id + r.index) % 2 === 0 ? 'ours' : 'theirs' })));
-  const version = dbVersion(db);
-  if (version !== before) {
-    r.txn++;
-    r.known[r.index] = r.txn;
-    const rows = db
-      .prepare('SELECT "table", pk, cid, val, col_version, cl FROM crsql_changes WHERE db_version = ?')
-      .raw(true)
-      .safeIntegers(true)
-      .all(version) as [string, Buffer, string, SqlValue, bigint, bigint][];
-    for (const [table, pk, cid, val, colVersion, cl] of rows) {
-      world.log.push({ replica: r.index, txn: r.txn, step, table, pk, cid, val, colVersion, cl, known: [...r.known] });
-    }
-  }
+  world.logTransaction(r, before, step);
   return open.length;
 }
 

@@ -129,6 +129,15 @@ export class World {
         }
       }
     })();
+    this.logTransaction(r, before, step);
+  }
+
+  /**
+   * Logs what cr-sqlite recorded for `r`'s last local transaction, when it wrote anything
+   * (its db_version moved past `before`): every write the oracles must account for.
+   */
+  logTransaction(r: Replica, before: bigint, step: number): void {
+    const db = r.store.db;
     const version = dbVersion(db);
     if (version === before) return;
     r.txn++;
