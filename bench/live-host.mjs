@@ -24,7 +24,7 @@ async function setup({ url, dir, first, count, create = false, echo = false }) {
     if (create) {
       replica.db.exec(LIVE_SQL);
       replica.track('t');
-      await replica.push('origin');
+      await replica.push('origin', { create: true });
     } else {
       await replica.pull('origin');
     }
