@@ -2,11 +2,14 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, createGzip } from 'node:zlib';
 import { CrsyncError } from '../../errors.js';
 import { PROTOCOL_VERSION, SNAPSHOT_HEADERS, SNAPSHOT_MEDIA_TYPE } from '../protocol/types.js';
 import { hashTap } from '../protocol/hash-tap.js';
 import type { HttpResponse } from './http-agent.js';
+
+/** gzip level of an upload (see docs/benchmarks.md, "Snapshot clone and first push"). */
+const UPLOAD_GZIP_LEVEL = 6;
 import type { SnapshotReceipt, SnapshotUploadMeta, SnapshotUploadReceipt } from './transport.js';
 
 /** Sends GET …/snapshot with extra headers; throws the hub's error for an error answer. */
@@ -160,25 +163,42 @@ async function unpack(gz: string, out: string, expected: { size: number; sha256:
   }
 }
 
-/** The body and headers of a snapshot upload (POST …/snapshot) of the gzipped file `gz`. */
-export function snapshotUploadBody(gz: string, meta: SnapshotUploadMeta, onBytes: (n: number) => void): { body: Transform; headers: Record<string, string> } {
+/** A gzipped upload: the file and the size and sha256 of what it unpacks to. */
+export interface PackedUpload {
+  gz: string;
+  size: number;
+  sha256: string;
+}
+
+/** Gzips the sealed copy `copy` to `<copy>.gz` (and removes it), hashing it on the way (what the hub checks). */
+export async function packUpload(copy: string): Promise<PackedUpload> {
+  const gz = `${copy}.gz`;
+  const tap = hashTap();
+  await pipeline(createReadStream(copy), tap.stream, createGzip({ level: UPLOAD_GZIP_LEVEL }), createWriteStream(gz));
+  // The gzip is what travels (and what a retry would send): the copy's disk space goes now.
+  rmSync(copy, { force: true });
+  return { gz, size: tap.bytes, sha256: tap.digest() };
+}
+
+/** The body and headers of a snapshot upload (POST …/snapshot) of a packed copy. */
+export function snapshotUploadBody(packed: PackedUpload, meta: SnapshotUploadMeta, onBytes: (n: number) => void): { body: Transform; headers: Record<string, string> } {
   const body = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       onBytes(chunk.length);
       cb(null, chunk);
     },
   });
-  createReadStream(gz).on('error', (e) => body.destroy(e)).pipe(body);
+  createReadStream(packed.gz).on('error', (e) => body.destroy(e)).pipe(body);
   return {
     body,
     headers: {
       'content-type': SNAPSHOT_MEDIA_TYPE,
-      'content-length': String(statSync(gz).size),
+      'content-length': String(statSync(packed.gz).size),
       [SNAPSHOT_HEADERS.protocol]: String(PROTOCOL_VERSION),
       [SNAPSHOT_HEADERS.site]: meta.site.toString('hex'),
       [SNAPSHOT_HEADERS.version]: meta.version.toString(),
-      [SNAPSHOT_HEADERS.size]: String(meta.size),
-      [SNAPSHOT_HEADERS.sha256]: meta.sha256,
+      [SNAPSHOT_HEADERS.size]: String(packed.size),
+      [SNAPSHOT_HEADERS.sha256]: packed.sha256,
     },
   };
 }
