@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CrsyncError } from '../errors.js';
 import { PROTOCOL_VERSION, SNAPSHOT_HEADERS, SNAPSHOT_MEDIA_TYPE } from '../sync/protocol/types.js';
 import type { Dataset } from './dataset-store.js';
-import { packSnapshot } from './snapshot-pack.js';
+import { packSnapshot } from '../sync/protocol/snapshot-pack.js';
 
 /** How long a snapshot nobody downloads is kept for a resumed or a next clone. */
 const KEEP_MS = 5 * 60_000;

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { packSnapshot } from '../../src/server/snapshot-pack.js';
+import { packSnapshot } from '../../src/sync/protocol/snapshot-pack.js';
 import { tempDir } from '../helpers.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

@@ -2,14 +2,12 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import { CrsyncError } from '../../errors.js';
 import { PROTOCOL_VERSION, SNAPSHOT_HEADERS, SNAPSHOT_MEDIA_TYPE } from '../protocol/types.js';
 import { hashTap } from '../protocol/hash-tap.js';
+import { packSnapshot } from '../protocol/snapshot-pack.js';
 import type { HttpResponse } from './http-agent.js';
-
-/** gzip level of an upload (see docs/benchmarks.md, "Snapshot clone and first push"). */
-const UPLOAD_GZIP_LEVEL = 6;
 import type { SnapshotReceipt, SnapshotUploadMeta, SnapshotUploadReceipt } from './transport.js';
 
 /** Sends GET …/snapshot with extra headers; throws the hub's error for an error answer. */
@@ -173,11 +171,10 @@ export interface PackedUpload {
 /** Gzips the sealed copy `copy` to `<copy>.gz` (and removes it), hashing it on the way (what the hub checks). */
 export async function packUpload(copy: string): Promise<PackedUpload> {
   const gz = `${copy}.gz`;
-  const tap = hashTap();
-  await pipeline(createReadStream(copy), tap.stream, createGzip({ level: UPLOAD_GZIP_LEVEL }), createWriteStream(gz));
-  // The gzip is what travels (and what a retry would send): the copy's disk space goes now.
+  const packed = await packSnapshot(copy, gz);
+  // The gzip is what travels: the copy's disk space goes now.
   rmSync(copy, { force: true });
-  return { gz, size: tap.bytes, sha256: tap.digest() };
+  return { gz, size: packed.rawBytes, sha256: packed.rawSha256 };
 }
 
 /** The body and headers of a snapshot upload (POST …/snapshot) of a packed copy. */

@@ -2,10 +2,10 @@ import { createReadStream, createWriteStream, rmSync, statSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { hashTap } from '../sync/protocol/hash-tap.js';
+import { hashTap } from './hash-tap.js';
 
 /**
- * gzip level of a served snapshot. Level 4 costs about 35% of level 6's CPU on a replica's file
+ * gzip level of a snapshot, served or uploaded. Level 4 costs about 35% of level 6's CPU on a replica's file
  * (the cities: 0.46 s against 1.27 s) for 7% more bytes, still under `gzip -6` of the hub's own
  * file (0.91 of it), which is the wire target (docs/benchmarks.md, "Snapshot clone").
  */
@@ -14,7 +14,7 @@ export const SNAPSHOT_GZIP_LEVEL = 4;
 /** Bytes per gzip member (of the raw file): a snapshot is gzipped in members of this size, up to PARALLEL at once. */
 const MEMBER_BYTES = 16 * 2 ** 20;
 
-/** Members gzipped at once (zlib runs them on libuv's threadpool): a cold clone waits for this. */
+/** Members gzipped at once (zlib runs them on libuv's threadpool): a cold clone, or a first push, waits for this. */
 const PARALLEL = 2;
 
 /** A packed snapshot: the gzip file, its size and sha256, and the size and sha256 of the raw file. */
@@ -27,8 +27,8 @@ export interface Packed {
 
 /**
  * Gzips `raw` into `gz` as a series of gzip members (RFC 1952 allows several, and every gunzip
- * reads them as one stream), PARALLEL at a time, so a cold clone does not wait for one core to
- * compress the whole file. Members are written to side files and appended in order; the raw
+ * reads them as one stream), PARALLEL at a time, so a cold clone or a first push does not wait
+ * for one core to compress the whole file. Members are written to side files and appended in order; the raw
  * file is hashed in one read meanwhile. Memory stays a few stream buffers, whatever the size.
  */
 export async function packSnapshot(raw: string, gz: string, memberBytes = MEMBER_BYTES): Promise<Packed> {
