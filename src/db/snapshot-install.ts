@@ -1,4 +1,5 @@
-import { existsSync, linkSync, renameSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, linkSync, renameSync, rmSync, statSync } from 'node:fs';
 import { CrsyncError } from '../errors.js';
 import { adoptUpload, replaceProblem, type AdoptedUpload } from './snapshot-upload.js';
 import { openStore } from './store.js';
@@ -32,16 +33,20 @@ function targetProblem(target: string, copy: string): string | null {
 }
 
 /**
- * Makes `copy` the replica at `target`, which is missing or holds no change yet (otherwise
- * dataset_not_empty, and `target` is left as it was). `copy` is consumed. The file appears
- * whole: it is adopted beside `target` and linked (a missing target) or renamed (an empty one)
- * into place, so a file under that name is always a whole replica. `bytes`: the file's size.
+ * Makes the sealed copy the replica at `target`, which is missing or holds no change yet
+ * (otherwise dataset_not_empty, and `target` is left as it was). `sealed` is consumed. The file
+ * appears whole: it is moved beside `target`, adopted there and linked (a missing target) or
+ * renamed (an empty one) into place, so a file under that name is always a whole replica.
+ * `bytes`: the file's size.
  */
-export function installUpload(copy: string, target: string, pusher: { site: Buffer; version: bigint }): AdoptedUpload & { bytes: number } {
+export function installUpload(sealed: string, target: string, pusher: { site: Buffer; version: bigint }): AdoptedUpload & { bytes: number } {
+  // Made beside the target: a link or rename into place never crosses file systems.
+  const copy = `${target}.upload-${randomBytes(6).toString('hex')}`;
   try {
     // Checked before the adoption (seconds for a big copy) and again before the rename.
-    const before = existsSync(target) ? targetProblem(target, copy) : null;
+    const before = existsSync(target) ? targetProblem(target, sealed) : null;
     if (before) throw notEmpty(target, before);
+    moveFile(sealed, copy);
     const adopted = { ...adoptUpload(copy, pusher), bytes: statSync(copy).size };
     if (!existsSync(target)) {
       try {
@@ -58,5 +63,17 @@ export function installUpload(copy: string, target: string, pusher: { site: Buff
     return adopted;
   } finally {
     for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(copy + suffix, { force: true });
+    rmSync(sealed, { force: true });
+  }
+}
+
+/** Renames `from` to `to`, or copies it when they are on different file systems. */
+function moveFile(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EXDEV') throw err;
+    copyFileSync(from, to);
+    rmSync(from, { force: true });
   }
 }

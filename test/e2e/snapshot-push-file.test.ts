@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeReplica, ok, peek, rows, sandbox, sql } from './sync-helpers.js';
 import { CHANGES, replicaWithHistory, type PushJson } from './snapshot-push-helpers.js';
@@ -78,4 +79,22 @@ describe('a first push by snapshot into a peer file', () => {
     expect(await rows(full)).toEqual(await rows(a));
     expect(readdirSync(box.dir).filter((f) => f.includes('.upload'))).toEqual([]);
   }, 120_000);
+
+  it.skipIf(!existsSync('/dev/shm'))('copies into a peer file on another file system', async () => {
+    const a = box.path('a.db');
+    await makeReplica(a);
+    await sql(a, `insert into t (id, name) values (1, 'one'), (2, 'two')`);
+    const other = mkdtempSync('/dev/shm/crsync-peer-');
+    try {
+      const peer = join(other, 'peer.db');
+      await ok(['-d', a, 'remote', 'add', 'peer', peer]);
+      expect(await ok<PushJson>(['-d', a, 'push', 'peer', '--create'])).toMatchObject({ via: 'snapshot', created: true, sent: 8 });
+      expect(await rows(peer)).toEqual(await rows(a));
+      expect(localSite(peer)).not.toBe(localSite(a));
+      expect(readdirSync(other).filter((f) => f.includes('.upload'))).toEqual([]);
+      expect(readdirSync(box.dir).filter((f) => f.includes('.upload'))).toEqual([]);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
