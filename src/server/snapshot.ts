@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CrsyncError } from '../errors.js';
 import { PROTOCOL_VERSION, SNAPSHOT_HEADERS, SNAPSHOT_MEDIA_TYPE } from '../sync/protocol/types.js';
 import type { Dataset } from './dataset-store.js';
-import { packSnapshot } from '../sync/protocol/snapshot-pack.js';
+import { packSnapshot, SNAPSHOT_IO } from '../sync/protocol/snapshot-pack.js';
 
 /** How long a snapshot nobody downloads is kept for a resumed or a next clone. */
 const KEEP_MS = 5 * 60_000;
@@ -84,7 +84,7 @@ export class Snapshots {
     // A client that stops reading is cut off after the hub's idle timeout.
     res.setTimeout(idleTimeoutMs, () => res.destroy());
     try {
-      await pipeline(createReadStream(b.path, { start }), res);
+      await pipeline(createReadStream(b.path, { ...SNAPSHOT_IO, start }), res);
     } catch {
       // The client went away: nothing more can reach it; its rerun resumes with Range.
       res.destroy();

@@ -17,6 +17,15 @@ const MEMBER_BYTES = 16 * 2 ** 20;
 /** Members gzipped at once (zlib runs them on libuv's threadpool): a cold clone, or a first push, waits for this. */
 const PARALLEL = 2;
 
+/**
+ * Stream buffer sizes for a snapshot's bytes. Node's defaults (64 KiB reads, 16 KiB zlib output)
+ * cost more in stream overhead than the work itself on a 50 MiB file: gunzip + sha256 + write of
+ * the cities' snapshot takes 0.40 s of CPU with them and 0.16 s with these; gzip 0.73 s and 0.53 s.
+ * A few MiB per transfer, whatever the file's size.
+ */
+export const SNAPSHOT_IO = { highWaterMark: 2 ** 20 };
+export const SNAPSHOT_ZLIB = { chunkSize: 2 ** 18 };
+
 /** A packed snapshot: the gzip file, its size and sha256, and the size and sha256 of the raw file. */
 export interface Packed {
   gzBytes: number;
@@ -40,18 +49,18 @@ export async function packSnapshot(raw: string, gz: string, memberBytes = MEMBER
   const rawTap = hashTap();
   const gzTap = hashTap();
   try {
-    const hashing = pipeline(createReadStream(raw), rawTap.stream, sink());
+    const hashing = pipeline(createReadStream(raw, SNAPSHOT_IO), rawTap.stream, sink());
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < members.length) {
         const m = members[next++]!;
         // An empty file still makes one (empty) member: the answer is always valid gzip.
-        const from = m.end >= m.start ? createReadStream(raw, { start: m.start, end: m.end }) : [Buffer.alloc(0)];
-        await pipeline(from, createGzip({ level: SNAPSHOT_GZIP_LEVEL }), createWriteStream(m.file));
+        const from = m.end >= m.start ? createReadStream(raw, { ...SNAPSHOT_IO, start: m.start, end: m.end }) : [Buffer.alloc(0)];
+        await pipeline(from, createGzip({ ...SNAPSHOT_ZLIB, level: SNAPSHOT_GZIP_LEVEL }), createWriteStream(m.file, SNAPSHOT_IO));
       }
     };
     await Promise.all([hashing, ...Array.from({ length: PARALLEL }, lane)]);
-    await pipeline(concat(members.map((m) => m.file)), gzTap.stream, createWriteStream(gz));
+    await pipeline(concat(members.map((m) => m.file)), gzTap.stream, createWriteStream(gz, SNAPSHOT_IO));
     return { gzBytes: gzTap.bytes, gzSha256: gzTap.digest(), rawBytes: rawTap.bytes, rawSha256: rawTap.digest() };
   } finally {
     for (const m of members) rmSync(m.file, { force: true });
@@ -61,7 +70,7 @@ export async function packSnapshot(raw: string, gz: string, memberBytes = MEMBER
 /** The bytes of `files`, one after the other, each removed once read. */
 async function* concat(files: string[]): AsyncGenerator<Buffer> {
   for (const f of files) {
-    for await (const chunk of createReadStream(f)) yield chunk as Buffer;
+    for await (const chunk of createReadStream(f, SNAPSHOT_IO)) yield chunk as Buffer;
     rmSync(f, { force: true });
   }
 }

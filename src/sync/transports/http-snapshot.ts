@@ -6,7 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { CrsyncError } from '../../errors.js';
 import { PROTOCOL_VERSION, SNAPSHOT_HEADERS, SNAPSHOT_MEDIA_TYPE } from '../protocol/types.js';
 import { hashTap } from '../protocol/hash-tap.js';
-import { packSnapshot } from '../protocol/snapshot-pack.js';
+import { packSnapshot, SNAPSHOT_IO, SNAPSHOT_ZLIB } from '../protocol/snapshot-pack.js';
 import type { HttpResponse } from './http-agent.js';
 import type { SnapshotReceipt, SnapshotUploadMeta, SnapshotUploadReceipt } from './transport.js';
 
@@ -115,7 +115,7 @@ export async function downloadSnapshot(url: string, out: string, request: Snapsh
  * for the rest. A cut or a refused write is returned, not thrown, once the file is closed.
  */
 async function receive(body: AsyncIterable<Buffer>, gz: string, append: boolean, onBytes: (n: number) => void): Promise<{ bytes: number; cut?: unknown; fileError?: unknown }> {
-  const file = createWriteStream(gz, { flags: append ? 'a' : 'w' });
+  const file = createWriteStream(gz, { ...SNAPSHOT_IO, flags: append ? 'a' : 'w' });
   let fileError: unknown;
   file.on('error', (err) => (fileError ??= err));
   let bytes = 0;
@@ -141,7 +141,7 @@ async function unpack(gz: string, out: string, expected: { size: number; sha256:
   let why: string | undefined;
   for (const p of sidecars(out)) rmSync(p, { force: true });
   try {
-    await pipeline(createReadStream(gz), createGunzip(), tap.stream, createWriteStream(out));
+    await pipeline(createReadStream(gz, SNAPSHOT_IO), createGunzip(SNAPSHOT_ZLIB), tap.stream, createWriteStream(out, SNAPSHOT_IO));
     const sum = tap.digest();
     if (tap.bytes !== expected.size) why = `it is ${tap.bytes} bytes, not the announced ${expected.size}`;
     else if (sum !== expected.sha256) why = `its sha256 is ${sum}, not the announced ${expected.sha256}`;
@@ -185,7 +185,7 @@ export function snapshotUploadBody(packed: PackedUpload, meta: SnapshotUploadMet
       cb(null, chunk);
     },
   });
-  createReadStream(packed.gz).on('error', (e) => body.destroy(e)).pipe(body);
+  createReadStream(packed.gz, SNAPSHOT_IO).on('error', (e) => body.destroy(e)).pipe(body);
   return {
     body,
     headers: {
