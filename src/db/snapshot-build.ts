@@ -41,6 +41,9 @@ interface TableWriter {
   nextKey: number;
   pks: Database.Statement;
   clock: Database.Statement;
+  /** CLOCK_BATCH clock rows in one INSERT, and the parameters of the next one. */
+  clocks: Database.Statement;
+  clockArgs: unknown[];
   /** The INSERT of a live row, by the columns it has cells of. */
   rows: Map<string, Database.Statement>;
 }
@@ -56,8 +59,11 @@ export class SnapshotWriter {
   private readonly db: Database.Database;
   private readonly tables = new Map<string, TableWriter>();
   private readonly ordinals = new Map<string, number>();
-  private readonly triggers: string[];
+  /** The triggers and indexes dropped while the tables fill, made again at the end. */
+  private readonly setAside: string[];
   private pending: PendingRow | undefined;
+  private lastSite: Uint8Array | undefined;
+  private lastOrdinal = 0;
   private version = 0n;
   private changes = 0;
 
@@ -82,9 +88,13 @@ export class SnapshotWriter {
     this.db.exec('BEGIN');
     // cr-sqlite's and crsync's triggers call the extension, which this connection has not
     // loaded; they go while the tables fill, and come back as they were.
-    const triggers = this.db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY rowid").all() as { name: string; sql: string }[];
-    for (const t of triggers) this.db.exec(`DROP TRIGGER ${quoteIdent(t.name)}`);
-    this.triggers = triggers.map((t) => t.sql);
+    // The indexes of the key and clock tables go too: made once over the filled tables (a sort)
+    // they cost a fraction of a million inserts at random places, and pack their pages full.
+    const setAside = this.db
+      .prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND (type = 'trigger' OR (type = 'index' AND (tbl_name LIKE '%!_!_crsql!_clock' ESCAPE '!' OR tbl_name LIKE '%!_!_crsql!_pks' ESCAPE '!'))) ORDER BY rowid")
+      .all() as { type: string; name: string; sql: string }[];
+    for (const o of setAside) this.db.exec(`DROP ${o.type.toUpperCase()} ${quoteIdent(o.name)}`);
+    this.setAside = setAside.map((o) => o.sql);
     this.ordinals.set(source.site.toString('hex'), 0);
     for (const t of source.schema.tables) {
       const pkColumns = t.columns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name);
@@ -95,7 +105,9 @@ export class SnapshotWriter {
         columns: new Set(t.columns.filter((c) => c.pk === 0).map((c) => c.name)),
         nextKey: 1,
         pks: this.db.prepare(`INSERT INTO ${quoteIdent(`${t.name}__crsql_pks`)} (${keyCols}) VALUES (${pkColumns.map(() => '?, ').join('')}?)`),
-        clock: this.db.prepare(`INSERT INTO ${quoteIdent(`${t.name}__crsql_clock`)} (key, col_name, col_version, db_version, site_id, seq) VALUES (?, ?, ?, ?, ?, ?)`),
+        clock: this.db.prepare(`${clockInsert(t.name)} (?, ?, ?, ?, ?, ?)`),
+        clocks: this.db.prepare(`${clockInsert(t.name)} ${Array(CLOCK_BATCH).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`),
+        clockArgs: [],
         rows: new Map(),
       });
     }
@@ -117,6 +129,7 @@ export class SnapshotWriter {
   finish(): SnapshotPosition {
     if (this.pending) this.writeRow(this.pending);
     this.pending = undefined;
+    for (const t of this.tables.values()) for (let i = 0; i < t.clockArgs.length; i += 6) t.clock.run(t.clockArgs.slice(i, i + 6));
     const db = this.db;
     db.exec('DELETE FROM crsql_site_id');
     const site = db.prepare('INSERT INTO crsql_site_id (site_id, ordinal) VALUES (?, ?)');
@@ -124,7 +137,7 @@ export class SnapshotWriter {
     // The source's times of this file are not the snapshot's (as sealSnapshot leaves them out).
     db.prepare("DELETE FROM crsync_meta WHERE key IN ('initialized_at', 'created_at', 'clone_pending')").run();
     db.prepare('UPDATE crsync_migrations SET applied_at = ?').run(this.source.at);
-    for (const sql of this.triggers) db.exec(sql);
+    for (const sql of this.setAside) db.exec(sql);
     const hash = readReplicatedSchema(db).hash;
     if (hash !== this.source.schema.hash) throw new Error(`the snapshot's schema hash ${hash} is not the dataset's ${this.source.schema.hash}`);
     db.exec('COMMIT');
@@ -147,7 +160,11 @@ export class SnapshotWriter {
     const names: string[] = [];
     const values: SqlValue[] = [];
     for (const [, , cid, val, colVersion, dbVersion, site, cl, seq] of row.cells) {
-      t.clock.run(key, cid, colVersion, dbVersion, this.ordinal(site), seq);
+      t.clockArgs.push(key, cid, colVersion, dbVersion, this.ordinal(site), seq);
+      if (t.clockArgs.length === CLOCK_BATCH * 6) {
+        t.clocks.run(t.clockArgs);
+        t.clockArgs = [];
+      }
       this.changes++;
       if (dbVersion > this.version) this.version = dbVersion;
       // Every cell of a row carries the row's causal length: even, the row is deleted.
@@ -173,14 +190,25 @@ export class SnapshotWriter {
   }
 
   private ordinal(site: Uint8Array): number {
+    // Runs of cells by one writer are the rule: the last site answers most lookups.
+    if (this.lastSite && Buffer.compare(this.lastSite, site) === 0) return this.lastOrdinal;
     const hex = Buffer.from(site.buffer, site.byteOffset, site.byteLength).toString('hex');
     let o = this.ordinals.get(hex);
     if (o === undefined) {
       o = this.ordinals.size;
       this.ordinals.set(hex, o);
     }
+    this.lastSite = site;
+    this.lastOrdinal = o;
     return o;
   }
+}
+
+/** Clock rows per INSERT: a statement per row costs more in calls than SQLite spends on the row. */
+const CLOCK_BATCH = 64;
+
+function clockInsert(table: string): string {
+  return `INSERT INTO ${quoteIdent(`${table}__crsql_clock`)} (key, col_name, col_version, db_version, site_id, seq) VALUES`;
 }
 
 function corrupt(why: string): CrsyncError {

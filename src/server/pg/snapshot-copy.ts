@@ -3,9 +3,9 @@ import { CrsyncError } from '../../errors.js';
 import { SnapshotWriter } from '../../db/snapshot-build.js';
 import type { SnapshotPosition } from '../../db/snapshot.js';
 import type { TableSchema } from '../../sync/protocol/schema.js';
-import { CELL_COLUMNS, type CellRow } from './cells.js';
+import type { Change } from '../../sync/protocol/types.js';
 import { clientConfig, storeError } from './config.js';
-import { toChange } from './stream.js';
+import { SQLITE_INTEGER, fromPg } from './values.js';
 
 /*
  * The PostgreSQL store's side of a snapshot, run in the hub's snapshot worker (snapshot-worker.ts)
@@ -16,6 +16,16 @@ import { toChange } from './stream.js';
 
 /** Cells read per FETCH: the next batch is on its way while this one is written. */
 const FETCH_ROWS = 20_000;
+
+/** A cell's columns in the order of a Change, as arrays (no row objects: a million cells make a lot of garbage). */
+const COLUMNS = 'tbl, pk, cid, val_type, val_int, val_real, val_bytes, col_version, db_version, site_id, cl, seq';
+type CellArray = [string, Buffer, string, number, bigint | null, number | null, Buffer | null, bigint, bigint, Buffer, bigint, bigint];
+
+/** A cell as a change (int8 arrives as bigint: clientConfig's parser). */
+function toChange(r: CellArray): Change {
+  const val = r[3] === SQLITE_INTEGER ? r[4]! : fromPg(r[3], null, r[5], r[6]);
+  return [r[0], r[1], r[2], val, r[7], r[8], r[9], r[10], r[11]];
+}
 
 /** Runs `fn` on a connection of its own to `url`, ended after; a lost server is store_unavailable. */
 export async function withConnection<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -51,10 +61,10 @@ export async function copyPgDataset(url: string, dataset: bigint, dest: string):
     });
     try {
       // The id is the store's own bigint, never a client's text.
-      await c.query(`DECLARE crsync_snapshot NO SCROLL CURSOR FOR SELECT ${CELL_COLUMNS} FROM crsync_cells WHERE dataset = ${BigInt(dataset)} ORDER BY tbl, pk, cid`);
-      const fetch = (): Promise<pg.QueryResult<CellRow>> => c.query<CellRow>(`FETCH ${FETCH_ROWS} FROM crsync_snapshot`);
-      for (let next: Promise<pg.QueryResult<CellRow>> | undefined = fetch(); next; ) {
-        const rows: CellRow[] = (await next).rows;
+      await c.query(`DECLARE crsync_snapshot NO SCROLL CURSOR FOR SELECT ${COLUMNS} FROM crsync_cells WHERE dataset = ${BigInt(dataset)} ORDER BY tbl, pk, cid`);
+      const fetch = (): Promise<pg.QueryArrayResult<CellArray>> => c.query<CellArray>({ text: `FETCH ${FETCH_ROWS} FROM crsync_snapshot`, rowMode: 'array' });
+      for (let next: Promise<pg.QueryArrayResult<CellArray>> | undefined = fetch(); next; ) {
+        const rows: CellArray[] = (await next).rows;
         next = rows.length === FETCH_ROWS ? fetch() : undefined;
         // Awaited on the next turn; a failure meanwhile must not go unhandled.
         next?.catch(() => {});
