@@ -174,13 +174,28 @@ describe('snapshots on a PostgreSQL hub', () => {
     out.push(await answer(await upload('shop', '0'.repeat(64))));
     out.push(await answer(await upload('fresh', '0'.repeat(64))));
     out.push(await answer(await upload('fresh', 'zz')));
+    // The right checksum of a replica that is no upload (it carries its remotes): checked and refused, nothing made.
+    out.push(await answer(await upload('fresh', createHash('sha256').update(readFileSync(a)).digest('hex'))));
+    out.push((await fetch(`${hub.url}/v1/datasets/fresh`)).status);
     return out;
   }
 
   it('the snapshot endpoints answer alike on both stores', async () => {
     const [onSqlite, onPg] = [await wire(STORES[0]!), await wire(STORES[1]!)];
     expect(onPg).toEqual(onSqlite);
-    expect(onPg[0]).toBe('snapshot');
+    const json = 'application/json';
+    expect(onPg).toEqual([
+      'snapshot',
+      [200, 'application/vnd.crsync.snapshot+gzip', 'bytes'],
+      [404, json, 'dataset_not_found'],
+      [416, json, 'range_not_satisfiable'],
+      [416, json, 'range_not_satisfiable'],
+      [409, json, 'dataset_not_empty'],
+      [400, json, 'bad_snapshot'],
+      [400, json, 'bad_request'],
+      [400, json, 'bad_snapshot'],
+      404,
+    ]);
   }, 120_000);
 });
 
