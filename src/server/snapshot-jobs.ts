@@ -3,11 +3,12 @@ import { CrsyncError, isErrorCode } from '../errors.js';
 import { extensionPath } from '../db/extension.js';
 import type { SnapshotJob, SnapshotJobAnswer, SnapshotWorkerData } from './snapshot-worker.js';
 
-/** A job's result: the snapshot's writer, its stream position, the changes it holds. */
+/** A job's result: the snapshot's writer, its stream position, the changes it holds (and whether an upload replaced a dataset). */
 export interface SnapshotJobResult {
   site: Uint8Array;
   version: bigint;
   changes: number;
+  replaced?: boolean;
 }
 
 /**

@@ -5,7 +5,7 @@ import { CrsyncError } from '../errors.js';
 import { openStore, type Store } from '../db/store.js';
 import { claimSite } from '../db/state/site-owners.js';
 import { jsonSide } from '../db/conflicts/detect.js';
-import { replaceProblem } from '../db/snapshot-upload.js';
+import { notEmpty, replaceProblem } from '../db/snapshot-upload.js';
 import { stringifySqlJson } from '../values.js';
 import { ServedReplica, toWireConflict } from '../sync/endpoint.js';
 import { cursorToJson } from '../sync/protocol/codec.js';
@@ -139,10 +139,6 @@ export class SqliteDatasetStore implements DatasetStore {
     if (!p.startsWith(this.dir + sep)) throw badRequest('dataset name escapes the hub folder');
     return p;
   }
-}
-
-function notEmpty(name: string, why: string): CrsyncError {
-  return new CrsyncError('dataset_not_empty', `dataset ${name} cannot take a snapshot: ${why}`, { hint: 'push its change stream instead (crsync does so by itself)' });
 }
 
 /** One open dataset: its connections, and how many requests use it. */

@@ -2,14 +2,10 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crsyncJson } from '../helpers.js';
-import { makeReplica, ok, peek, rows, runJson, sandbox, sql, SYNC_ENV } from './sync-helpers.js';
+import { CHANGES, makeReplica, ok, peek, rows, runJson, sandbox, sql, SYNC_ENV } from './sync-helpers.js';
 import { migrated } from './migrate-helpers.js';
 
 const box = sandbox('crsync-snapshot-push-');
-
-/** The replicated state, writer included (db_version and seq are local). */
-const CHANGES = `SELECT "table" AS tbl, hex(pk) AS pk, cid, val, col_version, cl, hex(site_id) AS site
-  FROM crsql_changes ORDER BY tbl, pk, cid`;
 
 interface PushJson {
   sent: number;
