@@ -40,10 +40,10 @@ export default tseslint.config(
   { files: ['src/db/**/*.ts'], rules: { 'no-restricted-imports': restrict(postgres, chalkOra, server) } },
   { files: ['src/server/**/*.ts'], rules: { 'no-restricted-imports': restrict(postgres, chalkOra, sqlite) } },
   { files: ['src/server/pg/**/*.ts'], rules: { 'no-restricted-imports': restrict(chalkOra, sqlite) } },
-  // The snapshot worker is bundled as one file (no lazy chunks): it takes the PostgreSQL store's
-  // snapshot jobs (src/server/pg/snapshot-*.ts) statically. It still imports no pg itself.
+  // The PostgreSQL store's snapshot worker is bundled as one file (no lazy chunks): it takes the
+  // store's snapshot jobs (src/server/pg/snapshot-*.ts) statically. It still imports no pg itself.
   {
-    files: ['src/server/snapshot-worker.ts'],
+    files: ['src/server/pg-snapshot-worker.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'pg', message: postgres.message }], patterns: [chalkOra, sqlite, { regex: '^pg[-/]', message: postgres.message }] }] },
   },
   { files: ['src/commands/**/*.ts'], rules: { 'no-restricted-imports': restrict(postgres, chalkOra, sqlite, server, http) } },

@@ -8,7 +8,7 @@ import { clientConfig, storeError } from './config.js';
 import { SQLITE_INTEGER, fromPg } from './values.js';
 
 /*
- * The PostgreSQL store's side of a snapshot, run in the hub's snapshot worker (snapshot-worker.ts)
+ * The PostgreSQL store's side of a snapshot, run in the hub's PostgreSQL snapshot worker (pg-snapshot-worker.ts)
  * on a connection of the worker's own: reading a whole dataset and writing or loading a SQLite
  * file takes seconds that the hub's event loop, which serves every other request, cannot give.
  * pg is imported here, not loaded lazily as pool.ts does: the worker is bundled as one file.
