@@ -6,7 +6,7 @@ import { adoptIntoPg } from './pg/snapshot-adopt.js';
 import { copyPgDataset } from './pg/snapshot-copy.js';
 import { checkUploadJob, runWorkerJob, type PgSnapshotJob } from './snapshot-job.js';
 
-await runWorkerJob<PgSnapshotJob>((job) => {
+void runWorkerJob<PgSnapshotJob>((job) => {
   if (job.type === 'pg-copy') return copyPgDataset(job.url, job.dataset, job.dest);
   return adoptIntoPg(job.url, { ...job, schema: checkUploadJob(job) });
 });

@@ -7,7 +7,7 @@ import { copyReplica } from '../db/snapshot.js';
 import { adoptUpload } from '../db/snapshot-upload.js';
 import { checkUploadJob, runWorkerJob, type SqliteSnapshotJob } from './snapshot-job.js';
 
-await runWorkerJob<SqliteSnapshotJob>((job) => {
+void runWorkerJob<SqliteSnapshotJob>((job) => {
   if (job.type === 'copy') return copyReplica(job.source, job.dest);
   checkUploadJob(job);
   return adoptUpload(job.path, { site: Buffer.from(job.site), version: job.version, owner: job.owner });
