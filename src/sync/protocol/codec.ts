@@ -226,7 +226,7 @@ export function decodeFrame(payload: Uint8Array, limits: FrameLimits = PROTOCOL_
  * Reads frames from a byte stream. Ends cleanly only at a frame boundary; a stream cut inside
  * a frame throws `truncated_stream` (everything before it was whole and may be kept).
  */
-export async function* readFrames(source: AsyncIterable<Uint8Array>, limits: FrameLimits = PROTOCOL_FRAME_LIMITS): AsyncGenerator<Frame> {
+export async function* readFrames(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, limits: FrameLimits = PROTOCOL_FRAME_LIMITS): AsyncGenerator<Frame> {
   const maxFrame = limits.maxFrameBytes;
   // Chunks are joined only once a whole frame has arrived, so large frames cost one copy.
   let chunks: Buffer[] = [];
