@@ -186,7 +186,7 @@ export interface PushAcc {
 }
 
 /** One push attempt on an open replica and transport (no retries): what live sync repeats. */
-export async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PushAcc): Promise<void> {
+export async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PushAcc, keptReader?: Store): Promise<void> {
   const db = store.db;
   const local = siteId(db);
   const schema = readReplicatedSchema(db);
@@ -225,7 +225,8 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
   // An earlier attempt of this push that was cut got these pages committed: they were sent.
   for (const p of acc.unacked) if (!isAfter(start, p.cursor.version, p.cursor.seq)) acc.sent += p.changes;
   acc.unacked = [];
-  const reader = openStore(store.path, {});
+  // A live sync keeps its page reader open from push to push (loading cr-sqlite costs more than a small push).
+  const reader = keptReader ?? openStore(store.path, {});
   // Pages within what the hub accepts (it says so in its info).
   const pageSize = Math.min(pageSizeOf(opts), info.limits?.maxPageSize ?? MAX_PAGE_SIZE);
   const filter = { excludeDeliveredBy: remoteSite, maxBytes: pageBytesFor(info) };
@@ -273,7 +274,7 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
     // A push that failed or was aborted mid-stream may leave the page reader suspended inside
     // its statement: end it first, or closing the reader fails ("connection is busy").
     await source.return(undefined);
-    reader.close();
+    if (reader !== keptReader) reader.close();
   }
 }
 

@@ -98,6 +98,7 @@ export class LiveSync extends EventEmitter {
   private fatal: CrsyncError | undefined;
   /** What one pull leaves to the next (the vouched info, the applier). */
   private readonly session = new PullSession();
+  private reader: Store | undefined;
   private finished: Promise<void> = Promise.resolve();
   private started = false;
 
@@ -285,7 +286,7 @@ export class LiveSync extends EventEmitter {
       const started = performance.now();
       const acc: PushAcc = { sent: 0, conflicts: 0, resolutions: 0, created: false, schema: [], unacked: [] };
       try {
-        await pushOnce(this.store, this.name, this.transport, this.syncOptions(), acc);
+        await pushOnce(this.store, this.name, this.transport, this.syncOptions(), acc, this.pushReader());
       } catch (err) {
         if (this.stopping) break;
         const e = toCrsyncError(err);
@@ -304,6 +305,16 @@ export class LiveSync extends EventEmitter {
       if (acc.sent > 0) this.emit('pushed', { changes: acc.sent, ms: Math.round(performance.now() - started) } satisfies LiveTransfer);
       if (acc.conflicts > 0) this.emitConflicts();
     }
+  }
+
+  /** The connection pushes read their pages from, opened on the first push and kept until the sync stops. */
+  private pushReader(): Store {
+    if (!this.reader) {
+      const reader = openStore(this.o.dbPath, {});
+      this.reader = reader;
+      this.cleanup.unshift(() => reader.close());
+    }
+    return this.reader;
   }
 
   private emitConflicts(): void {
