@@ -50,6 +50,11 @@ export interface MergeInput {
   pkColumns: (table: string) => string[];
   /** All column names in declaration order (row objects follow it); else key columns, then cells by name. */
   columns?: (table: string) => string[];
+  /**
+   * A winning column value as the table stores it (its column's affinity: src/db/affinity.ts).
+   * The merge compares the value as it came, as cr-sqlite compares before SQLite converts it.
+   */
+  stored?: (table: string, cid: string, v: SqlValue) => SqlValue;
 }
 
 export interface MergeResult {
@@ -98,7 +103,7 @@ export function localCl(cells: Map<string, Cell>): bigint {
 }
 
 /** Merges one row's changes into its cells, in page order (rules 1-6 above). Returns how many won. */
-function mergeRow(row: RowMerge, version: bigint, pusher: Buffer): number {
+function mergeRow(row: RowMerge, version: bigint, pusher: Buffer, stored: MergeInput['stored']): number {
   const cells = row.after;
   let applied = 0;
   const write = (cid: string, val: SqlValue, cv: bigint, site: Uint8Array, seq: bigint): void => {
@@ -134,7 +139,7 @@ function mergeRow(row: RowMerge, version: bigint, pusher: Buffer): number {
       const mine = cells.get(cid);
       if (mine && (cv < mine.cv || (cv === mine.cv && compareValues(val, mine.val) <= 0))) continue;
     }
-    write(cid, val, cv, site, seq);
+    write(cid, stored ? stored(row.table, cid, val) : val, cv, site, seq);
     applied++;
   }
   return applied;
@@ -172,7 +177,7 @@ export async function mergePage(client: ClientBase, input: MergeInput): Promise<
   let applied = 0;
   for (const row of rows.values()) {
     row.after = new Map(row.before);
-    applied += mergeRow(row, input.version, pusher);
+    applied += mergeRow(row, input.version, pusher, input.stored);
   }
   const conflicts = detectConflicts(rows.values(), input);
   if (applied > 0) await writeBack(client, input, rows);
