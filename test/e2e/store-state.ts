@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
+import { startHubOn, tempDir, type HubStore } from '../helpers.js';
+import { snapshot } from './hostile-helpers.js';
+import { pgQuery, type StoreHub, type StoreKind, type StoreSandbox } from './store-helpers.js';
+
+/*
+ * A look behind a hub on either store, for suites that run on both: what a refused request must
+ * leave alone, and which datasets exist.
+ */
+
+/** On PostgreSQL, the dataset's rows of crsync's tables, as text (ids and times that move by themselves left out). */
+async function pgState(url: string, name: string): Promise<Record<string, unknown[]>> {
+  const q = (sql: string) => pgQuery(url, sql, [name]);
+  const of = 'JOIN crsync_datasets d ON d.id = x.dataset WHERE d.name = $1';
+  return {
+    dataset: await q('SELECT version::text, schema_version, schema_hash, schema_tables FROM crsync_datasets WHERE name = $1'),
+    cells: await q(`SELECT tbl, encode(pk, 'hex') AS pk, cid, val_type, val_int::text, val_real::text, encode(val_bytes, 'hex') AS val, col_version::text, cl::text,
+      db_version::text, seq::text, encode(x.site_id, 'hex') AS site, encode(pusher, 'hex') AS pusher FROM crsync_cells x ${of} ORDER BY 1, 2, 3`),
+    peers: await q(`SELECT encode(x.site_id, 'hex') AS site, recv_version::text, recv_seq::text, seen_version::text FROM crsync_peers x ${of} ORDER BY 1`),
+    conflicts: await q(`SELECT x.id::text, tbl, encode(pk, 'hex') AS pk, cid, kind, ours, theirs, winner, resolved_at, resolution FROM crsync_conflicts x ${of} ORDER BY x.id`),
+  };
+}
+
+/** Everything of a dataset a refused request must leave alone: rows, clocks, cursors, conflicts (expects a table t on SQLite). */
+export async function datasetState(h: { store: HubStore }, name: string): Promise<Record<string, unknown[]>> {
+  return 'dir' in h.store ? snapshot(join(h.store.dir, `${name}.db`)) : pgState(h.store.postgres, name);
+}
+
+/** The datasets a hub holds, by name. */
+export async function datasetNames(h: { store: HubStore }): Promise<string[]> {
+  if ('dir' in h.store) return existsSync(h.store.dir) ? readdirSync(h.store.dir).filter((f) => f.endsWith('.db')).map((f) => f.slice(0, -3)).sort() : [];
+  return (await pgQuery(h.store.postgres, 'SELECT name FROM crsync_datasets ORDER BY name')).map((r) => String(r.name));
+}
+
+/** A hub on `kind` for a whole describe block (started before its tests, stopped after), with its own folder. */
+export interface SharedHub {
+  readonly hub: StoreHub;
+  path(name: string): string;
+}
+
+/** Registers a SharedHub in the calling describe block; `extra` gets the block's folder (for a tokens file). */
+export function sharedHub(box: StoreSandbox, kind: StoreKind, prefix: string, extra: (path: (name: string) => string) => string[] = () => []): SharedHub {
+  let tmp: ReturnType<typeof tempDir> | undefined;
+  let hub: StoreHub | undefined;
+  beforeAll(async () => {
+    tmp = tempDir(prefix);
+    const store: HubStore = kind === 'sqlite' ? { dir: tmp.path('hub') } : { postgres: await box.database() };
+    hub = { ...(await startHubOn(store, extra(tmp.path))), kind, store };
+  }, 30_000);
+  afterAll(async () => {
+    await hub?.stop();
+    tmp?.cleanup();
+  }, 30_000);
+  return {
+    get hub() {
+      return hub!;
+    },
+    path: (name) => tmp!.path(name),
+  };
+}
