@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
 import { startHubOn, tempDir, type HubStore } from '../helpers.js';
+import Database from 'better-sqlite3';
 import { snapshot } from './hostile-helpers.js';
 import { pgQuery, type StoreHub, type StoreKind, type StoreSandbox } from './store-helpers.js';
 
@@ -26,6 +27,33 @@ async function pgState(url: string, name: string): Promise<Record<string, unknow
 /** Everything of a dataset a refused request must leave alone: rows, clocks, cursors, conflicts (expects a table t on SQLite). */
 export async function datasetState(h: { store: HubStore }, name: string): Promise<Record<string, unknown[]>> {
   return 'dir' in h.store ? snapshot(join(h.store.dir, `${name}.db`)) : pgState(h.store.postgres, name);
+}
+
+/** A site's record on a hub: how far its pushes are committed (received) and how far it has pulled (seen). */
+export interface PeerRecord {
+  recv: string;
+  seen: string;
+}
+
+/** Every site record of a dataset, by site id (hex), and how many conflicts it holds. */
+export async function hubRecords(h: { store: HubStore }, name: string): Promise<{ peers: Map<string, PeerRecord>; conflicts: number }> {
+  type Row = { site: string; recv: string; seen: string };
+  let peers: Row[];
+  let conflicts: number;
+  if ('dir' in h.store) {
+    const db = new Database(join(h.store.dir, `${name}.db`), { readonly: true, fileMustExist: true });
+    try {
+      peers = db.prepare('SELECT lower(hex(site_id)) AS site, CAST(recv_version AS TEXT) AS recv, CAST(seen_version AS TEXT) AS seen FROM crsync_peers').all() as Row[];
+      conflicts = Number(db.prepare('SELECT count(*) FROM crsync_conflicts').pluck().get());
+    } finally {
+      db.close();
+    }
+  } else {
+    const of = 'JOIN crsync_datasets d ON d.id = x.dataset WHERE d.name = $1';
+    peers = (await pgQuery(h.store.postgres, `SELECT encode(x.site_id, 'hex') AS site, recv_version::text AS recv, seen_version::text AS seen FROM crsync_peers x ${of}`, [name])) as Row[];
+    conflicts = Number((await pgQuery(h.store.postgres, `SELECT count(*) AS n FROM crsync_conflicts x ${of}`, [name]))[0]!.n);
+  }
+  return { peers: new Map(peers.map((r) => [r.site, { recv: r.recv, seen: r.seen }])), conflicts };
 }
 
 /** The datasets a hub holds, by name. */
