@@ -170,7 +170,10 @@ export async function mergePage(client: ClientBase, input: MergeInput): Promise<
     tbls.push(r.table);
     pks.push(r.pk);
   }
-  const found = await client.query<CellRow>({ name: 'crsync_merge_read', text: READ_SQL, values: [input.dataset.toString(), tbls, pks] });
+  // Unnamed, so planned for each page: a named statement's generic plan, made while the dataset
+  // was small and had no statistics, scanned the whole dataset for every page (a first push of
+  // 19,200 changes in pages of 100 took 37 s instead of 4 s, each page slower than the last).
+  const found = await client.query<CellRow>({ text: READ_SQL, values: [input.dataset.toString(), tbls, pks] });
   for (const r of found.rows) rows.get(r.tbl + '\0' + r.pk.toString('latin1'))?.before.set(r.cid, cellOf(r));
 
   const pusher = Buffer.from(input.pusher);
@@ -216,10 +219,11 @@ async function writeBack(client: ClientBase, input: MergeInput, rows: Map<string
   }
   const dataset = input.dataset.toString();
   if (up.tbl.length === 0) {
-    if (gone.tbl.length > 0) await client.query({ name: 'crsync_merge_delete', text: DELETE_ONLY, values: [dataset, gone.tbl, gone.pk, gone.cid] });
+    // Statements that find cells by key are unnamed, planned for each page (see the read above).
+    if (gone.tbl.length > 0) await client.query({ text: DELETE_ONLY, values: [dataset, gone.tbl, gone.pk, gone.cid] });
     return;
   }
   const values: unknown[] = [dataset, up.tbl, up.pk, up.cid, up.type, up.int, upMore.real, upMore.bytes, upMore.cv, upMore.cl, upMore.seq, upMore.site, input.version.toString(), Buffer.from(input.pusher)];
   if (gone.tbl.length === 0) await client.query({ name: 'crsync_merge_upsert', text: UPSERT, values });
-  else await client.query({ name: 'crsync_merge_delete_upsert', text: DELETE_AND_UPSERT, values: [...values, gone.tbl, gone.pk, gone.cid] });
+  else await client.query({ text: DELETE_AND_UPSERT, values: [...values, gone.tbl, gone.pk, gone.cid] });
 }
