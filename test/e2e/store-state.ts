@@ -56,6 +56,20 @@ export async function hubRecords(h: { store: HubStore }, name: string): Promise<
   return { peers: new Map(peers.map((r) => [r.site, { recv: r.recv, seen: r.seen }])), conflicts };
 }
 
+/** How many live rows a table of a dataset has on the hub. */
+export async function hubRowCount(h: { store: HubStore }, name: string, table: string): Promise<number> {
+  if ('dir' in h.store) {
+    const db = new Database(join(h.store.dir, `${name}.db`), { readonly: true, fileMustExist: true });
+    try {
+      return Number(db.prepare(`SELECT count(*) FROM "${table.replace(/"/g, '""')}"`).pluck().get());
+    } finally {
+      db.close();
+    }
+  }
+  const sql = "SELECT count(DISTINCT pk) AS n FROM crsync_cells x JOIN crsync_datasets d ON d.id = x.dataset WHERE d.name = $1 AND x.tbl = $2 AND x.cl % 2 = 1";
+  return Number((await pgQuery(h.store.postgres, sql, [name, table]))[0]!.n);
+}
+
 /** The datasets a hub holds, by name. */
 export async function datasetNames(h: { store: HubStore }): Promise<string[]> {
   if ('dir' in h.store) return existsSync(h.store.dir) ? readdirSync(h.store.dir).filter((f) => f.endsWith('.db')).map((f) => f.slice(0, -3)).sort() : [];
