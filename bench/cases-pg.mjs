@@ -1,6 +1,6 @@
 // Benchmark cases of the PostgreSQL store (`crsync serve --store postgres://…`) beside the SQLite
 // store, on one throwaway cluster (scripts/pg-cluster.mjs: fsync off, as in the tests):
-//   pg-cities    push, pull and change-stream clone of the 171k cities, one hub process per store
+//   pg-cities    push, pull, change-stream clone, snapshot clone and first push by snapshot of the 171k cities, one hub process per store
 //   pg-load      bench/load.mjs on 1 and on 2 hub processes over one database (and on SQLite files)
 //   pg-live      write -> visible with live sync: a write pushed to hub A, a watcher on hub B
 //   pg-requests  bench/hub-requests.mjs on each store: info, empty pull, no-op push, count
@@ -102,11 +102,12 @@ async function citiesOnce(ctx, kind, src, i) {
     rmSync(target, { force: true });
     out.clone = await cpu(() => nodeJson('worker.mjs', 'clone', url, target, 'no-snapshot'));
     rmSync(target, { force: true });
-    // The SQLite hub's default clone copies its file (a snapshot); PostgreSQL has none to copy.
-    if (kind === 'sqlite') {
-      out.snapshotClone = await cpu(() => nodeJson('worker.mjs', 'clone', url, target));
-      rmSync(target, { force: true });
-    }
+    // The default clone: a snapshot (the SQLite hub copies its file, PostgreSQL writes one from its cells).
+    out.snapshotClone = await cpu(() => nodeJson('worker.mjs', 'clone', url, target));
+    rmSync(target, { force: true });
+    // A first push by snapshot, into a second dataset.
+    crsync('-d', src, 'remote', 'add', `${remote}s`, `${hub.url}/cities-snapshot`);
+    out.snapshotPush = await cpu(() => nodeJson('worker.mjs', 'push', src, `${remote}s`, 'snapshot'));
   } finally {
     await hub.stop();
     if (store.dir) rmSync(store.dir, { recursive: true, force: true });
@@ -128,17 +129,16 @@ export async function pgCitiesCase(ctx) {
     for (const kind of ['sqlite', 'postgres']) {
       const r = await citiesOnce(ctx, kind, src, i);
       runsOf[kind].push(r);
-      log(`  ${kind} run ${i + 1}: push ${Math.round(r.push.ms)} ms, pull ${Math.round(r.pull.ms)} ms, clone ${Math.round(r.clone.ms)} ms` + (r.snapshotClone ? ` (snapshot clone ${Math.round(r.snapshotClone.ms)} ms)` : ''));
+      log(`  ${kind} run ${i + 1}: push ${Math.round(r.push.ms)} ms, pull ${Math.round(r.pull.ms)} ms, clone ${Math.round(r.clone.ms)} ms, snapshot clone ${Math.round(r.snapshotClone.ms)} ms, snapshot push ${Math.round(r.snapshotPush.ms)} ms`);
     }
   }
   rmSync(src, { force: true });
   const out = { rows, changes: runsOf.sqlite[0].push.changes };
-  for (const op of ['push', 'pull', 'clone']) {
+  for (const op of ['push', 'pull', 'clone', 'snapshotClone', 'snapshotPush']) {
     const s = summary(runsOf.sqlite.map((r) => r[op]));
     const p = summary(runsOf.postgres.map((r) => r[op]));
     out[op] = { sqlite: s, postgres: p, ratio: p.changesPerSec / s.changesPerSec };
   }
-  out.snapshotClone = summary(runsOf.sqlite.map((r) => r.snapshotClone));
   return out;
 }
 

@@ -114,6 +114,11 @@ export function table(f) {
       const c = pc[op];
       row(`${op} ${fmtInt(pc.changes)} cities changes, PostgreSQL (changes/s)`, fmtInt(c.postgres.changesPerSec), `${fmtInt(c.sqlite.changesPerSec)} SQLite store`, r2(c.ratio), '>= 0.5', c.ratio >= 0.5);
     }
+    // Snapshots: reported beside the SQLite store's, no target of their own.
+    for (const [op, what] of [['snapshotClone', 'snapshot clone'], ['snapshotPush', 'first push by snapshot']]) {
+      const c = pc[op];
+      if (c) row(`${what} of the cities, PostgreSQL (ms)`, fmtInt(c.postgres.medianMs), `${fmtInt(c.sqlite.medianMs)} SQLite store`, r2(c.ratio), '', undefined);
+    }
   }
   const pl = f['pg-load'];
   if (pl) {

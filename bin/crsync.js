@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import '../dist/bundle/crsync.js';
+require("../dist/bundle/crsync.js");

@@ -1,3 +1,5 @@
 import { main } from './cli.js';
 
-await main();
+// No top-level await: the CLI bundle is CommonJS (scripts/bundle.mjs). main() never rejects
+// (run() reports every error itself); were it to, Node reports the rejection and exits 1.
+void main();

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Db } from '../db/store.js';
+import type { Db, Statement } from '../db/store.js';
 
 /** Called with a watched query's rows when they differ from the last call. */
 export type WatchCallback = (rows: Record<string, unknown>[]) => void;
@@ -12,6 +12,8 @@ const POLL_MS = 25;
 
 interface Watch {
   sql: string;
+  /** Prepared once (SQLite prepares it again by itself after a schema change). */
+  statement: Statement;
   params: unknown[];
   callback: WatchCallback;
   last: Record<string, unknown>[] | undefined;
@@ -33,7 +35,7 @@ export class QueryWatcher {
   ) {}
 
   add(sql: string, params: unknown[], callback: WatchCallback): () => void {
-    const w: Watch = { sql, params, callback, last: undefined };
+    const w: Watch = { sql, statement: this.db.prepare<unknown[]>(sql), params, callback, last: undefined };
     this.watches.add(w);
     this.run(w);
     if (!this.timer) {
@@ -65,7 +67,7 @@ export class QueryWatcher {
 
   private run(w: Watch): void {
     // Integers come back as the app's connection reads them (`db.defaultSafeIntegers()` for bigint).
-    const rows = this.db.prepare(w.sql).all(...w.params) as Record<string, unknown>[];
+    const rows = w.statement.all(...w.params) as Record<string, unknown>[];
     if (w.last !== undefined && isDeepStrictEqual(rows, w.last)) return;
     w.last = rows;
     w.callback(rows);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { retryFromEnv } from '../sync/client/retry.js';
-import { renderClone } from '../output/remote-render.js';
 import { transferProgress } from '../output/sync-render.js';
 import { DEFAULT_PAGE_SIZE } from '../sync/protocol/types.js';
 import { action, positiveInt, requestLog, stepDetail, withResumeHint } from './common.js';
@@ -33,6 +32,8 @@ export function registerClone(program: Command): void {
           });
           progress.done();
           stepDetail(ctx, `clone ${url}: ${r.db} via ${r.via}, ${r.received} changes, ${r.bytes} bytes`, started);
+          // Loaded on use, as remote and track load it: the renderer stays out of the entry chunk.
+          const { renderClone } = await import('../output/remote-render.js');
           ctx.out.result(r, renderClone);
         } catch (err) {
           progress.fail();

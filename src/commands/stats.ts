@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { replicaStats } from '../db/stats.js';
-import { renderStats } from '../output/stats-render.js';
 import { action } from './common.js';
 
 export function registerStats(program: Command): void {
@@ -8,7 +6,9 @@ export function registerStats(program: Command): void {
     .command('stats')
     .description('what the file is made of: per replicated table rows, tombstones, data and cr-sqlite metadata bytes; crsync bookkeeping; pages')
     .action(
-      action((ctx) => {
+      action(async (ctx) => {
+        // Loaded on use: a static import would load better-sqlite3 at every command's start.
+        const [{ replicaStats }, { renderStats }] = await Promise.all([import('../db/stats.js'), import('../output/stats-render.js')]);
         ctx.out.result(replicaStats(ctx.globals.db), renderStats);
       }),
     );

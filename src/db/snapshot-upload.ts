@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
+import { CrsyncError } from '../errors.js';
+import type { TableSchema } from '../sync/protocol/schema.js';
 import { END_OF_VERSION } from '../sync/protocol/types.js';
 import { FOREIGN_BOOKKEEPING, uploadProblems } from './snapshot-check.js';
 import { adoptSnapshot, snapshotPosition, vacuumInto, type SnapshotPosition } from './snapshot.js';
@@ -127,10 +129,23 @@ export function replaceProblem(existing: Db, adopted: string): string | null {
   const mine = readReplicatedSchema(existing).tables;
   const up = new Database(adopted, { fileMustExist: true });
   try {
-    const diff = diffSchemas(mine, readReplicatedSchema(up).tables);
-    if (diff.relation === 'diverged' || diff.localExtras.tables.length + diff.localExtras.columns.length > 0) return 'its schema is not part of the snapshot\'s';
+    if (!schemaWithin(mine, readReplicatedSchema(up).tables)) return NOT_WITHIN;
   } finally {
     up.close();
   }
   return null;
+}
+
+/** Why a dataset whose schema is not part of an upload's keeps its own. */
+export const NOT_WITHIN = 'its schema is not part of the snapshot\'s';
+
+/** Whether schema `mine` is part of `upload`'s (replicas that cloned it keep a schema the new dataset has). */
+export function schemaWithin(mine: TableSchema[], upload: TableSchema[]): boolean {
+  const diff = diffSchemas(mine, upload);
+  return diff.relation !== 'diverged' && diff.localExtras.tables.length + diff.localExtras.columns.length === 0;
+}
+
+/** dataset_not_empty for an upload that may not replace dataset `name` (the client pushes its change stream). */
+export function notEmpty(name: string, why: string): CrsyncError {
+  return new CrsyncError('dataset_not_empty', `dataset ${name} cannot take a snapshot: ${why}`, { hint: 'push its change stream instead (crsync does so by itself)' });
 }

@@ -7,6 +7,8 @@ import { ensureBookkeeping } from './state/bookkeeping.js';
 import { stmt } from './statements.js';
 
 export type Db = Database.Database;
+/** A prepared statement taking positional parameters. */
+export type Statement = Database.Statement<unknown[]>;
 
 /** Options for opening a replica file. */
 export interface OpenStoreOptions {

@@ -2,15 +2,12 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { createGzip } from 'node:zlib';
-import type { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { CrsyncError, UsageError, toCrsyncError } from '../errors.js';
-import { conflictToJson, cursorToJson, encodeConflicts, encodeEnd, encodeResolutions, encodeError, encodePage, readFrames, type Frame } from '../sync/protocol/codec.js';
+import { conflictToJson, cursorToJson, readFrames, type Frame } from '../sync/protocol/codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type Page } from '../sync/protocol/types.js';
 import {
-  MAX_JSON_BODY, badRequest, checkContentType, checkDatasetName, conflictsAfterParam, cursorParams, pageSizeParam, pathParts, readJsonBody, sendError, sendJson, siteParam, waitParam,
+  MAX_JSON_BODY, badRequest, checkContentType, checkDatasetName, pathParts, readJsonBody, sendError, sendJson, siteParam,
 } from './request.js';
 import { validSchemaRequest } from './schema-request.js';
 import { MemoryBudget } from './budget.js';
@@ -20,12 +17,12 @@ import { MAX_CONFLICTS_PER_FRAME } from '../sync/protocol/shape.js';
 import { bodyStream, drainRefused, guardedBody } from './body.js';
 import { BUSY_RETRY_AFTER_S, MAX_HEADER_BYTES, busyError, limitConnections } from './connections.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
-import type { Dataset, PageStream } from './dataset-store.js';
+import type { Dataset } from './dataset-store.js';
 import { openHubStore } from './open-store.js';
 import { LivePulls } from './live.js';
+import { pullStreamer } from './pull-stream.js';
 import { loadTokens, type TokenGrant, type TokenTable } from './tokens.js';
 import { HubAccess } from './access.js';
-import { acceptsGzip } from './encoding.js';
 import { requestLogEntry, type RequestLogEntry } from './request-log.js';
 import { Snapshots } from './snapshot.js';
 import { receiveSnapshot } from './snapshot-upload.js';
@@ -84,115 +81,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningHub> {
   /** What a client may size its pushes by. */
   const advertised = { maxBodyBytes: limits.maxBodyBytes, maxFrameBytes: limits.maxFrameBytes, maxPageSize: limits.maxPageSize, maxValueBytes: limits.maxValueBytes };
 
-  /**
-   * Waits until a pull's answer can take more; a client that stops reading is cut off. One timer
-   * per wait, cleared when it ends: a pull waits thousands of times, and waits that left live
-   * timers behind (AbortSignal.timeout) piled up in the old generation until a full GC.
-   */
-  const drained = (out: Writable, gone: AbortSignal): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const end = (err?: Error): void => {
-        clearTimeout(timer);
-        out.off('drain', onDrain);
-        gone.removeEventListener('abort', onGone);
-        if (err) reject(err);
-        else resolve();
-      };
-      const onDrain = (): void => end();
-      const onGone = (): void => end(gone.reason as Error);
-      const timer = setTimeout(() => end(new CrsyncError('request_timeout', `the client read nothing for ${limits.idleTimeoutMs} ms`)), limits.idleTimeoutMs);
-      if (gone.aborted) return end(gone.reason as Error);
-      out.once('drain', onDrain);
-      gone.addEventListener('abort', onGone, { once: true });
-    });
-
-  async function streamChanges(req: IncomingMessage, res: ServerResponse, d: Dataset, q: URLSearchParams): Promise<void> {
-    const site = siteParam(q, true);
-    const since = cursorParams(q);
-    if (q.get('count')) {
-      sendJson(res, 200, { count: await d.countPending(site, since) });
-      return;
-    }
-    // A client may ask for more than this hub allows: it gets smaller pages, not an error.
-    const pageSize = Math.min(pageSizeParam(q), limits.maxPageSize);
-    const conflictsAfter = conflictsAfterParam(q);
-    const resolutionsAfter = conflictsAfterParam(q, 'resolutionsAfter');
-    // A live pull with nothing to carry waits here for a commit; then it is an ordinary pull.
-    const wait = waitParam(q);
-    if (wait > 0 && !closing) {
-      await live.hold(d, since, conflictsAfter, wait, res);
-      if (res.destroyed) return;
-    }
-    // A page's worth of the hub-wide budget, before the answer starts (503 busy if it is spent);
-    // a page larger than that is counted too, until the socket has taken it.
-    const base = budget.estimatePage(pageSize);
-    budget.reserve(base, 'a pull');
-    let pages: PageStream;
-    try {
-      // Before the answer starts, so a refusal (a cursor from the future) is still a JSON error.
-      pages = await d.pull(site, since, pageSize);
-    } catch (err) {
-      budget.release(base);
-      throw err;
-    }
-    const gzip = acceptsGzip(String(req.headers['accept-encoding'] ?? ''));
-    res.writeHead(200, { 'content-type': FRAMES_MEDIA_TYPE, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
-    let out: Writable = res;
-    if (gzip) {
-      const z = createGzip({ level: 1 });
-      z.pipe(res);
-      out = z;
-    }
-    // A client that goes away mid-stream must not leave us waiting for a 'drain' that never comes.
-    const gone = new AbortController();
-    res.on('close', () => gone.abort());
-    let changes = 0;
-    let cursor = since;
-    try {
-      for await (const page of pages) {
-        if (gone.signal.aborted) return;
-        changes += page.changes.length;
-        cursor = page.cursor;
-        const encoded = encodePage(page);
-        budget.notePage(page.changes.length, encoded.length);
-        const extra = Math.max(0, encoded.length - base);
-        budget.force(extra);
-        try {
-          if (!out.write(encoded)) await drained(out, gone.signal);
-        } finally {
-          budget.release(extra);
-        }
-        // Between pages, let other clients' requests run.
-        await yieldToLoop();
-      }
-      // Conflicts this client's writes were part of, recorded here since it last asked.
-      if (conflictsAfter !== undefined) {
-        const c = await d.conflictsFor(site, conflictsAfter);
-        if (c.conflicts.length > 0 || c.lastId > conflictsAfter) out.write(encodeConflicts(c.conflicts, c.lastId));
-      }
-      // Resolutions made or heard of here since it last asked, after the conflicts they close.
-      if (resolutionsAfter !== undefined) {
-        const r = await d.resolutionsFor(site, resolutionsAfter);
-        if (r.resolutions.length > 0 || r.lastId > resolutionsAfter) out.write(encodeResolutions(r.resolutions, r.lastId));
-      }
-      out.end(encodeEnd({ cursor, changes }));
-    } catch (err) {
-      if (gone.signal.aborted) return;
-      const e = toCrsyncError(err);
-      log(`pull ${d.name}: ${e.message}`);
-      if (e.code === 'request_timeout') {
-        // The client stopped reading: nothing more can reach it.
-        out.destroy();
-        res.destroy();
-        return;
-      }
-      out.end(encodeError(e.code, e.message));
-    } finally {
-      budget.release(base);
-      await pages.return?.();
-      if (gone.signal.aborted && out !== res) out.destroy();
-    }
-  }
+  const streamChanges = pullStreamer({ limits, budget, live, log, closing: () => closing });
 
   async function receivePush(req: IncomingMessage, res: ServerResponse, d: Dataset, grant: TokenGrant | null): Promise<void> {
     const enc = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();

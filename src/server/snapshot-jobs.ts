@@ -1,23 +1,24 @@
 import { Worker } from 'node:worker_threads';
 import { CrsyncError, isErrorCode } from '../errors.js';
 import { extensionPath } from '../db/extension.js';
-import type { SnapshotJob, SnapshotJobAnswer, SnapshotWorkerData } from './snapshot-worker.js';
+import type { SnapshotJob, SnapshotJobAnswer, SnapshotWorkerData } from './snapshot-job.js';
 
-/** A job's result: the snapshot's writer, its stream position, the changes it holds. */
+/** A job's result: the snapshot's writer, its stream position, the changes it holds (and whether an upload replaced a dataset). */
 export interface SnapshotJobResult {
   site: Uint8Array;
   version: bigint;
   changes: number;
+  replaced?: boolean;
 }
 
 /**
- * Runs one snapshot job in a worker thread of its own (snapshot-worker.ts, bundled next to this
+ * Runs one snapshot job in a worker thread of its own (snapshot-worker.ts, or pg-snapshot-worker.ts for the PostgreSQL store; bundled next to this
  * module like the count worker), so the hub's event loop goes on serving while SQLite copies or
  * reads a whole dataset. A thread per job: a job takes seconds, starting a thread milliseconds.
  */
 export function runSnapshotJob(job: SnapshotJob): Promise<SnapshotJobResult> {
   const data: SnapshotWorkerData = { extensionPath: extensionPath(), job };
-  const w = new Worker(new URL('./snapshot-worker.js', import.meta.url), { workerData: data });
+  const w = new Worker(new URL(job.type.startsWith('pg-') ? './pg-snapshot-worker.js' : './snapshot-worker.js', import.meta.url), { workerData: data });
   return new Promise<SnapshotJobResult>((resolve, reject) => {
     let answered = false;
     w.once('message', (a: SnapshotJobAnswer) => {

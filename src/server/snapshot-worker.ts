@@ -1,48 +1,14 @@
-// Worker thread of a hub for one snapshot job (snapshot-jobs.ts starts it): copying a dataset
-// (VACUUM INTO, seconds for a big one) or checking and adopting an uploaded one (a full read of
-// the file), neither of which may hold up the hub's event loop, its health checks or its pulls.
-import { parentPort, workerData } from 'node:worker_threads';
-import { toCrsyncError } from '../errors.js';
-import { useExtensionPath } from '../db/extension.js';
+// Worker thread of a hub for one snapshot job of the SQLite store (snapshot-jobs.ts starts it):
+// copying a dataset (VACUUM INTO, seconds for a big one) or checking and adopting an uploaded one
+// (a full read of the file), neither of which may hold up the hub's event loop, its health checks
+// or its pulls. The PostgreSQL store's jobs run in pg-snapshot-worker.ts, so this bundle, which
+// every SQLite hub starts per job, carries no pg client.
 import { copyReplica } from '../db/snapshot.js';
-import { checkUpload } from '../db/snapshot-check.js';
 import { adoptUpload } from '../db/snapshot-upload.js';
-import { validSchemaRequest } from './schema-request.js';
+import { checkUploadJob, runWorkerJob, type SqliteSnapshotJob } from './snapshot-job.js';
 
-/** One job: copy a dataset's file, or check and adopt an upload. */
-export type SnapshotJob =
-  | { type: 'copy'; source: string; dest: string }
-  | { type: 'adopt'; path: string; site: Uint8Array; version: bigint; owner?: Uint8Array; maxValueBytes: number };
-
-/** What the worker answers: the snapshot's writer (site), position and changes, or an error. */
-export type SnapshotJobAnswer =
-  | { site: Uint8Array; version: bigint; changes: number }
-  | { error: { code: string; message: string; hint?: string; details?: unknown } };
-
-/** Given to the worker at its start. */
-export interface SnapshotWorkerData {
-  extensionPath: string;
-  job: SnapshotJob;
-}
-
-const port = parentPort;
-if (!port) throw new Error('snapshot-worker.js runs as a worker thread');
-const data = workerData as SnapshotWorkerData;
-useExtensionPath(data.extensionPath);
-
-function run(job: SnapshotJob): SnapshotJobAnswer {
+void runWorkerJob<SqliteSnapshotJob>((job) => {
   if (job.type === 'copy') return copyReplica(job.source, job.dest);
-  const schema = checkUpload(job.path, job);
-  // The caps of a schema request hold for a snapshot's schema too.
-  validSchemaRequest({ version: schema.version, tables: schema.tables });
+  checkUploadJob(job);
   return adoptUpload(job.path, { site: Buffer.from(job.site), version: job.version, owner: job.owner });
-}
-
-let answer: SnapshotJobAnswer;
-try {
-  answer = run(data.job);
-} catch (err) {
-  const e = toCrsyncError(err);
-  answer = { error: { code: e.code, message: e.message, hint: e.hint, details: e.details } };
-}
-port.postMessage(answer);
+});

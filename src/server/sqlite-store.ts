@@ -5,7 +5,7 @@ import { CrsyncError } from '../errors.js';
 import { openStore, type Store } from '../db/store.js';
 import { claimSite } from '../db/state/site-owners.js';
 import { jsonSide } from '../db/conflicts/detect.js';
-import { replaceProblem } from '../db/snapshot-upload.js';
+import { notEmpty, replaceProblem } from '../db/snapshot-upload.js';
 import { stringifySqlJson } from '../values.js';
 import { ServedReplica, toWireConflict } from '../sync/endpoint.js';
 import { cursorToJson } from '../sync/protocol/codec.js';
@@ -16,6 +16,7 @@ import { Counter } from './counter.js';
 import { ChangeNotifier } from './notifier.js';
 import { runSnapshotJob } from './snapshot-jobs.js';
 import { ReaderPages } from './reader-pages.js';
+import { HeadPages } from './head-pages.js';
 
 /** How long a dataset stays open with no request in flight (`crsync serve --dataset-idle`). */
 export const DEFAULT_DATASET_IDLE_MS = 60_000;
@@ -141,10 +142,6 @@ export class SqliteDatasetStore implements DatasetStore {
   }
 }
 
-function notEmpty(name: string, why: string): CrsyncError {
-  return new CrsyncError('dataset_not_empty', `dataset ${name} cannot take a snapshot: ${why}`, { hint: 'push its change stream instead (crsync does so by itself)' });
-}
-
 /** One open dataset: its connections, and how many requests use it. */
 class OpenDataset {
   private readers: { store: Store; cookie: number }[] = [];
@@ -153,12 +150,22 @@ class OpenDataset {
   private closed = false;
   /** Wakes this dataset's live pulls after each commit. */
   readonly notifier = new ChangeNotifier();
+  /** The pulls near the head of the stream, answered from one read. */
+  readonly head: HeadPages;
 
   constructor(
     readonly served: ServedReplica,
     readonly counter: Counter,
     private readonly onClose: () => void,
-  ) {}
+  ) {
+    this.head = new HeadPages(served);
+  }
+
+  /** A commit landed through this hub: the head's read is stale, and live pulls wake. */
+  committed(): void {
+    this.head.invalidate();
+    this.notifier.notify();
+  }
 
   /** True while a request holds a handle on it. */
   get inUse(): boolean {
@@ -235,6 +242,8 @@ class SqliteDataset implements Dataset {
 
   async pull(site: Uint8Array, since: Cursor, pageSize: number): Promise<PageStream> {
     const served = this.served;
+    const near = this.d.head.pull(site, since, pageSize);
+    if (near) return near;
     const reader = this.d.takeReader();
     try {
       return new ReaderPages(served.pull(reader.db, site, since, pageSize), () => this.d.giveBack(reader));
@@ -258,7 +267,7 @@ class SqliteDataset implements Dataset {
     const conflicts: WireConflict[] = [];
     for await (const page of pages) {
       const r = apply(page);
-      this.d.notifier.notify();
+      this.d.committed();
       received += r.received;
       count++;
       cursor = cursorToJson(page.cursor);
@@ -271,7 +280,7 @@ class SqliteDataset implements Dataset {
 
   async applySchema(req: SchemaRequest, source: string): Promise<string[]> {
     const applied = this.served.applySchema(req, source);
-    if (applied.length > 0) this.d.notifier.notify();
+    if (applied.length > 0) this.d.committed();
     return applied;
   }
 
@@ -288,7 +297,7 @@ class SqliteDataset implements Dataset {
 
   async recordReported(site: Uint8Array, conflicts: WireConflict[]): Promise<{ added: number; refused: number }> {
     const r = this.served.recordReported(site, conflicts);
-    if (r.added > 0) this.d.notifier.notify();
+    if (r.added > 0) this.d.committed();
     return r;
   }
 
@@ -298,7 +307,7 @@ class SqliteDataset implements Dataset {
 
   async recordResolutions(site: Uint8Array, resolutions: WireResolution[]): Promise<void> {
     this.served.recordResolutions(site, resolutions);
-    this.d.notifier.notify();
+    this.d.committed();
   }
 
   async claimSite(site: Uint8Array, owner: Uint8Array): Promise<boolean> {

@@ -101,8 +101,15 @@ function hasTable(db: Database.Database, name: string): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
 }
 
-/** Cells (id/column/col_version) of t in a database's clock, with their place in its stream. */
-function clockCells(db: Database.Database): { cell: string; version: bigint; seq: bigint }[] {
+/** A cell of t (id/column/col_version) with its place in its database's stream. */
+export interface ClockCell {
+  cell: string;
+  version: bigint;
+  seq: bigint;
+}
+
+/** Cells of t in a database's clock, with their place in its stream. */
+export function clockCells(db: Database.Database): ClockCell[] {
   if (!hasTable(db, 't__crsql_clock')) return [];
   return (
     db
@@ -117,21 +124,32 @@ const upTo = (c: Cursor) => (x: { version: bigint; seq: bigint }): boolean => x.
 /** Reads a cursor from a database (see pullCursorOf, receivedCursorOf). */
 export type CursorReader = (db: Database.Database) => Cursor;
 
+/** What a replica holds, read in one snapshot: a cursor into the source's stream, its cells and the rows of t. */
+export interface HeldSnapshot {
+  at: Cursor;
+  cells: ClockCell[];
+  rows: { id: bigint; name: string | null; qty: bigint | null }[];
+}
+
 /**
  * No half-applied page: the replica holds exactly the source's changes up to its cursor (a
  * position in the source's stream, as the replica's bookkeeping says), with the source's values.
  * Cursor and data are read in one snapshot: a hub may still be committing pages it had buffered
- * when the pusher died. Returns the cursor.
+ * when the pusher died. The source is a file or its cells; the replica a file, or a snapshot
+ * read elsewhere (which carries its own cursor: `cursor` is then ignored). Returns the cursor.
  */
-export function expectPrefix(source: string, replica: string, cursor: Cursor | CursorReader, why: string): Cursor {
-  const snap = withPlainDb(replica, (db) =>
-    db.transaction(() => ({
-      at: typeof cursor === 'function' ? cursor(db) : cursor,
-      cells: clockCells(db),
-      rows: (!hasTable(db, 't') ? [] : db.prepare('SELECT id, name, qty FROM t').all()) as { id: bigint; name: string | null; qty: bigint | null }[],
-    }))(),
-  );
-  const want = withPlainDb(source, clockCells).filter(upTo(snap.at)).map((x) => x.cell).sort();
+export function expectPrefix(source: string | ClockCell[], replica: string | HeldSnapshot, cursor: Cursor | CursorReader | null, why: string): Cursor {
+  const snap =
+    typeof replica !== 'string'
+      ? replica
+      : withPlainDb(replica, (db) =>
+          db.transaction(() => ({
+            at: typeof cursor === 'function' ? cursor(db) : cursor!,
+            cells: clockCells(db),
+            rows: (!hasTable(db, 't') ? [] : db.prepare('SELECT id, name, qty FROM t').all()) as HeldSnapshot['rows'],
+          }))(),
+        );
+  const want = (typeof source === 'string' ? withPlainDb(source, clockCells) : source).filter(upTo(snap.at)).map((x) => x.cell).sort();
   const have = snap.cells.map((x) => x.cell).sort();
   expect(have.length, `${why}: changes in the replica vs the source up to ${snap.at.version}/${snap.at.seq}`).toBe(want.length);
   expect(have, why).toEqual(want);

@@ -10,6 +10,8 @@ import { ok, run, runJson, sandbox } from './sync-helpers.js';
 /**
  * A full disk, for real: a tmpfs of SMALL mounted for each test (this needs root; the tests
  * skip, saying so, where mounting is refused), grown with `mount -o remount` to free space.
+ * SQLite store only: the full disk is the one under the hub's dataset files; a hub on PostgreSQL
+ * writes no file of its own (its database's disk is the PostgreSQL server's).
  */
 const SMALL = '4m';
 /** 20 transactions of 2,000 rows: 80,000 changes, well over 4 MiB as a replica. */

@@ -7,7 +7,9 @@ import { makeReplica, ok, sandbox, sql } from './sync-helpers.js';
 
 // Connections that send nothing or trickle, from one address, cannot lock others out (issue 14,
 // item 6): each client address holds at most --max-client-connections, and every connection must
-// deliver a request within the headers timeout whether or not it sent a byte.
+// deliver a request within the headers timeout whether or not it sent a byte. SQLite store only:
+// connections and the memory budget are the hub's, above the store (a pull's pages are reserved
+// before the store reads them); a pull that stops reading on PostgreSQL: hub-limits.test.ts.
 
 const tmp = sandbox('crsync-hostile-conn-');
 

@@ -2,16 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PK1, call, codec, rawFrame } from './hostile-helpers.js';
-import { makeReplica, ok, peek, rows, runJson, sandbox, sql } from './sync-helpers.js';
+import { makeReplica, ok, peek, rows, runJson, sql } from './sync-helpers.js';
+import { STORES, storeSandbox, type StoreKind } from './store-helpers.js';
+import { hubRecords } from './store-state.js';
 
 // What one client can do to another's standing on the hub (issue 14): a GET writes nothing, a
 // site id belongs to whoever first pushed as it, and conflict records from clients are checked.
+// All of it is the store's bookkeeping: every test runs on both stores.
 
-const tmp = sandbox('crsync-hostile-sites-');
+const tmp = storeSandbox('crsync-hostile-sites-');
 
 /** A hub with dataset shop pushed by a.db, and b.db cloned from it. */
-async function twoReplicas(extra: string[] = [], env: Record<string, string> = {}) {
-  const h = await tmp.hub('hub', extra);
+async function twoReplicas(kind: StoreKind, extra: string[] = [], env: Record<string, string> = {}) {
+  const h = await tmp.hub(kind, { extra });
   const a = tmp.path('a.db');
   const b = tmp.path('b.db');
   await makeReplica(a);
@@ -20,17 +23,18 @@ async function twoReplicas(extra: string[] = [], env: Record<string, string> = {
   await ok(['-d', a, 'push', '--create'], env);
   await ok(['clone', `${h.url}/shop`, b], env);
   const siteOf = (db: string) => (peek(db, 'select hex(site_id) from crsql_site_id where ordinal = 0') as string).toLowerCase();
-  return { h, a, b, hubFile: tmp.path('hub/shop.db'), siteOf };
+  const records = () => hubRecords(h, 'shop');
+  return { h, a, b, records, siteOf };
 }
 
-describe('a GET never writes hub state', () => {
+describe.each(STORES)('a GET never writes hub state (%s)', (kind) => {
   it('pulls naming another site or random sites move no "seen" position and add no peer row; conflicts are still found', async () => {
-    const { h, a, b, hubFile, siteOf } = await twoReplicas();
-    const peers = () => peek(hubFile, 'select count(*) from crsync_peers');
-    const seenOf = (site: string) => peek(hubFile, 'select seen_version from crsync_peers where site_id = ?', Buffer.from(site, 'hex'));
+    const { h, a, b, records, siteOf } = await twoReplicas(kind);
+    const peers = async () => (await records()).peers.size;
+    const seenOf = async (site: string) => (await records()).peers.get(site)?.seen;
     await sql(a, "update t set name = 'from a' where id = 1");
     await ok(['-d', a, 'push', '--create']);
-    const before = { peers: peers(), seenB: seenOf(siteOf(b)) };
+    const before = { peers: await peers(), seenB: await seenOf(siteOf(b)) };
     const version = (await call(`${h.url}/v1/datasets/shop`)).json.dbVersion as string;
     // B's pull position claimed by someone else, and 50 pulls with made-up sites.
     const r = await call(`${h.url}/v1/datasets/shop/changes?site=${siteOf(b)}&since=${version}&count=1`);
@@ -41,7 +45,7 @@ describe('a GET never writes hub state', () => {
       expect(res.statusCode).toBe(200);
       await res.body.arrayBuffer();
     }
-    expect({ peers: peers(), seenB: seenOf(siteOf(b)) }).toEqual(before);
+    expect({ peers: await peers(), seenB: await seenOf(siteOf(b)) }).toEqual(before);
     // B's concurrent edit of the same cell is still a recorded conflict (it lost silently).
     await sql(b, "update t set name = 'from b' where id = 1");
     const sync = await ok(['-d', b, 'sync']);
@@ -58,9 +62,9 @@ function conflictsPush(site: Buffer, records: unknown[]): Buffer {
   ]);
 }
 
-describe('conflict records from clients are checked', () => {
+describe.each(STORES)('conflict records from clients are checked (%s)', (kind) => {
   it('forged records are left out or refused; the victim lists and resolves its conflicts; 1000 on one cell take indexed time', async () => {
-    const { h, a, b, hubFile, siteOf } = await twoReplicas();
+    const { h, a, b, records, siteOf } = await twoReplicas(kind);
     const thief = randomBytes(16);
     const victim = siteOf(b);
     const record = (o: Record<string, unknown>) => ({
@@ -69,7 +73,7 @@ describe('conflict records from clients are checked', () => {
     });
     const send = (records: unknown[]) =>
       call(`${h.url}/v1/datasets/shop/changes`, { method: 'POST', body: conflictsPush(thief, records), headers: { 'content-type': 'application/vnd.crsync.frames+msgpack' } });
-    const count = () => Number(peek(hubFile, 'select count(*) from crsync_conflicts'));
+    const count = async () => (await records()).conflicts;
     const forged = [
       record({ ours: 'not json {' }), // broke the victim's `conflicts` and `resolve`
       record({ cid: 'id', ours: '1', theirs: '99' }), // resolve --theirs rewrote the key
@@ -80,7 +84,7 @@ describe('conflict records from clients are checked', () => {
       record({ kind: 'delete_update', cid: null, ours: '{"nope": 1}', oursColVersion: '1', theirsColVersion: '2' }),
     ];
     expect((await send(forged)).status).toBe(200);
-    expect(count()).toBe(0);
+    expect(await count()).toBe(0);
     // Over the cap of 1000 a push is refused.
     const tooMany = await send(Array.from({ length: 1001 }, (_, i) => record({ theirsColVersion: String(6 + i) })));
     expect({ status: tooMany.status, code: tooMany.json.error?.code }).toEqual({ status: 413, code: 'too_many_conflicts' });
@@ -90,7 +94,7 @@ describe('conflict records from clients are checked', () => {
     expect((await send(batch)).status).toBe(200);
     expect((await send(batch)).status).toBe(200);
     expect(Date.now() - started).toBeLessThan(15_000);
-    expect(count()).toBe(1000);
+    expect(await count()).toBe(1000);
     // The victim hears of them (an open hub cannot tell them from real ones) and can still work.
     await ok(['-d', b, 'pull']);
     const list = await runJson<{ column: string }[]>(['-d', b, 'conflicts']);
@@ -115,19 +119,19 @@ function emptyPush(site: Buffer, version: bigint): Buffer {
   ]);
 }
 
-describe('a site id is not for anyone to push as', () => {
+describe.each(STORES)('a site id is not for anyone to push as (%s)', (kind) => {
   const FRAMES = { 'content-type': 'application/vnd.crsync.frames+msgpack' };
 
   it('with tokens, a push naming a site another token pushed as is 403 site_owned, and the owner’s rows still flow', async () => {
     const tokens = tmp.path('tokens');
     writeFileSync(tokens, 'alice-1 read-write\nmallory-2 read-write\n');
     const env = { CRSYNC_TOKEN: 'alice-1' };
-    const { h, a, b, hubFile, siteOf } = await twoReplicas(['--tokens', tokens], env);
-    const received = () => peek(hubFile, 'select recv_version from crsync_peers where site_id = ?', Buffer.from(siteOf(a), 'hex'));
-    const before = received();
+    const { h, a, b, records, siteOf } = await twoReplicas(kind, ['--tokens', tokens], env);
+    const received = async () => (await records()).peers.get(siteOf(a))?.recv;
+    const before = await received();
     const spoof = await call(`${h.url}/v1/datasets/shop/changes`, { method: 'POST', body: emptyPush(Buffer.from(siteOf(a), 'hex'), 10n ** 12n), headers: { ...FRAMES, authorization: 'Bearer mallory-2' } });
     expect({ status: spoof.status, code: spoof.json.error?.code }).toEqual({ status: 403, code: 'site_owned' });
-    expect(received()).toBe(before);
+    expect(await received()).toBe(before);
     // The victim's next rows reach the others (its push said sent: 0 and they never arrived).
     await sql(a, "insert into t (id, name) values (3, 'after the spoof')");
     expect((await ok(['-d', a, 'push', '--create'], env)).sent).toBeGreaterThan(0);
@@ -136,12 +140,12 @@ describe('a site id is not for anyone to push as', () => {
   });
 
   it('on an open hub, an empty page with a cursor far beyond the site’s stream moves nothing', async () => {
-    const { h, a, b, hubFile, siteOf } = await twoReplicas();
-    const recv = () => peek(hubFile, 'select recv_version from crsync_peers where site_id = ?', Buffer.from(siteOf(a), 'hex'));
-    const before = recv();
+    const { h, a, b, records, siteOf } = await twoReplicas(kind);
+    const recv = async () => (await records()).peers.get(siteOf(a))?.recv;
+    const before = await recv();
     const spoof = await call(`${h.url}/v1/datasets/shop/changes`, { method: 'POST', body: emptyPush(Buffer.from(siteOf(a), 'hex'), 10n ** 12n), headers: FRAMES });
     expect(spoof.status).toBe(200);
-    expect(recv()).toBe(before);
+    expect(await recv()).toBe(before);
     await sql(a, "insert into t (id, name) values (3, 'after the spoof')");
     expect((await ok(['-d', a, 'push', '--create'])).sent).toBeGreaterThan(0);
     await ok(['-d', b, 'pull']);

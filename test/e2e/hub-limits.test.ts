@@ -3,31 +3,35 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { startHub } from '../helpers.js';
-import { call, codec, pushHead, rawExchange, snapshot } from './hostile-helpers.js';
-import { bulkInsert, makeReplica, ok, run, sandbox, sql } from './sync-helpers.js';
+import { call, codec, pushHead, rawExchange } from './hostile-helpers.js';
+import { bulkInsert, makeReplica, ok, run, sql } from './sync-helpers.js';
+import { STORES, pgQuery, storeSandbox, type StoreKind } from './store-helpers.js';
+import { datasetState, hubRowCount } from './store-state.js';
 
 // Slow clients are cut off with a JSON 408 (timeouts set small through the new options), a fast
 // long push is not, connections over the limit get 503 busy, and the limits come from options or
-// CRSYNC_SERVE_* variables with clear errors for bad values.
+// CRSYNC_SERVE_* variables with clear errors for bad values. A long push and a pull that stops
+// reading hold the store's resources (a PostgreSQL connection, a transaction) and run on both
+// stores; the rest is settled above the store.
 
-const tmp = sandbox('crsync-limits-');
+const tmp = storeSandbox('crsync-limits-');
 const FAST = ['--headers-timeout', '1s', '--idle-timeout', '1s', '--min-rate', '1KiB'];
 
-/** A hub with dataset `shop` (200 rows) pushed by a.db; returns the hub and the dataset file. */
-async function hubWithShop(extra: string[] = FAST) {
-  const h = await tmp.hub('hub', extra);
+/** A hub with dataset `shop` (200 rows) pushed by a.db; returns the hub and a look at the dataset's state. */
+async function hubWithShop(extra: string[] = FAST, kind: StoreKind = 'sqlite') {
+  const h = await tmp.hub(kind, { extra });
   const a = tmp.path('a.db');
   await makeReplica(a, 'create table t (id integer primary key not null, name text, qty integer)');
   await sql(a, bulkInsert(200));
   await ok(['-d', a, 'remote', 'add', 'origin', `${h.url}/shop`]);
   await ok(['-d', a, 'push', '--create']);
-  return { h, a, hubFile: tmp.path('hub/shop.db') };
+  return { h, a, state: () => datasetState(h, 'shop') };
 }
 
 describe('slow clients are cut off; busy hubs say so; limits are configurable', () => {
   it('trickled headers, a trickled body and a stalled body get 408 while others are served', async () => {
-    const { h, a, hubFile } = await hubWithShop();
-    const before = snapshot(hubFile);
+    const { h, a, state } = await hubWithShop();
+    const before = await state();
     const path = '/v1/datasets/shop/changes';
     const header = codec.encodeHeader({ site: randomBytes(16), schemaHash: 'x', seen: 0n });
     const drip = (s: Buffer | string) => [...Buffer.from(s)].map((b) => Buffer.from([b]));
@@ -43,20 +47,20 @@ describe('slow clients are cut off; busy hubs say so; limits are configurable', 
     for (const [what, r] of [['slow headers', await slowHead], ['slow body', await slowBody], ['stalled body', await stalled]] as const) {
       expect({ what, status: r.status, code: r.json?.error?.code, closed: r.closed }).toEqual({ what, status: 408, code: 'request_timeout', closed: true });
     }
-    expect(snapshot(hubFile)).toEqual(before);
+    expect(await state()).toEqual(before);
   });
 
-  it('a long push at full speed is never cut off by the small timeouts', async () => {
-    const { h, a, hubFile } = await hubWithShop();
+  it.each(STORES)('a long push at full speed is never cut off by the small timeouts (%s)', async (kind) => {
+    const { h, a } = await hubWithShop(FAST, kind);
     await sql(a, bulkInsert(20_000, 1000));
     const r = await ok(['-d', a, 'push', '--page-size', '500']);
     expect(r.sent).toBe(40_000);
-    expect(snapshot(hubFile).t).toHaveLength(20_200);
+    expect(await hubRowCount(h, 'shop', 't')).toBe(20_200);
     expect((await call(`${h.url}/v1/health`)).status).toBe(200);
   });
 
-  it('a pull client that stops reading is cut off after the idle timeout; a shorter pause gets it all', async () => {
-    const h = await tmp.hub('hub', FAST);
+  it.each(STORES)('a pull client that stops reading is cut off after the idle timeout; a shorter pause gets it all (%s)', async (kind) => {
+    const h = await tmp.hub(kind, { extra: FAST });
     const a = tmp.path('a.db');
     await makeReplica(a, 'create table t (id integer primary key not null, name text, qty integer)');
     // ~24 MB of changes: far more than loopback socket buffers hold for a client that reads nothing.
@@ -70,13 +74,18 @@ describe('slow clients are cut off; busy hubs say so; limits are configurable', 
     expect(paused.bytes).toBeGreaterThan(24_000_000);
     expect({ status: stalled.status, complete: stalled.complete }).toEqual({ status: 200, complete: false });
     expect(stalled.bytes).toBeLessThan(paused.bytes);
+    // The pull cut off holds nothing of the store any more (on PostgreSQL: no transaction left open).
+    if ('postgres' in h.store) {
+      const held = await pgQuery(h.store.postgres, "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'crsync-hub' AND state LIKE 'idle in transaction%'");
+      expect(Number(held[0]!.n)).toBe(0);
+    }
     // The hub goes on serving.
     expect((await ok(['-d', a, 'pull'])).received).toBe(0);
   });
 
   it('a refused body is read to its end, so the answer arrives and the connection stays usable; an endless one is cut', async () => {
-    const { h, hubFile } = await hubWithShop();
-    const before = snapshot(hubFile);
+    const { h, state } = await hubWithShop();
+    const before = await state();
     const port = Number(new URL(h.url).port);
     // 2 MB of body sent at once behind headers the hub refuses (415) before reading any of it.
     const body = Buffer.alloc(2_000_000, 0x61);
@@ -96,11 +105,11 @@ describe('slow clients are cut off; busy hubs say so; limits are configurable', 
     // A refused body that never ends is cut off (here by the 1 s idle timeout) without waiting for it.
     const endless = await rawExchange(h.url, 'POST /v1/datasets/shop/changes HTTP/1.1\r\nhost: hub\r\ncontent-type: text/plain\r\ncontent-length: 100000000\r\n\r\n' + 'a'.repeat(10_000));
     expect({ status: endless.status, closed: endless.closed }).toEqual({ status: 415, closed: true });
-    expect(snapshot(hubFile)).toEqual(before);
+    expect(await state()).toEqual(before);
   });
 
   it('connections over --max-connections (set by env) get 503 busy with Retry-After', async () => {
-    const h = await tmp.hub('hub', []);
+    const h = await tmp.hub('sqlite');
     // The limits also come from CRSYNC_SERVE_* variables (the sandbox hub takes no env: start one here).
     const env = await startHub(tmp.path('hub2'), [], { CRSYNC_SERVE_MAX_CONNECTIONS: '2', CRSYNC_SERVE_MAX_PAGE: '777' });
     try {

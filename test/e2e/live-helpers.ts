@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { execa, type ResultPromise } from 'execa';
 import { createInterface } from 'node:readline';
 import { CLI } from '../helpers.js';
+import { makeReplica, ok, sql, type Sandbox } from './sync-helpers.js';
 
 /** One NDJSON event of `crsync sync --watch --json`. */
 export interface LiveEvent {
@@ -84,4 +85,14 @@ export function names(db: string): string[] {
   } finally {
     conn.close();
   }
+}
+
+/** Replica a.db of `box` (makeReplica's table t, with `insert` run) pushed to the hub as the new dataset shop. */
+export async function pushedShop(box: Sandbox, hubUrl: string, insert: string, ddl?: string): Promise<{ a: string; base: string }> {
+  const a = box.path('a.db');
+  await makeReplica(a, ddl);
+  await sql(a, insert);
+  await ok(['-d', a, 'remote', 'add', 'origin', `${hubUrl}/shop`]);
+  await ok(['-d', a, 'push', '--create']);
+  return { a, base: `${hubUrl}/v1/datasets/shop` };
 }

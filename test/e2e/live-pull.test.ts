@@ -5,7 +5,8 @@ import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import type * as Codec from '../../src/sync/protocol/codec.js';
-import { makeReplica, ok, sandbox, sql } from './sync-helpers.js';
+import { ok, sandbox, sql } from './sync-helpers.js';
+import { pushedShop } from './live-helpers.js';
 
 // The built codec, as a client of the hub would use it.
 const codec = (await import(pathToFileURL(resolve(import.meta.dirname, '../../dist/sync/protocol/codec.js')).href)) as typeof Codec;
@@ -32,12 +33,7 @@ async function pull(base: string, query: string): Promise<{ status: number; ms: 
 /** A hub with dataset `shop` made by replica a (two rows); returns the dataset URL base and the query of a site at its end. */
 async function setup(extra: string[] = []) {
   const hub = await box.hub('hub', extra);
-  const a = box.path('a.db');
-  await makeReplica(a);
-  await sql(a, "insert into t (id, name) values (1, 'one'), (2, 'two')");
-  await ok(['-d', a, 'remote', 'add', 'origin', `${hub.url}/shop`]);
-  await ok(['-d', a, 'push', '--create']);
-  const base = `${hub.url}/v1/datasets/shop`;
+  const { a, base } = await pushedShop(box, hub.url, "insert into t (id, name) values (1, 'one'), (2, 'two')");
   const site = randomBytes(16).toString('hex');
   const first = await pull(base, `site=${site}`);
   expect(first).toMatchObject({ status: 200, changes: 8 });

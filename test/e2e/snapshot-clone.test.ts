@@ -4,14 +4,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeReplica, ok, rows, runJson, sandbox, sql } from './sync-helpers.js';
+import { CHANGES, crossEdits, makeReplica, ok, rows, runJson, sandbox, sql } from './sync-helpers.js';
 import { doctorSchema, migrated } from './migrate-helpers.js';
 
 const box = sandbox('crsync-snapshot-');
-
-/** The replicated state a clone must hold, writer included (db_version and seq are local). */
-const CHANGES = `SELECT "table" AS tbl, hex(pk) AS pk, cid, val, col_version, cl, hex(site_id) AS site
-  FROM crsql_changes ORDER BY tbl, pk, cid`;
 
 interface CloneJson {
   via: 'snapshot' | 'changes';
@@ -31,16 +27,7 @@ async function hubWithHistory(): Promise<{ url: string; a: string; b: string }> 
   await ok(['-d', a, 'remote', 'add', 'origin', url]);
   await ok(['-d', a, 'push', '--create']);
   await ok(['clone', '--no-snapshot', url, b]);
-  // Concurrent edits of one cell (a conflict), a delete against an update, a delete and re-insert.
-  await sql(a, `update t set name = 'from a' where id = 1`);
-  await sql(b, `update t set name = 'from b' where id = 1`);
-  await sql(a, `delete from t where id = 2`);
-  await sql(b, `update t set qty = 20 where id = 2`);
-  await sql(b, `delete from t where id = 3`);
-  await sql(b, `insert into t (id, name, qty) values (3, 'three again', 33)`);
-  await ok(['-d', a, 'sync']);
-  await ok(['-d', b, 'sync']);
-  await ok(['-d', a, 'sync']);
+  await crossEdits(a, b);
   await migrated(a, 'alter table t add column note text;');
   await sql(a, `update t set note = 'noted' where id = 1`);
   await ok(['-d', a, 'sync']);

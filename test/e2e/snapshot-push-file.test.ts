@@ -2,8 +2,8 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeReplica, ok, peek, rows, sandbox, sql } from './sync-helpers.js';
-import { CHANGES, replicaWithHistory, type PushJson } from './snapshot-push-helpers.js';
+import { CHANGES, makeReplica, ok, peek, rows, sandbox, sql } from './sync-helpers.js';
+import { replicaWithHistory, type PushJson } from './snapshot-push-helpers.js';
 
 const box = sandbox('crsync-snapshot-push-file-');
 

@@ -1,10 +1,6 @@
 import { makeReplica, ok, sql, type Sandbox } from './sync-helpers.js';
 import { migrated } from './migrate-helpers.js';
 
-/** The replicated state, writer included (db_version and seq are local). */
-export const CHANGES = `SELECT "table" AS tbl, hex(pk) AS pk, cid, val, col_version, cl, hex(site_id) AS site
-  FROM crsql_changes ORDER BY tbl, pk, cid`;
-
 /** What `push --json` and `sync --json` answer, as far as these tests look. */
 export interface PushJson {
   sent: number;

@@ -2,8 +2,8 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crsyncJson } from '../helpers.js';
-import { makeReplica, ok, peek, rows, runJson, sandbox, sql, SYNC_ENV } from './sync-helpers.js';
-import { CHANGES, replicaWithHistory, type PushJson } from './snapshot-push-helpers.js';
+import { CHANGES, makeReplica, ok, peek, rows, runJson, sandbox, sql, SYNC_ENV } from './sync-helpers.js';
+import { replicaWithHistory, type PushJson } from './snapshot-push-helpers.js';
 
 const box = sandbox('crsync-snapshot-push-');
 

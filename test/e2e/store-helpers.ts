@@ -1,11 +1,17 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach } from 'vitest';
 import { startPgCluster } from '../../scripts/pg-cluster.mjs';
-import { startHubOn, tempDir, type Hub } from '../helpers.js';
+import { startHubOn, tempDir, type Hub, type HubStore } from '../helpers.js';
 
 /** The two dataset stores of a hub; suites that run on both loop over these. */
 export type StoreKind = 'sqlite' | 'postgres';
 export const STORES: StoreKind[] = ['sqlite', 'postgres'];
+
+/** A hub and where it keeps its datasets (to look behind it: store-state.ts). */
+export interface StoreHub extends Hub {
+  kind: StoreKind;
+  store: HubStore;
+}
 
 /** The throwaway cluster of scripts/pg-cluster.mjs. */
 export interface PgCluster {
@@ -28,7 +34,7 @@ export interface StoreSandbox {
    * Starts a hub on `kind`: SQLite in `<sandbox>/<dir>`, PostgreSQL in this test's database
    * (`url` gives another one: two hubs on one database share it).
    */
-  hub(kind: StoreKind, opts?: { dir?: string; url?: string; extra?: string[]; env?: Record<string, string> }): Promise<Hub>;
+  hub(kind: StoreKind, opts?: { dir?: string; url?: string; extra?: string[]; env?: Record<string, string> }): Promise<StoreHub>;
 }
 
 /** What GET /v1/datasets/<name> answers, as far as the tests read it. */
@@ -89,12 +95,13 @@ export function storeSandbox(prefix: string): StoreSandbox {
       return c.urlOf(name);
     },
     async hub(kind, opts = {}) {
-      let h: Hub;
-      if (kind === 'sqlite') h = await startHubOn({ dir: tmp!.path(opts.dir ?? 'hub') }, opts.extra, opts.env);
+      let store: HubStore;
+      if (kind === 'sqlite') store = { dir: tmp!.path(opts.dir ?? 'hub') };
       else {
         testDb = opts.url ?? testDb ?? (await box.database());
-        h = await startHubOn({ postgres: testDb }, opts.extra, opts.env);
+        store = { postgres: testDb };
       }
+      const h = { ...(await startHubOn(store, opts.extra, opts.env)), kind, store };
       hubs.push(h);
       return h;
     },

@@ -26,8 +26,8 @@ describe.each(STORES)('a hub on %s', (store) => {
   it('clone, push, pull and sync both ways; concurrent edits and a delete against an update settle as cr-sqlite says, with the same conflicts', async () => {
     const hub = await box.hub(store);
     const { a, b, via } = await pair(hub.url);
-    // PostgreSQL makes no snapshot file: the clone takes the change stream instead.
-    expect(via).toBe(store === 'sqlite' ? 'snapshot' : 'changes');
+    // Both stores make snapshots: a new replica clones by snapshot.
+    expect(via).toBe('snapshot');
     await expectSameRows([a, b]);
 
     await sql(a, "update t set name = 'from-a' where id = 1");

@@ -107,6 +107,26 @@ export async function makeReplica(db: string, ddl = 'create table t (id integer 
   expect((await run(['-d', db, 'track', 't'])).exitCode).toBe(0);
 }
 
+/** The replicated state of a replica, writer included (db_version and seq are local): what clones must agree on. */
+export const CHANGES = `SELECT "table" AS tbl, hex(pk) AS pk, cid, val, col_version, cl, hex(site_id) AS site
+  FROM crsql_changes ORDER BY tbl, pk, cid`;
+
+/**
+ * Edits of two replicas of t (rows 1-3) that a merge must settle, then synced a, b, a: concurrent
+ * edits of one cell (a conflict), a delete against an update, a delete and re-insert.
+ */
+export async function crossEdits(a: string, b: string): Promise<void> {
+  await sql(a, `update t set name = 'from a' where id = 1`);
+  await sql(b, `update t set name = 'from b' where id = 1`);
+  await sql(a, `delete from t where id = 2`);
+  await sql(b, `update t set qty = 20 where id = 2`);
+  await sql(b, `delete from t where id = 3`);
+  await sql(b, `insert into t (id, name, qty) values (3, 'three again', 33)`);
+  await ok(['-d', a, 'sync']);
+  await ok(['-d', b, 'sync']);
+  await ok(['-d', a, 'sync']);
+}
+
 /** Reads one value from a database file without cr-sqlite (crsync's plain bookkeeping tables). */
 export function peek(db: string, query: string, ...params: unknown[]): unknown {
   const conn = new Database(db, { readonly: true, fileMustExist: true });

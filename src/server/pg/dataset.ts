@@ -15,6 +15,7 @@ import { PgPages } from './pull.js';
 import { countAfter } from './stream.js';
 import { connect, inTransaction, query, storeError } from './pool.js';
 import type { ChangeListener } from './listen.js';
+import { runSnapshotJob } from '../snapshot-jobs.js';
 
 /** What a request needs to find a dataset's rows: its id and the hub site id it was given. */
 export interface DatasetRef {
@@ -41,6 +42,7 @@ export class PgDataset implements Dataset {
     private readonly pool: Pool,
     private readonly listener: ChangeListener,
     private readonly ref: DatasetRef,
+    private readonly url: string,
   ) {}
 
   get name(): string {
@@ -225,11 +227,9 @@ export class PgDataset implements Dataset {
     return rows[0] !== undefined && Buffer.from(owner).equals(rows[0].owner);
   }
 
-  async snapshot(_dest: string): Promise<SnapshotMade> {
-    // A clone that asks for a snapshot and hears not_found clones by change stream instead.
-    throw new CrsyncError('not_found', `dataset ${this.name} is kept in PostgreSQL, where this hub makes no snapshot files`, {
-      hint: 'clone by change stream (crsync clone falls back to it by itself, or give --no-snapshot)',
-    });
+  async snapshot(dest: string): Promise<SnapshotMade> {
+    // In the worker, on a connection of its own: one REPEATABLE READ transaction over every cell.
+    return runSnapshotJob({ type: 'pg-copy', url: this.url, dataset: this.id, dest });
   }
 
   async close(): Promise<void> {

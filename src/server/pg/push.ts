@@ -3,6 +3,7 @@ import { CrsyncError } from '../../errors.js';
 import type { Page, WireConflict } from '../../sync/protocol/types.js';
 import type { TableSchema } from '../../sync/protocol/schema.js';
 import { validateChanges, tableShapes } from '../../db/changes/validate.js';
+import { affinityConverter } from '../../db/affinity.js';
 import { jsonSide } from '../../db/conflicts/detect.js';
 import { stringifySqlJson } from '../../values.js';
 import { toWireConflict } from '../../sync/endpoint.js';
@@ -46,13 +47,14 @@ export interface PushedPage {
  */
 export async function applyPushedPage(c: PoolClient, p: PushedPage): Promise<WireConflict[]> {
   const { version, tables } = await lockDataset(c, p.dataset);
-  const changes = p.page.changes;
+  // SQLite binds a NaN as NULL: on a SQLite hub the merge never sees one, even to compare.
+  const changes = p.page.changes.map((c) => (typeof c[3] === 'number' && Number.isNaN(c[3]) ? ([c[0], c[1], c[2], null, c[4], c[5], c[6], c[7], c[8]] as typeof c) : c));
   validateChanges(changes, tableShapes(tables));
   const peer = (await c.query('SELECT seen_version FROM crsync_peers WHERE dataset = $1 AND site_id = $2', [p.dataset, p.site])).rows[0] as { seen_version: bigint } | undefined;
   const known = peer?.seen_version ?? 0n;
   const seen = p.seen !== undefined && p.seen > known ? p.seen : known;
   await supersedeConflicts(c, p.dataset, changes);
-  const merged = await mergePage(c, { dataset: p.dataset, version: version + 1n, pusher: p.site, seen, changes, pkColumns: pkColumnsOf(tables) });
+  const merged = await mergePage(c, { dataset: p.dataset, version: version + 1n, pusher: p.site, seen, changes, pkColumns: pkColumnsOf(tables), stored: affinityConverter(tables) });
   if (merged.applied > 0) await c.query('UPDATE crsync_datasets SET version = $2 WHERE id = $1', [p.dataset, version + 1n]);
   const conflicts: WireConflict[] = [];
   for (const x of merged.conflicts) {

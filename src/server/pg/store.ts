@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { CrsyncError } from '../../errors.js';
 import { schemaHash } from '../../sync/protocol/schema.js';
 import { rmSync } from 'node:fs';
-import type { Dataset, DatasetStore, SnapshotAdopted } from '../dataset-store.js';
-import { cannotTakeSnapshots } from '../snapshot-upload.js';
+import type { Dataset, DatasetStore, SnapshotAdopted, SnapshotUpload } from '../dataset-store.js';
+import { runSnapshotJob } from '../snapshot-jobs.js';
 import { checkDatasetName } from '../request.js';
 import { ensureStoreTables } from './ddl.js';
 import { ChangeListener } from './listen.js';
@@ -33,12 +33,14 @@ export interface PgStoreOptions {
 export class PgDatasetStore implements DatasetStore {
   private readonly refs = new Map<string, DatasetRef>();
   private closed = false;
-  /** Cells are rows here, not a file: a first push sends its change stream. */
-  readonly takesSnapshots = false;
+  /** An upload's cells are loaded into the dataset's rows (pg/snapshot-adopt.ts). */
+  readonly takesSnapshots = true;
 
   constructor(
     private readonly pool: Pool,
     private readonly listener: ChangeListener,
+    /** Where the snapshot worker connects on its own (it reads or loads a whole dataset off the hub's loop). */
+    private readonly url: string,
   ) {}
 
   async open(name: string, options: { create: boolean }): Promise<Dataset> {
@@ -55,7 +57,7 @@ export class PgDatasetStore implements DatasetStore {
       throw new CrsyncError('dataset_not_found', `no dataset named ${name} on this hub`, { hint: 'check the name, or create it with `crsync push --create`' });
     }
     this.refs.set(name, ref);
-    return new PgDataset(this.pool, this.listener, ref);
+    return new PgDataset(this.pool, this.listener, ref, this.url);
   }
 
   private async find(name: string): Promise<DatasetRef | undefined> {
@@ -78,9 +80,15 @@ export class PgDatasetStore implements DatasetStore {
     return (await this.find(name)) !== undefined;
   }
 
-  async adoptSnapshot(name: string, file: string): Promise<SnapshotAdopted> {
-    rmSync(file, { force: true });
-    throw cannotTakeSnapshots(name);
+  async adoptSnapshot(name: string, file: string, upload: SnapshotUpload): Promise<SnapshotAdopted> {
+    checkDatasetName(name);
+    try {
+      // In the worker: checking the file, reading its cells and loading them take seconds.
+      const made = await runSnapshotJob({ type: 'pg-adopt', url: this.url, name, path: file, ...upload });
+      return { ...made, replaced: made.replaced === true };
+    } finally {
+      rmSync(file, { force: true });
+    }
   }
 
   async close(): Promise<void> {
@@ -103,7 +111,7 @@ export async function openPgStore(options: PgStoreOptions): Promise<PgDatasetSto
     await ensureStoreTables(pool, options.url);
     const listener = new ChangeListener(() => connectClient(options.url), log);
     await listener.start();
-    return new PgDatasetStore(pool, listener);
+    return new PgDatasetStore(pool, listener, options.url);
   } catch (err) {
     await pool.end().catch(() => {});
     if (err instanceof CrsyncError) throw err;

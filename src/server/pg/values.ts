@@ -94,35 +94,5 @@ export function compareValues(a: SqlValue, b: SqlValue): number {
   }
 }
 
-/**
- * The values of a packed primary key (crsql_pack_columns, docs/protocol.md). The key was checked
- * when the page came in (a hub refuses malformed keys), so this only decodes.
- */
-export function unpackPk(pk: Uint8Array): SqlValue[] {
-  const buf = Buffer.from(pk.buffer, pk.byteOffset, pk.byteLength);
-  const out: SqlValue[] = [];
-  let at = 1;
-  const readInt = (n: number): bigint => {
-    let v = 0n;
-    for (let i = 0; i < n; i++) v = (v << 8n) | BigInt(buf[at + i]!);
-    if (n > 0 && buf[at]! & 0x80) v -= 1n << BigInt(8 * n);
-    at += n;
-    return v;
-  };
-  for (let col = 0; col < (buf[0] ?? 0); col++) {
-    const tag = buf[at++]!;
-    const type = tag & 0x07;
-    const n = tag >> 3;
-    if (type === SQLITE_INTEGER) out.push(readInt(n));
-    else if (type === SQLITE_REAL) {
-      out.push(buf.readDoubleBE(at));
-      at += 8;
-    } else if (type === SQLITE_TEXT || type === SQLITE_BLOB) {
-      const len = Number(readInt(n));
-      const bytes = buf.subarray(at, at + len);
-      out.push(type === SQLITE_TEXT ? bytes.toString('utf8') : Buffer.from(bytes));
-      at += len;
-    } else out.push(null);
-  }
-  return out;
-}
+/** Decoding a packed key lives with its check in src/db (a snapshot file is written from cells there too). */
+export { unpackPk } from '../../db/changes/packed-pk.js';

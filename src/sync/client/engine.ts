@@ -20,6 +20,7 @@ import { withRetries } from './retry.js';
 import { snapshotInstead } from './snapshot-push.js';
 import { notePartialPush } from './partial-push.js';
 import type { Transport } from '../transports/transport.js';
+import type { PullSession } from './pull-session.js';
 import type { PullResult, PushResult, SyncOptions, SyncResult } from './results.js';
 
 export type { PullResult, PushResult, ResolutionCounts, SyncOptions, SyncResult, TransferProgress } from './results.js';
@@ -75,36 +76,40 @@ export interface PullAcc {
 }
 
 /** One pull attempt on an open replica and transport (no retries): what live sync repeats. */
-export async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PullAcc): Promise<void> {
+export async function pullOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PullAcc, session?: PullSession): Promise<void> {
   const db = store.db;
   const local = siteId(db);
-  const info = await t.info(local, opts.signal);
+  // A live sync's pull reuses the info its last pull's end frame vouched for: compared already.
+  const vouched = session?.vouchedInfo(db);
+  const info = vouched ?? (await t.info(local, opts.signal));
   const remoteSite = checkIdentity(store, requireRemote(db, name), info);
-  const diff = diffSchemas(readReplicatedSchema(db).tables, info.schema.tables);
-  if (diff.relation === 'diverged') throw mismatch(diff, '', t.url);
-  if (diff.remoteExtras.tables.length + diff.remoteExtras.columns.length > 0) {
-    if (opts.migrate === false) throw mismatch(diff, `the remote has ${describeExtras(diff.remoteExtras).join(', ')} (--no-migrate)`, t.url);
-    acc.schema.push(...applyAdditiveSchema(db, diff.remoteExtras, `pull from ${name}`, info.schema.version));
+  if (!vouched) {
+    const diff = diffSchemas(readReplicatedSchema(db).tables, info.schema.tables);
+    if (diff.relation === 'diverged') throw mismatch(diff, '', t.url);
+    if (diff.remoteExtras.tables.length + diff.remoteExtras.columns.length > 0) {
+      if (opts.migrate === false) throw mismatch(diff, `the remote has ${describeExtras(diff.remoteExtras).join(', ')} (--no-migrate)`, t.url);
+      acc.schema.push(...applyAdditiveSchema(db, diff.remoteExtras, `pull from ${name}`, info.schema.version));
+    }
   }
   const remote = requireRemote(db, name);
   const peer = getPeer(db, remoteSite);
   // What the remote has of our stream: our pushes, or (a peer file) its own pulls from us.
   let pushed = laterCursor(remote.push, { version: peer.seen, seq: END_OF_VERSION });
   const fromPeer = deliveredBy(db, remoteSite);
-  const applier = new ChangeApplier(db, {
-    peerSite: remoteSite,
-    remote: name,
-    knownToPeer: (v) => v <= pushed.version || fromPeer(v),
-  });
+  const knownToPeer = (v: bigint): boolean => v <= pushed.version || fromPeer(v);
+  const kept = session?.applier(db, remoteSite, name, knownToPeer);
+  const applier = kept?.applier ?? new ChangeApplier(db, { peerSite: remoteSite, remote: name, knownToPeer });
   // A peer file may also have pushed its stream to us: resume after whichever got further.
   const since = laterCursor(remote.pull, peer.received);
-  const conflictStore = new ConflictStore(db);
-  const check = new ReportedConflictCheck(db);
+  const conflictStore = kept?.conflicts ?? new ConflictStore(db);
+  // Read from the schema: only when a conflicts frame comes.
+  let check: ReportedConflictCheck | undefined;
   // The remote passes on conflicts our writes were part of that it (or another client) found;
   // one that cannot be a conflict of our tables (forged, or another schema) is left out.
   const onConflicts = (list: WireConflict[], lastId: bigint): void => {
+    if (list.length > 0) check ??= new ReportedConflictCheck(db);
     db.transaction(() => {
-      for (const c of list) if (check.problem(c) === null && conflictStore.record(c, name) !== null) acc.conflicts++;
+      for (const c of list) if (check!.problem(c) === null && conflictStore.record(c, name) !== null) acc.conflicts++;
       setConflictsPulled(db, name, lastId);
     })();
   };
@@ -122,9 +127,18 @@ export async function pullOnce(store: Store, name: string, t: Transport, opts: S
     site: local, since, pageSize: pageSizeOf(opts), conflictsAfter: remote.conflictsPulled, onConflicts,
     waitMs: opts.waitMs,
     onAnswer: opts.onAnswer,
+    known: session?.known(info),
     ...(hasResolutions(info) ? { resolutionsAfter: remote.resolutionsPulled, onResolutions } : {}),
   };
-  await t.pull(pullReq, (page: Page) => {
+  // The pull's bookkeeping rides in each page's transaction (a live pull is mostly one page, so
+  // one commit); a pull that brought no page does it alone.
+  const bookkeep = (): void => {
+    pruneDelivered(db, remoteSite, pushed.version);
+    pruneTxlog(db);
+    touchRemote(db, name, 'pull');
+  };
+  let paged = false;
+  const end = await t.pull(pullReq, (page: Page) => {
     if (acc.tables) for (const c of page.changes) acc.tables.add(c[0]);
     const r = applier.apply(page.changes, (versions, before) => {
       if (versions) {
@@ -137,16 +151,15 @@ export async function pullOnce(store: Store, name: string, t: Transport, opts: S
       }
       setPullCursor(db, name, page.cursor, remoteSite);
       setPeerReceived(db, remoteSite, page.cursor);
+      bookkeep();
     });
+    paged = true;
     acc.received += r.received;
     acc.conflicts += r.conflicts.length;
     opts.onProgress?.({ phase: 'pull', changes: acc.received, bytes: t.stats.bytesReceived });
   }, opts.signal);
-  db.transaction(() => {
-    pruneDelivered(db, remoteSite, pushed.version);
-    pruneTxlog(db);
-    touchRemote(db, name, 'pull');
-  })();
+  if (!paged) db.transaction(bookkeep)();
+  session?.settle(db, info, end);
 }
 
 /** True when the remote takes and relays resolutions (an older one would refuse their frame). */
@@ -173,7 +186,7 @@ export interface PushAcc {
 }
 
 /** One push attempt on an open replica and transport (no retries): what live sync repeats. */
-export async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PushAcc): Promise<void> {
+export async function pushOnce(store: Store, name: string, t: Transport, opts: SyncOptions, acc: PushAcc, keptReader?: Store): Promise<void> {
   const db = store.db;
   const local = siteId(db);
   const schema = readReplicatedSchema(db);
@@ -212,7 +225,8 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
   // An earlier attempt of this push that was cut got these pages committed: they were sent.
   for (const p of acc.unacked) if (!isAfter(start, p.cursor.version, p.cursor.seq)) acc.sent += p.changes;
   acc.unacked = [];
-  const reader = openStore(store.path, {});
+  // A live sync keeps its page reader open from push to push (loading cr-sqlite costs more than a small push).
+  const reader = keptReader ?? openStore(store.path, {});
   // Pages within what the hub accepts (it says so in its info).
   const pageSize = Math.min(pageSizeOf(opts), info.limits?.maxPageSize ?? MAX_PAGE_SIZE);
   const filter = { excludeDeliveredBy: remoteSite, maxBytes: pageBytesFor(info) };
@@ -260,7 +274,7 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
     // A push that failed or was aborted mid-stream may leave the page reader suspended inside
     // its statement: end it first, or closing the reader fails ("connection is busy").
     await source.return(undefined);
-    reader.close();
+    if (reader !== keptReader) reader.close();
   }
 }
 

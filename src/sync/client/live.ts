@@ -7,7 +7,9 @@ import { ConflictStore } from '../../db/conflicts/store.js';
 import { ResolutionStore } from '../../db/conflicts/resolutions.js';
 import { listConflicts, type ConflictView } from '../../db/conflicts/list.js';
 import { requireRemote } from '../../db/state/remotes.js';
-import { openStore, type Store } from '../../db/store.js';
+import { dbVersion, openStore, type Store } from '../../db/store.js';
+import { END_OF_VERSION } from '../protocol/types.js';
+import { PullSession } from './pull-session.js';
 import { isHttpUrl, openTransport } from '../transports/open.js';
 import { LIVE_GRACE_MS } from '../transports/http.js';
 import type { Transport } from '../transports/transport.js';
@@ -94,6 +96,9 @@ export class LiveSync extends EventEmitter {
   /** Prepared on first use (statements on the open store). */
   private resolutions: ResolutionStore | undefined;
   private fatal: CrsyncError | undefined;
+  /** What one pull leaves to the next (the vouched info, the applier). */
+  private readonly session = new PullSession();
+  private reader: Store | undefined;
   private finished: Promise<void> = Promise.resolve();
   private started = false;
 
@@ -194,6 +199,8 @@ export class LiveSync extends EventEmitter {
   private pending(): number {
     if (this.state === 'stopped' || !this.store?.db.open) return 0;
     const remote = requireRemote(this.store.db, this.name);
+    // Nothing written since the push cursor (a pull's merge moves it too): no need to count.
+    if (remote.push.seq === END_OF_VERSION && dbVersion(this.store.db) <= remote.push.version) return 0;
     return countChangesAfter(this.store.db, remote.push, remote.remoteSite ? { excludeDeliveredBy: remote.remoteSite } : {}).total;
   }
 
@@ -249,8 +256,9 @@ export class LiveSync extends EventEmitter {
       const waitMs = this.state === 'live' ? this.o.waitMs : undefined;
       const acc: PullAcc = { received: 0, conflicts: 0, resolutions: 0, schema: [], tables: new Set() };
       try {
-        await pullOnce(this.store, this.name, this.transport, this.syncOptions(waitMs, () => (answered = performance.now())), acc);
+        await pullOnce(this.store, this.name, this.transport, this.syncOptions(waitMs, () => (answered = performance.now())), acc, this.session);
       } catch (err) {
+        this.session.reset();
         if (this.stopping || !(await this.failed(err))) break;
         continue;
       }
@@ -278,7 +286,7 @@ export class LiveSync extends EventEmitter {
       const started = performance.now();
       const acc: PushAcc = { sent: 0, conflicts: 0, resolutions: 0, created: false, schema: [], unacked: [] };
       try {
-        await pushOnce(this.store, this.name, this.transport, this.syncOptions(), acc);
+        await pushOnce(this.store, this.name, this.transport, this.syncOptions(), acc, this.pushReader());
       } catch (err) {
         if (this.stopping) break;
         const e = toCrsyncError(err);
@@ -297,6 +305,16 @@ export class LiveSync extends EventEmitter {
       if (acc.sent > 0) this.emit('pushed', { changes: acc.sent, ms: Math.round(performance.now() - started) } satisfies LiveTransfer);
       if (acc.conflicts > 0) this.emitConflicts();
     }
+  }
+
+  /** The connection pushes read their pages from, opened on the first push and kept until the sync stops. */
+  private pushReader(): Store {
+    if (!this.reader) {
+      const reader = openStore(this.o.dbPath, {});
+      this.reader = reader;
+      this.cleanup.unshift(() => reader.close());
+    }
+    return this.reader;
   }
 
   private emitConflicts(): void {

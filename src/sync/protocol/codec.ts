@@ -79,7 +79,9 @@ export function encodeHeader(h: StreamHeader): Buffer {
 }
 
 export function encodeEnd(e: StreamEnd): Buffer {
-  return frame(['e', compact(e.cursor.version), compact(e.cursor.seq), e.changes]);
+  const base = ['e', compact(e.cursor.version), compact(e.cursor.seq), e.changes];
+  // Readers before these fields ignore what follows the change count.
+  return frame(e.hubSite !== undefined && e.schemaHash !== undefined ? [...base, e.hubSite, e.schemaHash] : base);
 }
 
 /** Conflicts for the other side to record; `lastId` is the sender's newest conflict id (pull). */
@@ -200,8 +202,11 @@ export function decodeFrame(payload: Uint8Array, limits: FrameLimits = PROTOCOL_
       return { type: 'header', header: { site: bin(f[1], 'site'), schemaHash: f[2], seen: f[3] == null ? undefined : int(f[3], 'seen') } };
     case 'p':
       return { type: 'page', page: decodePage(f, limits) };
-    case 'e':
-      return { type: 'end', end: { cursor: { version: int(f[1], 'cursor'), seq: int(f[2], 'cursor') }, changes: Number(int(f[3], 'change count')) } };
+    case 'e': {
+      const end: StreamEnd = { cursor: { version: int(f[1], 'cursor'), seq: int(f[2], 'cursor') }, changes: Number(int(f[3], 'change count')) };
+      if (typeof f[4] === 'string' && typeof f[5] === 'string') Object.assign(end, { hubSite: f[4], schemaHash: f[5] });
+      return { type: 'end', end };
+    }
     case 'c': {
       if (!Array.isArray(f[1]) || f[1].length > MAX_CONFLICTS_PER_FRAME) throw bad('conflicts frame is not [c, conflicts[], lastId]');
       return { type: 'conflicts', conflicts: f[1].map(validConflict), lastId: int(f[2], 'lastId') };
@@ -221,7 +226,7 @@ export function decodeFrame(payload: Uint8Array, limits: FrameLimits = PROTOCOL_
  * Reads frames from a byte stream. Ends cleanly only at a frame boundary; a stream cut inside
  * a frame throws `truncated_stream` (everything before it was whole and may be kept).
  */
-export async function* readFrames(source: AsyncIterable<Uint8Array>, limits: FrameLimits = PROTOCOL_FRAME_LIMITS): AsyncGenerator<Frame> {
+export async function* readFrames(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, limits: FrameLimits = PROTOCOL_FRAME_LIMITS): AsyncGenerator<Frame> {
   const maxFrame = limits.maxFrameBytes;
   // Chunks are joined only once a whole frame has arrived, so large frames cost one copy.
   let chunks: Buffer[] = [];

@@ -96,6 +96,10 @@ export interface StreamHeader {
 export interface StreamEnd {
   cursor: Cursor;
   changes: number;
+  /** A pull's answer to a client that named the identity it knows (knownSite, knownSchema): the hub dataset's site id (hex)... */
+  hubSite?: string;
+  /** ...and its schema hash now. Absent from pushes and from hubs before this field. */
+  schemaHash?: string;
 }
 
 /** A conflict as exchanged between hub and client (values in crsync JSON text). */

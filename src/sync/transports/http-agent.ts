@@ -21,6 +21,8 @@ export interface HttpResponse {
   body: http.IncomingMessage;
   /** Reads the whole body as UTF-8 text. */
   text(): Promise<string>;
+  /** Reads the whole body. */
+  bytes(): Promise<Buffer>;
   /**
    * Ends the answer once the caller has read all it needs (a change stream's end frame: what
    * follows is only the gzip trailer and the chunked terminator): reported as a whole answer.
@@ -43,11 +45,11 @@ function timeoutError(what: string, ms: number): Error {
   return Object.assign(new Error(`${what} timed out after ${ms} ms`), { code: 'ETIMEDOUT' });
 }
 
-function readText(body: http.IncomingMessage): Promise<string> {
+function readBytes(body: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     body.on('data', (c: Buffer) => chunks.push(c));
-    body.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    body.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     body.once('error', reject);
     body.once('aborted', () => reject(Object.assign(new Error('the answer was cut off'), { code: 'ECONNRESET' })));
   });
@@ -107,7 +109,7 @@ export class HttpAgent {
           whole = true;
           res.destroy();
         };
-        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res, text: () => readText(res), done });
+        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res, text: async () => (await readBytes(res)).toString('utf8'), bytes: () => readBytes(res), done });
       });
       if (opts.body === undefined) req.end();
       else if (typeof opts.body === 'string') req.end(opts.body);

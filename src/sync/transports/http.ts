@@ -35,6 +35,9 @@ function networkError(err: unknown, origin: string): CrsyncError | undefined {
 /** How much longer than a live pull's wait the hub may stay silent before the pull counts as failed. */
 export const LIVE_GRACE_MS = 10_000;
 
+/** Pull answers up to this size with a Content-Length are read whole (hubs send theirs under 16 KiB so). */
+const WHOLE_ANSWER_BYTES = 64 * 1024;
+
 /** Counts bytes flowing through. */
 function counter(onBytes: (n: number) => void): Transform {
   return new Transform({
@@ -186,16 +189,14 @@ export class HttpTransport implements Transport {
     if (req.conflictsAfter !== undefined) q += `&conflictsAfter=${req.conflictsAfter}`;
     if (req.resolutionsAfter !== undefined) q += `&resolutionsAfter=${req.resolutionsAfter}`;
     if (req.waitMs) q += `&wait=${req.waitMs}`;
+    if (req.known) q += `&knownSite=${req.known.site}&knownSchema=${req.known.schemaHash}`;
     // A held live pull is silent for up to its wait: a hub silent for longer than that is dead.
     const idleTimeout = req.waitMs ? req.waitMs + (this.silenceMs ?? LIVE_GRACE_MS) : undefined;
     const res = await this.send('GET', q, { headers: { 'accept-encoding': 'gzip', accept: FRAMES_MEDIA_TYPE }, signal, idleTimeout });
     req.onAnswer?.();
-    const source = res.headers['content-encoding'] === 'gzip' ? createGunzip() : new PassThrough();
-    // pipeline forwards a socket error to `source`, so the frame reader fails instead of hanging.
-    pipeline(res.body, counter((n) => (this.stats.bytesReceived += n)), source, () => {});
     let ended = false;
     try {
-      for await (const frame of readFrames(source)) {
+      for await (const frame of readFrames(await this.pullBody(res))) {
         if (frame.type === 'page') await onPage(frame.page);
         else if (frame.type === 'end') {
           ended = true;
@@ -218,6 +219,23 @@ export class HttpTransport implements Transport {
       else res.body.destroy();
     }
     throw new CrsyncError('truncated_stream', 'the change stream ended before its last frame', { hint: 'run the command again; it resumes from the last committed page' });
+  }
+
+  /**
+   * A pull's body as bytes to read frames from: a small answer sent whole (a Content-Length, no
+   * coding: what a live pull mostly gets) is read in one piece, without a stream pipeline.
+   */
+  private async pullBody(res: HttpResponse): Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>> {
+    const length = Number(res.headers['content-length'] ?? NaN);
+    if (res.headers['content-encoding'] === undefined && length <= WHOLE_ANSWER_BYTES) {
+      const body = await res.bytes();
+      this.stats.bytesReceived += body.length;
+      return [body];
+    }
+    const source = res.headers['content-encoding'] === 'gzip' ? createGunzip() : new PassThrough();
+    // pipeline forwards a socket error to `source`, so the frame reader fails instead of hanging.
+    pipeline(res.body, counter((n) => (this.stats.bytesReceived += n)), source, () => {});
+    return source;
   }
 
   async push(req: PushRequest, pages: AsyncIterable<Page>, signal?: AbortSignal): Promise<PushResponse> {

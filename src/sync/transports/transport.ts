@@ -17,6 +17,11 @@ export interface PullRequest {
   waitMs?: number;
   /** Called when the remote starts answering (a held live pull: when the hold ended). */
   onAnswer?: () => void;
+  /**
+   * The remote's identity as the client last heard it (its info): a hub then says in the end
+   * frame whether it still holds, and answers no page when it does not (hubs only).
+   */
+  known?: { site: string; schemaHash: string };
 }
 
 /** The header of one push. */
