@@ -35,6 +35,9 @@ export function sealForUpload(source: Db, dest: string): { position: UploadPosit
   const db = new Database(dest, { fileMustExist: true });
   try {
     db.pragma('secure_delete = ON');
+    // A scratch copy (removed by the next push if anything fails): no journal, no syncs.
+    db.pragma('journal_mode = OFF');
+    db.pragma('synchronous = OFF');
     const replicated = new Set(listReplicatedTables(db));
     let dropped = false;
     db.transaction(() => {

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { CrsyncError } from '../errors.js';
 import { hashTap } from '../sync/protocol/hash-tap.js';
+import { SNAPSHOT_IO, SNAPSHOT_ZLIB } from '../sync/protocol/snapshot-pack.js';
 import { END_OF_VERSION, PROTOCOL_VERSION, SNAPSHOT_HEADERS, SNAPSHOT_MEDIA_TYPE } from '../sync/protocol/types.js';
 import type { HubAccess } from './access.js';
 import { bodyStream, guardedBody } from './body.js';
@@ -95,7 +96,7 @@ async function receiveFile(req: IncomingMessage, tmp: string, size: number, sha2
   const tap = hashTap({ bytes: size, tooMany: () => bad(`it unpacks to more than the announced ${size} bytes`) });
   const body = Readable.from(guardedBody(bodyStream(req, 'identity'), { ...limits, maxBytes: limits.maxBodyBytes, framed: false }));
   try {
-    await pipeline(body, createGunzip(), tap.stream, createWriteStream(tmp));
+    await pipeline(body, createGunzip(SNAPSHOT_ZLIB), tap.stream, createWriteStream(tmp, SNAPSHOT_IO));
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') throw bad('it is not valid gzip, or it was cut short');

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, readdirSync, rmSync } from 'node:fs';
+import { createReadStream, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createGzip } from 'node:zlib';
 import { CrsyncError } from '../errors.js';
 import { PROTOCOL_VERSION, SNAPSHOT_HEADERS, SNAPSHOT_MEDIA_TYPE } from '../sync/protocol/types.js';
 import type { Dataset } from './dataset-store.js';
-import { hashTap } from '../sync/protocol/hash-tap.js';
+import { packSnapshot, SNAPSHOT_IO } from '../sync/protocol/snapshot-pack.js';
 
 /** How long a snapshot nobody downloads is kept for a resumed or a next clone. */
 const KEEP_MS = 5 * 60_000;
@@ -39,7 +38,7 @@ interface Entry {
 
 /**
  * Snapshots of the hub's datasets, one file per dataset at a time: made on the first request
- * (VACUUM INTO a temporary file in the hub's folder, then gzipped), shared by the requests that
+ * (VACUUM INTO a temporary file in the hub's folder, then gzipped: snapshot-pack.ts), shared by the requests that
  * come while the dataset is unchanged (so a cut download resumes with Range against the same
  * bytes), removed when the dataset moved on and nobody reads it, after KEEP_MS unused, and at
  * shutdown. Only one snapshot of a dataset is made at a time.
@@ -85,7 +84,7 @@ export class Snapshots {
     // A client that stops reading is cut off after the hub's idle timeout.
     res.setTimeout(idleTimeoutMs, () => res.destroy());
     try {
-      await pipeline(createReadStream(b.path, { start }), res);
+      await pipeline(createReadStream(b.path, { ...SNAPSHOT_IO, start }), res);
     } catch {
       // The client went away: nothing more can reach it; its rerun resumes with Range.
       res.destroy();
@@ -129,16 +128,14 @@ export class Snapshots {
     const gz = join(this.dir, `${tag}.db.gz`);
     try {
       const made = await d.snapshot(raw);
-      const rawTap = hashTap();
-      const gzTap = hashTap();
-      await pipeline(createReadStream(raw), rawTap.stream, createGzip({ level: 6 }), gzTap.stream, createWriteStream(gz));
+      const packed = await packSnapshot(raw, gz);
       return {
         key,
         path: gz,
-        etag: `"${gzTap.digest()}"`,
-        gzBytes: gzTap.bytes,
-        rawBytes: rawTap.bytes,
-        sha256: rawTap.digest(),
+        etag: `"${packed.gzSha256}"`,
+        gzBytes: packed.gzBytes,
+        rawBytes: packed.rawBytes,
+        sha256: packed.rawSha256,
         version: made.version,
         site: Buffer.from(made.site).toString('hex'),
         users: 0,

@@ -3,41 +3,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crsyncJson } from '../helpers.js';
 import { CHANGES, makeReplica, ok, peek, rows, runJson, sandbox, sql, SYNC_ENV } from './sync-helpers.js';
-import { migrated } from './migrate-helpers.js';
+import { replicaWithHistory, type PushJson } from './snapshot-push-helpers.js';
 
 const box = sandbox('crsync-snapshot-push-');
 
-interface PushJson {
-  sent: number;
-  received: number;
-  created: boolean;
-  via: 'snapshot' | 'changes';
-}
-
-/** A replica with history: deletes, a re-insert, writes of another site merged in, a migration, a local-only table. */
-async function replicaWithHistory(): Promise<string> {
-  const a = box.path('a.db');
-  const p = box.path('p.db');
-  await makeReplica(a);
-  await sql(a, `insert into t (id, name, qty, price, data) values (1, 'one', 1, 1.5, x'01'), (2, 'two', 2, 2.5, null), (3, 'three', 3, 0.0, x'')`);
-  await ok(['clone', '--no-snapshot', a, p]);
-  // Another site's writes, merged into a: they must keep the other site's id.
-  await sql(p, `update t set name = 'from p' where id = 1`);
-  await sql(p, `insert into t (id, name) values (4, 'four')`);
-  await ok(['-d', p, 'push']);
-  await sql(a, `delete from t where id = 2`);
-  await sql(a, `delete from t where id = 3`);
-  await sql(a, `insert into t (id, name, qty) values (3, 'three again', 33)`);
-  await migrated(a, 'alter table t add column note text;');
-  await sql(a, `update t set note = 'noted' where id = 1`);
-  await sql(a, `create table scratch (secret text); insert into scratch values ('local only')`);
-  await sql(a, `create index t_name on t (name)`);
-  return a;
-}
-
 describe('a first push by snapshot', () => {
   it('makes the dataset a change-stream push makes, with a hub site id of its own, and syncs on both ways', async () => {
-    const a = await replicaWithHistory();
+    const a = await replicaWithHistory(box);
     const hub = await box.hub();
     await ok(['-d', a, 'remote', 'add', 'snap', `${hub.url}/snap`]);
     await ok(['-d', a, 'remote', 'add', 'stream', `${hub.url}/stream`]);

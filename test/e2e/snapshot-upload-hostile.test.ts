@@ -81,6 +81,7 @@ describe('snapshot uploads a hub refuses', () => {
       ['merge records', await upload((db) => db.prepare("INSERT INTO crsync_applied VALUES (1, randomblob(16), 'x', 1, 'now', 1)").run()), {}, 400, 'bad_snapshot'],
       ['a table that is not replicated', await upload((db) => db.exec('CREATE TABLE extra (x)')), {}, 400, 'bad_snapshot'],
       ['a view', await upload((db) => db.exec('CREATE VIEW v AS SELECT 1')), {}, 400, 'bad_snapshot'],
+      ['clock rows of a key that is not in the key table', await upload((db) => db.exec('DELETE FROM t__crsql_pks WHERE __crsql_key = (SELECT max(key) FROM t__crsql_clock)')), {}, 400, 'bad_snapshot'],
       ['a clock row of a column that does not exist', await upload((db) => db.exec("UPDATE t__crsql_clock SET col_name = 'nope' WHERE col_name = 'name'")), {}, 400, 'bad_snapshot'],
       ['an internal table in another shape', await upload((db) => db.exec('ALTER TABLE crsync_peers ADD COLUMN extra')), {}, 400, 'bad_snapshot'],
     ];

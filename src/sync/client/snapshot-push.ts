@@ -1,23 +1,21 @@
-import { createReadStream, createWriteStream, rmSync } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { rmSync } from 'node:fs';
 import { CrsyncError } from '../../errors.js';
 import { sealForUpload } from '../../db/snapshot-upload.js';
 import { finishSnapshotPush } from '../../db/state/clone.js';
 import { dbVersion, type Store } from '../../db/store.js';
-import { hashTap } from '../protocol/hash-tap.js';
 import type { Transport } from '../transports/transport.js';
 import type { PushAcc, SyncOptions } from './engine.js';
 
-/** Files of an upload being prepared next to the replica: the sealed copy, then its gzip. */
+/** Files of an upload being prepared next to the replica: the sealed copy, and its gzip (a hub's transport makes it). */
 function filesOf(dbPath: string): { raw: string; gz: string } {
   return { raw: `${dbPath}.upload`, gz: `${dbPath}.upload.gz` };
 }
 
 /**
  * A first push by snapshot into a remote dataset that is missing or holds no change: a copy of
- * the replica (one read transaction) stripped to what travels, gzipped with its sha256, uploaded;
- * the remote makes it a dataset of its own, and our cursors move to the snapshot's position.
+ * the replica (one read transaction) stripped to what travels, handed to the transport (a hub
+ * receives it gzipped with its sha256, a peer file is replaced by it); the remote makes it a
+ * dataset of its own, and our cursors move to the snapshot's position.
  * Returns the changes it moved, or null when the push must go by change stream instead: nothing
  * to send, --no-snapshot, a replica that cannot travel so (say, a CHECK constraint), a remote
  * that takes no snapshots, or one that already holds changes. A cut upload throws (the retry,
@@ -33,14 +31,11 @@ export async function pushBySnapshot(store: Store, name: string, t: Transport, o
   try {
     const sealed = sealForUpload(store.db, f.raw);
     if (sealed.problems.length > 0) return null;
-    const tap = hashTap();
-    await pipeline(createReadStream(f.raw), tap.stream, createGzip({ level: 6 }), createWriteStream(f.gz));
-    rmSync(f.raw, { force: true });
     const { site, version, changes } = sealed.position;
     opts.onProgress?.({ phase: 'push', changes: 0, bytes: 0, total: changes });
     let receipt;
     try {
-      receipt = await t.uploadSnapshot(f.gz, { site, version, size: tap.bytes, sha256: tap.digest() }, opts.signal);
+      receipt = await t.uploadSnapshot(f.raw, { site, version }, opts.signal);
     } catch (err) {
       // Someone pushed (or made the dataset) first: our changes go by change stream.
       if (err instanceof CrsyncError && err.code === 'dataset_not_empty') return null;

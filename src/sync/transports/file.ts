@@ -2,13 +2,14 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { CrsyncError } from '../../errors.js';
 import { openStore } from '../../db/store.js';
 import { backupInto, sealSnapshot } from '../../db/snapshot.js';
+import { installUpload } from '../../db/snapshot-install.js';
 import { stringifySqlJson } from '../../values.js';
 import { jsonSide } from '../../db/conflicts/detect.js';
 import { cursorToJson } from '../protocol/codec.js';
 import { ServedReplica, toWireConflict } from '../endpoint.js';
 import type { DatasetInfo, Page, PushResponse, SchemaRequest, StreamEnd } from '../protocol/types.js';
 import { filePathOf } from './url.js';
-import type { PullRequest, PushRequest, SnapshotReceipt, SnapshotUploadReceipt, TransferStats, Transport } from './transport.js';
+import type { PullRequest, PushRequest, SnapshotReceipt, SnapshotUploadMeta, SnapshotUploadReceipt, TransferStats, Transport } from './transport.js';
 
 
 /** Direct peer-to-peer sync with another crsync database file: no server, same operations. */
@@ -106,9 +107,13 @@ export class FileTransport implements Transport {
     }
   }
 
-  /** A peer file is made by its change stream (the first push into it copies nothing). */
-  async uploadSnapshot(): Promise<SnapshotUploadReceipt | null> {
-    return null;
+  /** A missing or empty peer file becomes the copy itself, with an identity of its own. */
+  async uploadSnapshot(copy: string, meta: SnapshotUploadMeta): Promise<SnapshotUploadReceipt | null> {
+    // Our connection to the file (opened by info) must not outlive it: the file is replaced.
+    await this.close();
+    const made = installUpload(copy, this.path, meta);
+    this.stats.bytesSent += made.bytes;
+    return { siteId: made.site, dbVersion: made.version, changes: made.changes };
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { CrsyncError } from '../../errors.js';
 import { PROTOCOL_VERSION, SNAPSHOT_HEADERS, SNAPSHOT_MEDIA_TYPE } from '../protocol/types.js';
 import { hashTap } from '../protocol/hash-tap.js';
+import { packSnapshot, SNAPSHOT_IO, SNAPSHOT_ZLIB } from '../protocol/snapshot-pack.js';
 import type { HttpResponse } from './http-agent.js';
 import type { SnapshotReceipt, SnapshotUploadMeta, SnapshotUploadReceipt } from './transport.js';
 
@@ -114,7 +115,7 @@ export async function downloadSnapshot(url: string, out: string, request: Snapsh
  * for the rest. A cut or a refused write is returned, not thrown, once the file is closed.
  */
 async function receive(body: AsyncIterable<Buffer>, gz: string, append: boolean, onBytes: (n: number) => void): Promise<{ bytes: number; cut?: unknown; fileError?: unknown }> {
-  const file = createWriteStream(gz, { flags: append ? 'a' : 'w' });
+  const file = createWriteStream(gz, { ...SNAPSHOT_IO, flags: append ? 'a' : 'w' });
   let fileError: unknown;
   file.on('error', (err) => (fileError ??= err));
   let bytes = 0;
@@ -140,7 +141,7 @@ async function unpack(gz: string, out: string, expected: { size: number; sha256:
   let why: string | undefined;
   for (const p of sidecars(out)) rmSync(p, { force: true });
   try {
-    await pipeline(createReadStream(gz), createGunzip(), tap.stream, createWriteStream(out));
+    await pipeline(createReadStream(gz, SNAPSHOT_IO), createGunzip(SNAPSHOT_ZLIB), tap.stream, createWriteStream(out, SNAPSHOT_IO));
     const sum = tap.digest();
     if (tap.bytes !== expected.size) why = `it is ${tap.bytes} bytes, not the announced ${expected.size}`;
     else if (sum !== expected.sha256) why = `its sha256 is ${sum}, not the announced ${expected.sha256}`;
@@ -160,25 +161,41 @@ async function unpack(gz: string, out: string, expected: { size: number; sha256:
   }
 }
 
-/** The body and headers of a snapshot upload (POST …/snapshot) of the gzipped file `gz`. */
-export function snapshotUploadBody(gz: string, meta: SnapshotUploadMeta, onBytes: (n: number) => void): { body: Transform; headers: Record<string, string> } {
+/** A gzipped upload: the file and the size and sha256 of what it unpacks to. */
+export interface PackedUpload {
+  gz: string;
+  size: number;
+  sha256: string;
+}
+
+/** Gzips the sealed copy `copy` to `<copy>.gz` (and removes it), hashing it on the way (what the hub checks). */
+export async function packUpload(copy: string): Promise<PackedUpload> {
+  const gz = `${copy}.gz`;
+  const packed = await packSnapshot(copy, gz);
+  // The gzip is what travels: the copy's disk space goes now.
+  rmSync(copy, { force: true });
+  return { gz, size: packed.rawBytes, sha256: packed.rawSha256 };
+}
+
+/** The body and headers of a snapshot upload (POST …/snapshot) of a packed copy. */
+export function snapshotUploadBody(packed: PackedUpload, meta: SnapshotUploadMeta, onBytes: (n: number) => void): { body: Transform; headers: Record<string, string> } {
   const body = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       onBytes(chunk.length);
       cb(null, chunk);
     },
   });
-  createReadStream(gz).on('error', (e) => body.destroy(e)).pipe(body);
+  createReadStream(packed.gz, SNAPSHOT_IO).on('error', (e) => body.destroy(e)).pipe(body);
   return {
     body,
     headers: {
       'content-type': SNAPSHOT_MEDIA_TYPE,
-      'content-length': String(statSync(gz).size),
+      'content-length': String(statSync(packed.gz).size),
       [SNAPSHOT_HEADERS.protocol]: String(PROTOCOL_VERSION),
       [SNAPSHOT_HEADERS.site]: meta.site.toString('hex'),
       [SNAPSHOT_HEADERS.version]: meta.version.toString(),
-      [SNAPSHOT_HEADERS.size]: String(meta.size),
-      [SNAPSHOT_HEADERS.sha256]: meta.sha256,
+      [SNAPSHOT_HEADERS.size]: String(packed.size),
+      [SNAPSHOT_HEADERS.sha256]: packed.sha256,
     },
   };
 }

@@ -5,7 +5,7 @@ import { parseHubUrl } from './url.js';
 import { conflictFromJson, encodeConflicts, encodeEnd, encodeResolutions, encodeHeader, encodePage, readFrames, type WireConflictJson } from '../protocol/codec.js';
 import { FRAMES_MEDIA_TYPE, PROTOCOL_VERSION, START, type DatasetInfo, type Page, type PushResponse, type SchemaRequest, type StreamEnd } from '../protocol/types.js';
 import type { PullRequest, PushRequest, RequestObserver, SnapshotReceipt, SnapshotUploadMeta, SnapshotUploadReceipt, TransferStats, Transport } from './transport.js';
-import { downloadSnapshot, snapshotUploadBody, uploadReceipt } from './http-snapshot.js';
+import { downloadSnapshot, packUpload, snapshotUploadBody, uploadReceipt } from './http-snapshot.js';
 import { HttpAgent, type HttpResponse } from './http-agent.js';
 
 /** OpenSSL and Node codes of a certificate that cannot be verified. */
@@ -302,8 +302,8 @@ export class HttpTransport implements Transport {
     }
   }
 
-  async uploadSnapshot(gz: string, meta: SnapshotUploadMeta, signal?: AbortSignal): Promise<SnapshotUploadReceipt | null> {
-    const { body, headers } = snapshotUploadBody(gz, meta, (n) => (this.stats.bytesSent += n));
+  async uploadSnapshot(copy: string, meta: SnapshotUploadMeta, signal?: AbortSignal): Promise<SnapshotUploadReceipt | null> {
+    const { body, headers } = snapshotUploadBody(await packUpload(copy), meta, (n) => (this.stats.bytesSent += n));
     let res: HttpResponse;
     try {
       // The hub answers once it has checked and installed the file: allow it the time.

@@ -44,12 +44,10 @@ export interface SnapshotReceipt {
   bytes: number;
 }
 
-/** A gzipped snapshot file to upload (a first push): who wrote it, up to which version, the unpacked file's size and sha256. */
+/** A sealed copy of a replica to upload (a first push): who wrote it and up to which version. */
 export interface SnapshotUploadMeta {
   site: Buffer;
   version: bigint;
-  size: number;
-  sha256: string;
 }
 
 /** What the remote made of an uploaded snapshot: its new dataset's site id and position. */
@@ -108,10 +106,11 @@ export interface Transport {
    */
   snapshot(out: string, signal?: AbortSignal): Promise<SnapshotReceipt | null>;
   /**
-   * Uploads a gzipped snapshot of our replica as the remote's new dataset (a first push); null
-   * when the remote cannot take one. A remote dataset that already holds changes refuses it
-   * (dataset_not_empty). A cut upload starts over when called again.
+   * Makes `copy` (a sealed plain SQLite copy of our replica, db/snapshot-upload.ts) the remote's
+   * new dataset (a first push): a hub receives it gzipped, a peer file is replaced by it. The
+   * transport may consume `copy` and files named `<copy>.*`. Null when the remote cannot take
+   * one; a remote dataset that already holds changes refuses it (dataset_not_empty).
    */
-  uploadSnapshot(gz: string, meta: SnapshotUploadMeta, signal?: AbortSignal): Promise<SnapshotUploadReceipt | null>;
+  uploadSnapshot(copy: string, meta: SnapshotUploadMeta, signal?: AbortSignal): Promise<SnapshotUploadReceipt | null>;
   close(): Promise<void>;
 }
