@@ -104,9 +104,10 @@ export function table(f) {
     row(`  wire bytes`, mib(sn.wireBytes), `${mib(sn.gzipBytes)} gzip of file`, r2(sn.wireVsGzip), '<= 1.0', sn.wireVsGzip <= 1);
     row(`  client peak RSS, N -> 4N (MiB)`, fmtInt(sn.memory.n4.clientRssMiB), fmtInt(sn.memory.n.clientRssMiB), r2(sn.clientGrowth), '<= 1.2', sn.clientGrowth <= 1.2);
     row(`  hub peak RSS, N -> 4N (MiB)`, fmtInt(sn.memory.n4.hubRssMiB), fmtInt(sn.memory.n.hubRssMiB), r2(sn.memory.n4.hubRssMiB / sn.memory.n.hubRssMiB), '', undefined);
-    for (const [via, p] of Object.entries(sn.firstPush)) {
-      if (p) row(`first push of the cities, ${via === 'snapshot' ? 'by snapshot' : 'change stream'} (ms)`, fmtInt(p.ms), `${fmtInt(sn.mergeMs)} streamed merge`, r2(sn.mergeMs / p.ms), '>= 5x faster', sn.mergeMs / p.ms >= 5);
-    }
+    // The target is the first push as crsync makes it (by snapshot); the change stream (--no-snapshot) is shown beside it.
+    const { snapshot: bySnapshot, changes: byStream } = sn.firstPush;
+    if (bySnapshot) row('first push of the cities, by snapshot (ms)', fmtInt(bySnapshot.ms), `${fmtInt(sn.mergeMs)} streamed merge`, r2(sn.mergeMs / bySnapshot.ms), '>= 5x faster', sn.mergeMs / bySnapshot.ms >= 5);
+    if (byStream) row('  change stream (--no-snapshot, ms)', fmtInt(byStream.ms), `${fmtInt(sn.mergeMs)} streamed merge`, r2(sn.mergeMs / byStream.ms), '', undefined);
   }
   const pc = f['pg-cities'];
   if (pc) {
