@@ -103,7 +103,7 @@ export class FaultProxy {
  */
 export interface Hubs {
   readonly urls: string[];
-  /** False when the store makes no snapshot files (PostgreSQL): clones come by change stream. */
+  /** False when the hubs make no snapshots: clones come by change stream. */
   readonly snapshots?: boolean;
   /** Faults that fired, over every proxy. */
   readonly fired: number;

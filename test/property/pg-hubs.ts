@@ -11,7 +11,6 @@ import { writeDatasetFile } from './pg-dataset-file.js';
  * one of several that share the store. The oracle reads the store itself (pg-dataset-file.ts).
  */
 export class PgHubs implements Hubs {
-  readonly snapshots = false;
   private cluster: PgCluster | undefined;
   private readonly hubs: (Hub | undefined)[];
   private readonly proxies: FaultProxy[] = [];
