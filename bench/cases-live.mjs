@@ -90,6 +90,28 @@ export class Watchers {
   }
 }
 
+/**
+ * A hub and two live replicas on it, each in a process of its own: the writer (w0, which creates
+ * dataset `name`) and a watcher (w1, with `watcherOpts`); `run` gets them once both are live, and
+ * everything is stopped after it.
+ */
+async function withPair(ctx, name, watcherOpts, run) {
+  const hub = await startLoggedHub(join(ctx.dir, `hub-${name}`));
+  const ws = new Watchers();
+  const dir = join(ctx.dir, name);
+  mkdirSync(dir, { recursive: true });
+  try {
+    const url = `${hub.url}/${name}`;
+    const writer = await ws.host({ url, dir, first: 0, count: 1, create: true });
+    const watcher = await ws.host({ url, dir, first: 1, count: 1, ...watcherOpts });
+    await ws.until(() => ws.live([0, 1]), 30_000, 'both live');
+    return await run({ hub, ws, writer, watcher });
+  } finally {
+    await ws.stop().catch(() => {});
+    await hub.stop();
+  }
+}
+
 const range = (a, b) => Array.from({ length: b - a }, (_, i) => a + i);
 
 /**
@@ -97,15 +119,7 @@ const range = (a, b) => Array.from({ length: b - a }, (_, i) => a + i);
  * at a time is written on the writer; the figure is the time until the watcher's query has it.
  */
 export async function live1Case(ctx) {
-  const hub = await startLoggedHub(join(ctx.dir, 'hub-live1'));
-  const ws = new Watchers();
-  const dir = join(ctx.dir, 'live1');
-  mkdirSync(dir, { recursive: true });
-  try {
-    const url = `${hub.url}/live1`;
-    const writer = await ws.host({ url, dir, first: 0, count: 1, create: true });
-    await ws.host({ url, dir, first: 1, count: 1 });
-    await ws.until(() => ws.live([0, 1]), 30_000, 'both live');
+  return withPair(ctx, 'live1', {}, async ({ hub, ws, writer }) => {
     const lat = [];
     for (let i = 1; i <= ctx.liveWrites; i++) {
       const t0 = performance.now();
@@ -114,10 +128,7 @@ export async function live1Case(ctx) {
       await sleep(10);
     }
     return { writes: lat.length, ms: stats(lat), hub5xx: hub.errors5xx() };
-  } finally {
-    await ws.stop().catch(() => {});
-    await hub.stop();
-  }
+  });
 }
 
 /**
@@ -222,15 +233,7 @@ export async function live100Case(ctx) {
  * watcher per cycle). Per-cycle time and the watcher process's RSS, first vs last thousand.
  */
 export async function liveCyclesCase(ctx) {
-  const hub = await startLoggedHub(join(ctx.dir, 'hub-cycles'));
-  const ws = new Watchers();
-  const dir = join(ctx.dir, 'cycles');
-  mkdirSync(dir, { recursive: true });
-  try {
-    const url = `${hub.url}/cycles`;
-    const writer = await ws.host({ url, dir, first: 0, count: 1, create: true });
-    const watcher = await ws.host({ url, dir, first: 1, count: 1, echo: true });
-    await ws.until(() => ws.live([0, 1]), 30_000, 'both live');
+  return withPair(ctx, 'cycles', { echo: true }, async ({ hub, ws, writer, watcher }) => {
     const cycle = [];
     const rss = [];
     for (let i = 0; i < ctx.liveCycles; i++) {
@@ -247,8 +250,5 @@ export async function liveCyclesCase(ctx) {
     const f = { ms: median(cycle.slice(0, k)), rssMiB: mean(firstRss.map((r) => r.rssMiB)), heapMiB: mean(firstRss.map((r) => r.heapMiB)) };
     const l = { ms: median(cycle.slice(-k)), rssMiB: mean(lastRss.map((r) => r.rssMiB)), heapMiB: mean(lastRss.map((r) => r.heapMiB)) };
     return { cycles: cycle.length, window: k, first: f, last: l, timeRatio: l.ms / f.ms, rssRatio: l.rssMiB / f.rssMiB, p99: pct(cycle, 99), hub5xx: hub.errors5xx() };
-  } finally {
-    await ws.stop().catch(() => {});
-    await hub.stop();
-  }
+  });
 }

@@ -77,6 +77,14 @@ async function source(url: string): Promise<string> {
   return a;
 }
 
+/** Runs a command that must fail on the full disk: exit 1 and disk_full in its JSON; returns the error. */
+async function expectDiskFull(argv: string[]): Promise<{ code: string; message: string; hint: string }> {
+  const r = await runJson<{ error: { code: string; message: string; hint: string } }>(argv);
+  expect(r.exitCode, r.stderr).toBe(1);
+  expect(r.json.error.code).toBe('disk_full');
+  return r.json.error;
+}
+
 describe('a full disk', () => {
   it("the hub's disk fills during a push: 507 disk_full, exit 1, the committed pages intact, the hub serving; the push resumes once there is room", async (ctx) => {
     const dir = smallDisk(ctx);
@@ -85,11 +93,9 @@ describe('a full disk', () => {
     const a = await source(`${hub.url}/shop`);
     const hubFile = join(dir, 'hub', 'shop.db');
 
-    const full = await runJson<{ error: { code: string; message: string; hint: string } }>(['-d', a, 'push', '--create', '--no-snapshot', '--page-size', '2000']);
-    expect(full.exitCode, full.stderr).toBe(1);
-    expect(full.json.error.code).toBe('disk_full');
-    expect(full.json.error.message).toContain("the hub's disk is full");
-    expect(full.json.error.hint).toContain('free space');
+    const full = await expectDiskFull(['-d', a, 'push', '--create', '--no-snapshot', '--page-size', '2000']);
+    expect(full.message).toContain("the hub's disk is full");
+    expect(full.hint).toContain('free space');
     // Whole pages up to the hub's record of the push, nothing half-applied, the file sound.
     expectIntact(hubFile);
     const at = expectPrefix(a, hubFile, receivedCursorOf(siteOf(a)), 'after the disk filled');
@@ -117,11 +123,9 @@ describe('a full disk', () => {
     await ok(['-d', b, 'init']);
     await ok(['-d', b, 'remote', 'add', 'origin', `${hub.url}/shop`]);
 
-    const full = await runJson<{ error: { code: string; message: string; hint: string } }>(['-d', b, 'pull', '--page-size', '2000']);
-    expect(full.exitCode, full.stderr).toBe(1);
-    expect(full.json.error.code).toBe('disk_full');
-    expect(full.json.error.message).toMatch(/^the disk is full: /);
-    expect(full.json.error.hint).toContain('what was committed is kept');
+    const full = await expectDiskFull(['-d', b, 'pull', '--page-size', '2000']);
+    expect(full.message).toMatch(/^the disk is full: /);
+    expect(full.hint).toContain('what was committed is kept');
     const human = await run(['-d', b, 'pull', '--page-size', '2000']);
     expect(human.exitCode).toBe(1);
     expect(human.stderr).not.toContain('internal');
@@ -146,9 +150,7 @@ describe('a full disk', () => {
     const into = join(dir, 'clones');
     mkdirSync(into);
 
-    const full = await runJson<{ error: { code: string; message: string } }>(['clone', `${hub.url}/shop`, join(into, 'c.db')]);
-    expect(full.exitCode, full.stderr).toBe(1);
-    expect(full.json.error.code).toBe('disk_full');
+    await expectDiskFull(['clone', `${hub.url}/shop`, join(into, 'c.db')]);
     expect(existsSync(join(into, 'c.db'))).toBe(false);
     const left = readdirSync(into).filter((f) => looksLikeSqlite(join(into, f)));
     expect(left, `files left: ${readdirSync(into).join(', ')}`).toEqual([]);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CHANGES, crossEdits, makeReplica, ok, rows, sql } from './sync-helpers.js';
 import { doctorSchema, migrated } from './migrate-helpers.js';
 import { STORES, getJson, pgQuery, storeSandbox, type StoreKind } from './store-helpers.js';
+import { expectSameClones } from './snapshot-push-helpers.js';
 
 // Snapshots on the PostgreSQL store: a clone by snapshot and a first push by snapshot make what
 // the change stream makes, and the snapshot endpoints answer as on the SQLite store.
@@ -82,13 +83,7 @@ describe('snapshots on a PostgreSQL hub', () => {
     expect(snapInfo.schema).toEqual(streamInfo.schema);
     expect(snapInfo.siteId).not.toBe(streamInfo.siteId);
 
-    const s = box.path('s.db');
-    const c = box.path('c.db');
-    await ok(['clone', '--no-snapshot', `${hub.url}/snap`, s]);
-    await ok(['clone', '--no-snapshot', `${hub.url}/stream`, c]);
-    const expected = await rows(c, CHANGES);
-    expect(expected.length).toBeGreaterThan(15);
-    expect(await rows(s, CHANGES)).toEqual(expected);
+    const { s } = await expectSameClones(box, hub.url, 15);
     // The cells themselves: same values and clocks; every one brought by a.
     const cells = async (name: string): Promise<unknown[]> =>
       pgQuery(db, `SELECT c.tbl, encode(c.pk, 'hex') AS pk, c.cid, c.val_type, c.val_int::text AS i, c.val_real, encode(c.val_bytes, 'hex') AS b,

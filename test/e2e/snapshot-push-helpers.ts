@@ -1,4 +1,5 @@
-import { makeReplica, ok, sql, type Sandbox } from './sync-helpers.js';
+import { expect } from 'vitest';
+import { CHANGES, makeReplica, ok, rows, sql, type Sandbox } from './sync-helpers.js';
 import { migrated } from './migrate-helpers.js';
 
 /** What `push --json` and `sync --json` answer, as far as these tests look. */
@@ -28,4 +29,20 @@ export async function replicaWithHistory(box: Sandbox): Promise<string> {
   await sql(a, `create table scratch (secret text); insert into scratch values ('local only')`);
   await sql(a, `create index t_name on t (name)`);
   return a;
+}
+
+/**
+ * Clones the hub's datasets `snap` (pushed by snapshot) and `stream` (pushed by change stream)
+ * by change stream into s.db and c.db of `box`, and expects the two to hold the same replicated
+ * state, with more than `atLeast` changes. Returns the clones' paths.
+ */
+export async function expectSameClones(box: Pick<Sandbox, 'path'>, hubUrl: string, atLeast: number): Promise<{ s: string; c: string }> {
+  const s = box.path('s.db');
+  const c = box.path('c.db');
+  await ok(['clone', '--no-snapshot', `${hubUrl}/snap`, s]);
+  await ok(['clone', '--no-snapshot', `${hubUrl}/stream`, c]);
+  const expected = await rows(c, CHANGES);
+  expect(expected.length).toBeGreaterThan(atLeast);
+  expect(await rows(s, CHANGES)).toEqual(expected);
+  return { s, c };
 }

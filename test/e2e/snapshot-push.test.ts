@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crsyncJson } from '../helpers.js';
 import { CHANGES, makeReplica, ok, peek, rows, runJson, sandbox, sql, SYNC_ENV } from './sync-helpers.js';
-import { replicaWithHistory, type PushJson } from './snapshot-push-helpers.js';
+import { expectSameClones, replicaWithHistory, type PushJson } from './snapshot-push-helpers.js';
 
 const box = sandbox('crsync-snapshot-push-');
 
@@ -19,13 +19,7 @@ describe('a first push by snapshot', () => {
     expect(byStream).toMatchObject({ via: 'changes', created: true });
     expect(bySnapshot.sent).toBeGreaterThan(10);
 
-    const s = box.path('s.db');
-    const c = box.path('c.db');
-    await ok(['clone', '--no-snapshot', `${hub.url}/snap`, s]);
-    await ok(['clone', '--no-snapshot', `${hub.url}/stream`, c]);
-    const expected = await rows(c, CHANGES);
-    expect(expected.length).toBeGreaterThan(10);
-    expect(await rows(s, CHANGES)).toEqual(expected);
+    const { s, c } = await expectSameClones(box, hub.url, 10);
     expect(await rows(s, 'select * from t order by id')).toEqual(await rows(a, 'select * from t order by id'));
 
     // The hub has a site id of its own; the pusher's writes keep the pusher's id; nothing local-only went.
