@@ -160,7 +160,7 @@ export class Replica {
   /** Only a push creates, and only when asked: sync and pull never make a dataset. */
   private transfer(remote: string, opts: TransferOptions, create = false): SyncOptions {
     this.check();
-    return { dbPath: this.path, remote, env: this.env, pageSize: opts.pageSize, migrate: opts.migrate, signal: opts.signal, create };
+    return { dbPath: this.path, remote, env: this.env, pageSize: opts.pageSize, migrate: opts.migrate, signal: opts.signal, snapshot: opts.snapshot, create };
   }
 
   private afterTransfer<T>(result: T): T {

@@ -6,7 +6,7 @@ import type { SqlValue } from '../values.js';
 import { unpackPk } from './changes/packed-pk.js';
 import { applyAdditiveSchema } from './schema/apply.js';
 import { readReplicatedSchema } from './schema/read.js';
-import type { SnapshotPosition } from './snapshot.js';
+import { forgetSourceMeta, type SnapshotPosition } from './snapshot.js';
 import { openStore, quoteIdent } from './store.js';
 
 /**
@@ -134,8 +134,7 @@ export class SnapshotWriter {
     db.exec('DELETE FROM crsql_site_id');
     const site = db.prepare('INSERT INTO crsql_site_id (site_id, ordinal) VALUES (?, ?)');
     for (const [hex, ordinal] of this.ordinals) site.run(Buffer.from(hex, 'hex'), ordinal);
-    // The source's times of this file are not the snapshot's (as sealSnapshot leaves them out).
-    db.prepare("DELETE FROM crsync_meta WHERE key IN ('initialized_at', 'created_at', 'clone_pending')").run();
+    forgetSourceMeta(db);
     db.prepare('UPDATE crsync_migrations SET applied_at = ?').run(this.source.at);
     for (const sql of this.setAside) db.exec(sql);
     const hash = readReplicatedSchema(db).hash;

@@ -3,7 +3,7 @@ import { CrsyncError } from '../errors.js';
 import { tokenize } from '../sqltext/lex.js';
 import type { ReplicatedSchema } from '../sync/protocol/schema.js';
 import { extensionPath } from './extension.js';
-import { createTableSql, readReplicatedSchema } from './schema/read.js';
+import { createTableSql, readReplicatedSchema, tableExists } from './schema/read.js';
 import { ensureBookkeeping, getMeta, BOOKKEEPING_VERSION } from './state/bookkeeping.js';
 import { clockTables } from './snapshot.js';
 import { quoteIdent } from './store.js';
@@ -127,8 +127,7 @@ export function checkUpload(path: string, expected: UploadExpectation): Replicat
   try {
     const ok = db.pragma('quick_check', { simple: true });
     if (ok !== 'ok') throw bad(`the file is damaged (${String(ok)})`);
-    const has = (t: string): boolean => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t) !== undefined;
-    if (!has('crsql_master') || !has('crsql_site_id') || !has('crsync_meta')) throw bad('it is not a crsync replica');
+    if (!['crsql_master', 'crsql_site_id', 'crsync_meta'].every((t) => tableExists(db, t))) throw bad('it is not a crsync replica');
     const crsql = db.prepare("SELECT value FROM crsql_master WHERE key = 'crsqlite_version'").pluck().get();
     const ours = new Database(':memory:');
     let want: unknown;
@@ -143,7 +142,7 @@ export function checkUpload(path: string, expected: UploadExpectation): Replicat
     const bk = Number(getMeta(db, 'bookkeeping_version'));
     if (bk !== BOOKKEEPING_VERSION) throw bad(`its crsync bookkeeping is version ${bk}, not ${BOOKKEEPING_VERSION}`);
     for (const t of FOREIGN_BOOKKEEPING) {
-      if (has(t) && db.prepare(`SELECT 1 FROM ${t} LIMIT 1`).get() !== undefined) throw bad(`it carries bookkeeping of other sites (${t})`);
+      if (tableExists(db, t) && db.prepare(`SELECT 1 FROM ${t} LIMIT 1`).get() !== undefined) throw bad(`it carries bookkeeping of other sites (${t})`);
     }
     const schema = readReplicatedSchema(db);
     const problems = uploadProblems(db, schema);

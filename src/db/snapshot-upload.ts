@@ -4,9 +4,9 @@ import { CrsyncError } from '../errors.js';
 import type { TableSchema } from '../sync/protocol/schema.js';
 import { END_OF_VERSION } from '../sync/protocol/types.js';
 import { FOREIGN_BOOKKEEPING, uploadProblems } from './snapshot-check.js';
-import { adoptSnapshot, snapshotPosition, vacuumInto, type SnapshotPosition } from './snapshot.js';
+import { adoptSnapshot, forgetSourceMeta, snapshotPosition, vacuumInto, type SnapshotPosition } from './snapshot.js';
 import { diffSchemas } from './schema/diff.js';
-import { listReplicatedTables, readReplicatedSchema } from './schema/read.js';
+import { listReplicatedTables, readReplicatedSchema, tableExists } from './schema/read.js';
 import { isInternalTable } from './state/bookkeeping.js';
 import { notePeerSeen, setPeerReceived } from './state/peers.js';
 import { claimSite } from './state/site-owners.js';
@@ -42,7 +42,7 @@ export function sealForUpload(source: Db, dest: string): { position: UploadPosit
     let dropped = false;
     db.transaction(() => {
       for (const t of FOREIGN_BOOKKEEPING) {
-        if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t) !== undefined) db.exec(`DELETE FROM ${t}`);
+        if (tableExists(db, t)) db.exec(`DELETE FROM ${t}`);
       }
       const objects = db.prepare("SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").all() as { type: string; name: string; tbl_name: string }[];
       for (const o of objects) {
@@ -54,7 +54,7 @@ export function sealForUpload(source: Db, dest: string): { position: UploadPosit
         db.exec(`DROP ${o.type.toUpperCase()} ${quoteIdent(o.name)}`);
         dropped = true;
       }
-      db.prepare("DELETE FROM crsync_meta WHERE key IN ('initialized_at', 'created_at', 'clone_pending')").run();
+      forgetSourceMeta(db);
     })();
     if (dropped) db.exec('VACUUM');
     const problems = uploadProblems(db, readReplicatedSchema(db));

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { CrsyncError } from '../errors.js';
+import { tableExists } from './schema/read.js';
 import { quoteIdent, type Db } from './store.js';
 
 /**
@@ -34,10 +35,6 @@ export function vacuumInto(db: Db, dest: string): void {
 /** The clock tables of a replica file (read with plain SQLite). */
 export function clockTables(db: Database.Database): string[] {
   return db.prepare(String.raw`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%\_\_crsql\_clock' ESCAPE '\'`).pluck().all() as string[];
-}
-
-function tableExists(db: Database.Database, name: string): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
 }
 
 function readPosition(db: Database.Database): SnapshotPosition {
@@ -77,6 +74,14 @@ function openCopy(path: string, mode: 'readonly' | 'scratch' | 'live'): Database
   } catch (err) {
     throw corrupt((err as Error).message);
   }
+}
+
+/**
+ * Forgets the source's history of the file (when it was made, a clone in progress): a copy that
+ * becomes a replica of its own keeps the rest of crsync_meta (schema and bookkeeping versions).
+ */
+export function forgetSourceMeta(db: Database.Database): void {
+  db.prepare("DELETE FROM crsync_meta WHERE key IN ('initialized_at', 'created_at', 'clone_pending')").run();
 }
 
 function dropPrivate(db: Database.Database): void {
@@ -126,8 +131,7 @@ export function adoptSnapshot(path: string, expected: { site: Buffer; version: b
       db.prepare('UPDATE crsql_site_id SET ordinal = ? WHERE ordinal = 0').run(ordinal);
       db.prepare('INSERT INTO crsql_site_id (site_id, ordinal) VALUES (?, 0)').run(site);
       for (const t of clockTables(db)) db.prepare(`UPDATE ${quoteIdent(t)} SET site_id = ? WHERE site_id = 0`).run(ordinal);
-      // The source's meta stays (schema version, bookkeeping version); its history of this file does not.
-      db.prepare("DELETE FROM crsync_meta WHERE key IN ('initialized_at', 'created_at', 'clone_pending')").run();
+      forgetSourceMeta(db);
       return { site, changes: pos.changes };
     })();
   } finally {
@@ -161,7 +165,7 @@ export async function backupInto(source: string, dest: string, signal?: AbortSig
 export function copyReplica(source: string, dest: string): SnapshotPosition {
   const db = openCopy(source, 'live');
   try {
-    db.prepare('VACUUM INTO ?').run(dest);
+    vacuumInto(db, dest);
   } finally {
     db.close();
   }

@@ -22,12 +22,9 @@ export interface DatasetStore {
    * with the pusher's writes kept under the pusher's, records the pusher's stream as received
    * up to the snapshot, and installs it atomically, only where no dataset of that name exists or
    * the one there holds no change yet (else dataset_not_empty, and the client pushes its change
-   * stream). `file` is the store's from then on (moved into place or removed). A store that cannot
-   * take files refuses with not_found, which a client takes as "push the change stream".
+   * stream). `file` is the store's from then on (moved into place or removed).
    */
   adoptSnapshot(name: string, file: string, upload: SnapshotUpload): Promise<SnapshotAdopted>;
-  /** Whether adoptSnapshot can take files at all: when false, uploads are refused before their body is read. */
-  readonly takesSnapshots: boolean;
   /** Closes every dataset (hub shutdown); handles still open fail from then on. */
   close(): Promise<void>;
 }

@@ -8,19 +8,8 @@ import type { PageStream } from './dataset-store.js';
 const HEAD_VERSIONS = 16n;
 
 /** A PageStream over pages already in memory. */
-class HeldPages implements PageStream {
-  constructor(private readonly pages: Page[]) {}
-  [Symbol.asyncIterator](): PageStream {
-    return this;
-  }
-  async next(): Promise<IteratorResult<Page>> {
-    const page = this.pages.shift();
-    return page ? { done: false, value: page } : { done: true, value: undefined };
-  }
-  async return(): Promise<IteratorResult<Page>> {
-    this.pages.length = 0;
-    return { done: true, value: undefined };
-  }
+async function* held(pages: Page[]): PageStream {
+  yield* pages;
 }
 
 /**
@@ -48,9 +37,9 @@ export class HeadPages {
       this.key = key;
     }
     if (this.page === undefined) return undefined;
-    if (this.page === null) return new HeldPages([]);
+    if (this.page === null) return held([]);
     const mine = headPageFor(db, site, since, this.page);
-    return mine ? new HeldPages([mine]) : undefined;
+    return mine ? held([mine]) : undefined;
   }
 
   /** Forgets the read (a commit landed). */

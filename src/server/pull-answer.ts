@@ -8,7 +8,7 @@ import { FRAMES_MEDIA_TYPE } from '../sync/protocol/types.js';
  * woken by one commit carries a few hundred bytes, and a gzip stream per answer (its zlib state
  * set up and torn down, chunked encoding) cost the hub and every client more than the bytes.
  */
-export const SMALL_ANSWER_BYTES = 16 * 1024;
+const SMALL_ANSWER_BYTES = 16 * 1024;
 
 /**
  * The body of a pull's answer: frames are held until they pass SMALL_ANSWER_BYTES, and only then

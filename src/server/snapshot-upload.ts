@@ -47,7 +47,6 @@ function header(req: IncomingMessage, name: string, pattern: RegExp): string {
  * leaves nothing behind (the client sends it again from the start).
  */
 export async function receiveSnapshot(req: IncomingMessage, res: ServerResponse, name: string, grant: TokenGrant | null, ctx: UploadContext): Promise<void> {
-  if (!ctx.store.takesSnapshots) throw cannotTakeSnapshots(name);
   checkContentType(req, SNAPSHOT_MEDIA_TYPE);
   const protocol = req.headers[SNAPSHOT_HEADERS.protocol];
   if (protocol !== String(PROTOCOL_VERSION)) throw badRequest(`the snapshot is of protocol v${String(protocol)}, this hub speaks v${PROTOCOL_VERSION}`, 'push with a crsync of the same protocol version, or --no-snapshot');
@@ -84,11 +83,6 @@ export async function receiveSnapshot(req: IncomingMessage, res: ServerResponse,
   } finally {
     rmSync(tmp, { force: true });
   }
-}
-
-/** not_found: the client takes it as "push the change stream". */
-export function cannotTakeSnapshots(name: string): CrsyncError {
-  return new CrsyncError('not_found', `dataset ${name} is kept in a store that takes no snapshot files`, { hint: 'push the change stream (crsync does so by itself, or give --no-snapshot)' });
 }
 
 /** Writes the gunzipped body to `tmp`; at most `size` bytes, and they must hash to `sha256`. */

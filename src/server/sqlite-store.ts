@@ -39,7 +39,6 @@ export interface SqliteStoreOptions {
  * used for `idleMs` is closed (every connection finalized); the next request opens it again.
  */
 export class SqliteDatasetStore implements DatasetStore {
-  readonly takesSnapshots = true;
   private readonly datasets = new Map<string, OpenDataset>();
   /** Datasets whose file is being replaced by an upload: opening them waits for it. */
   private readonly replacing = new Map<string, Promise<void>>();

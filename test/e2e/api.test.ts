@@ -79,6 +79,22 @@ describe('the library API', () => {
     expect(a.conflicts()).toEqual([]);
   });
 
+  it('pushes a first push by snapshot only when asked', async () => {
+    const h = await tmp.hub();
+    const a = replica('a.db');
+    a.db.exec('CREATE TABLE note (id INTEGER PRIMARY KEY NOT NULL, body TEXT)');
+    a.track('note');
+    a.db.prepare('INSERT INTO note (id, body) VALUES (?, ?)').run(1, 'one');
+    a.addRemote('plain', `${h.url}/plain`);
+    a.addRemote('snap', `${h.url}/snap`);
+    expect(await a.push('plain', { create: true })).toMatchObject({ via: 'changes', created: true, sent: 1 });
+    expect(await a.push('snap', { create: true, snapshot: true })).toMatchObject({ via: 'snapshot', created: true });
+    const b = replica('b.db');
+    b.addRemote('origin', `${h.url}/snap`);
+    expect(await b.pull()).toMatchObject({ received: 1 });
+    expect(b.db.prepare('SELECT body FROM note').pluck().all()).toEqual(['one']);
+  });
+
   it('refuses a second open of one file, and a closed replica', () => {
     const a = replica('one.db');
     expect(() => openReplica(tmp.path('one.db'))).toThrow(/already open in this process/);

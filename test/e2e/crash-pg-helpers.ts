@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { unpackPk } from '../../src/server/pg/values.js';
+import { unpackPk } from '../../src/db/changes/packed-pk.js';
 import { START } from '../../src/sync/protocol/types.js';
 import type { ClockCell, Cursor, HeldSnapshot } from './crash-helpers.js';
 

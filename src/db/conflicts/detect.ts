@@ -211,7 +211,7 @@ export class ConflictDetector {
 }
 
 /** The cell values a set of changes carries for one life of a row. */
-function cellsAt(changes: Change[], cl: bigint): Record<string, SqlValue> {
+export function cellsAt(changes: Change[], cl: bigint): Record<string, SqlValue> {
   const out: Record<string, SqlValue> = {};
   for (const c of changes) if (c[2] !== '-1' && c[7] === cl) out[c[2]] = c[3];
   return out;

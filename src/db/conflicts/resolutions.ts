@@ -130,9 +130,10 @@ export class ResolutionStore {
   private concurrent(pair: WritePair, r: WireResolution, remote: string | null): number {
     let recorded = 0;
     const rows = this.others.all(pair.table, pair.pk, pair.cid, pair.kind, pair.aSite, pair.aVersion, pair.bSite, pair.bVersion, r.resolver) as ResolutionRow[];
+    // Recording conflicts writes no cell: the cell's write is the same for every row.
+    const now = rows.length > 0 ? cellWrite(this.db, pair.table, pair.pk, pair.cid) : null;
     for (const o of rows) {
       if (o.value === r.value) continue;
-      const now = cellWrite(this.db, pair.table, pair.pk, pair.cid);
       const x: Write = { site: Buffer.from(r.resolver), version: r.writtenVersion!, value: r.value };
       const y: Write = { site: o.resolver, version: o.written_version!, value: o.value };
       const holds = (w: Write): boolean => now !== null && now.site.equals(w.site) && now.version === w.version;

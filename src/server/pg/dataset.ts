@@ -10,7 +10,8 @@ import type { ReplicatedSchema, TableSchema } from '../../sync/protocol/schema.j
 import type { ConflictsForSite, Dataset, PageStream, SnapshotMade } from '../dataset-store.js';
 import { conflictsForSite, maxConflictId, recordConflict } from './conflicts.js';
 import { receiveResolutions, resolutionsAfter } from './resolutions.js';
-import { applyPushedPage, lockDataset, notifyChange } from './push.js';
+import { notifyChange } from './listen.js';
+import { applyPushedPage, lockDataset } from './push.js';
 import { PgPages } from './pull.js';
 import { countAfter } from './stream.js';
 import { connect, inTransaction, query, storeError } from './pool.js';

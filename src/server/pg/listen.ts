@@ -1,8 +1,13 @@
-import type { Client, Notification } from 'pg';
+import type { Client, ClientBase, Notification } from 'pg';
 import { COLLAPSE_MS } from '../notifier.js';
 
 /** The channel every hub process on one database listens on; the payload is the dataset's id. */
 export const CHANNEL = 'crsync_changes';
+
+/** Tells every hub process that `dataset` changed (delivered when `c`'s transaction commits). */
+export async function notifyChange(c: ClientBase, dataset: bigint | string): Promise<void> {
+  await c.query('SELECT pg_notify($1, $2)', [CHANNEL, dataset.toString()]);
+}
 
 /** Longest pause between attempts to listen again after the listening connection was lost. */
 const MAX_RETRY_MS = 2000;

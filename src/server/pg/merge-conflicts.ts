@@ -1,7 +1,7 @@
 import type { Change } from '../../sync/protocol/types.js';
-import type { DetectedConflict } from '../../db/conflicts/detect.js';
+import { cellsAt, type DetectedConflict } from '../../db/conflicts/detect.js';
 import { sqlValuesEqual, type SqlValue } from '../../values.js';
-import { unpackPk } from './values.js';
+import { unpackPk } from '../../db/changes/packed-pk.js';
 
 /** One cell of a row, as merge.ts holds it in memory. */
 export interface Cell {
@@ -31,13 +31,6 @@ interface Context {
   seen: bigint;
   pkColumns: (table: string) => string[];
   columns?: (table: string) => string[];
-}
-
-/** The cell values a set of changes carries for one life of a row. */
-function cellsAt(changes: Change[], cl: bigint): Record<string, SqlValue> {
-  const out: Record<string, SqlValue> = {};
-  for (const c of changes) if (c[2] !== '-1' && c[7] === cl) out[c[2]] = c[3];
-  return out;
 }
 
 /** The live row as an object: key columns and cells, in declaration order when it is known. */

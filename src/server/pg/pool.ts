@@ -1,7 +1,7 @@
 import type { Client, Pool, PoolClient } from 'pg';
 import { clientConfig, isConnectionLoss, storeError } from './config.js';
 
-export { isConnectionLoss, redactUrl, storeError } from './config.js';
+export { redactUrl, storeError } from './config.js';
 
 /** The pg module, loaded on first use: a hub on SQLite files (and every other command) never loads it. */
 async function configOf(url: string): Promise<{ pg: typeof import('pg').default; config: ReturnType<typeof clientConfig> }> {

@@ -9,7 +9,7 @@ import { stringifySqlJson } from '../../values.js';
 import { toWireConflict } from '../../sync/endpoint.js';
 import { mergePage } from './merge.js';
 import { recordConflict, supersedeConflicts } from './conflicts.js';
-import { CHANNEL } from './listen.js';
+import { notifyChange } from './listen.js';
 
 /** Key columns of a table in key order. */
 export function pkColumnsOf(tables: TableSchema[]): (table: string) => string[] {
@@ -22,11 +22,6 @@ export async function lockDataset(c: PoolClient, dataset: bigint): Promise<{ ver
   const row = (await c.query('SELECT version, schema_tables FROM crsync_datasets WHERE id = $1 FOR UPDATE', [dataset])).rows[0] as { version: bigint; schema_tables: string } | undefined;
   if (!row) throw new CrsyncError('dataset_not_found', 'the dataset is gone from the store', { hint: 'check the name, or create it with `crsync push --create`' });
   return { version: row.version, tables: JSON.parse(row.schema_tables) as TableSchema[] };
-}
-
-/** Wakes the live pulls of a dataset in every hub process on the database, when the transaction commits. */
-export async function notifyChange(c: PoolClient, dataset: bigint): Promise<void> {
-  await c.query('SELECT pg_notify($1, $2)', [CHANNEL, dataset.toString()]);
 }
 
 /** One pushed page and what the push knows of its sender. */

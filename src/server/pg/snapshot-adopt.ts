@@ -3,7 +3,7 @@ import { uploadCells } from '../../db/snapshot-cells.js';
 import { NOT_WITHIN, notEmpty, schemaWithin } from '../../db/snapshot-upload.js';
 import type { ReplicatedSchema, TableSchema } from '../../sync/protocol/schema.js';
 import { END_OF_VERSION } from '../../sync/protocol/types.js';
-import { CHANNEL } from './listen.js';
+import { notifyChange } from './listen.js';
 import { withConnection } from './snapshot-copy.js';
 import { toPg } from './values.js';
 
@@ -78,7 +78,7 @@ export async function adoptIntoPg(url: string, up: PgUpload): Promise<PgAdopted>
         [id, pusher, up.version.toString(), END_OF_VERSION.toString()],
       );
       if (up.owner) await c.query('INSERT INTO crsync_site_owners (dataset, site_id, owner) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, pusher, Buffer.from(up.owner)]);
-      await c.query('SELECT pg_notify($1, $2)', [CHANNEL, id]);
+      await notifyChange(c, id);
       await c.query('COMMIT');
       return { site: d.site_id, version: up.version, changes, replaced: !created };
     } catch (err) {

@@ -33,8 +33,6 @@ export interface PgStoreOptions {
 export class PgDatasetStore implements DatasetStore {
   private readonly refs = new Map<string, DatasetRef>();
   private closed = false;
-  /** An upload's cells are loaded into the dataset's rows (pg/snapshot-adopt.ts). */
-  readonly takesSnapshots = true;
 
   constructor(
     private readonly pool: Pool,

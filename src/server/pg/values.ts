@@ -93,6 +93,3 @@ export function compareValues(a: SqlValue, b: SqlValue): number {
       return 0;
   }
 }
-
-/** Decoding a packed key lives with its check in src/db (a snapshot file is written from cells there too). */
-export { unpackPk } from '../../db/changes/packed-pk.js';

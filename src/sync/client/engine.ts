@@ -130,14 +130,15 @@ export async function pullOnce(store: Store, name: string, t: Transport, opts: S
     known: session?.known(info),
     ...(hasResolutions(info) ? { resolutionsAfter: remote.resolutionsPulled, onResolutions } : {}),
   };
-  // The pull's bookkeeping rides in each page's transaction (a live pull is mostly one page, so
-  // one commit); a pull that brought no page does it alone.
+  // The pull's bookkeeping (pruning walks up to ten thousand index entries) rides in the first
+  // page's transaction, once per pull (a live pull is mostly one page, so one commit); a pull
+  // that brought no page does it alone.
   const bookkeep = (): void => {
     pruneDelivered(db, remoteSite, pushed.version);
     pruneTxlog(db);
     touchRemote(db, name, 'pull');
   };
-  let paged = false;
+  let booked = false;
   const end = await t.pull(pullReq, (page: Page) => {
     if (acc.tables) for (const c of page.changes) acc.tables.add(c[0]);
     const r = applier.apply(page.changes, (versions, before) => {
@@ -151,14 +152,14 @@ export async function pullOnce(store: Store, name: string, t: Transport, opts: S
       }
       setPullCursor(db, name, page.cursor, remoteSite);
       setPeerReceived(db, remoteSite, page.cursor);
-      bookkeep();
+      if (!booked) bookkeep();
     });
-    paged = true;
+    booked = true;
     acc.received += r.received;
     acc.conflicts += r.conflicts.length;
     opts.onProgress?.({ phase: 'pull', changes: acc.received, bytes: t.stats.bytesReceived });
   }, opts.signal);
-  if (!paged) db.transaction(bookkeep)();
+  if (!booked) db.transaction(bookkeep)();
   session?.settle(db, info, end);
 }
 
@@ -237,7 +238,7 @@ export async function pushOnce(store: Store, name: string, t: Transport, opts: S
     for (const page of readPages(reader.db, start, pageSize, filter)) {
       // Our own later writes decide the cells of our open copies, as they do on every replica
       // they reach (there by the merge): the writer closes its copies as the push sends them.
-      if (conflicts.anyOpen()) db.transaction(() => conflicts.supersedeBy(page.changes))();
+      db.transaction(() => conflicts.supersedeBy(page.changes))();
       sent += page.changes.length;
       acc.unacked.push({ cursor: page.cursor, changes: page.changes.length });
       opts.onProgress?.({ phase: 'push', changes: acc.sent + sent, bytes: t.stats.bytesSent });
