@@ -28,9 +28,12 @@ function commandKey(argv) {
 }
 const command = commandKey(process.argv.slice(2));
 
+// Stack traces mapped to src/ (`--debug`, or Node's --enable-source-maps) need Node's own compile,
+// which registers each chunk's source map: those runs go without the cache.
+const mapped = process.sourceMapsEnabled === true || process.argv.includes('--debug');
 const compile = Module.prototype._compile;
 Module.prototype._compile = function compileCached(content, filename) {
-  if (path.dirname(filename) !== __dirname) return compile.call(this, content, filename);
+  if (mapped || path.dirname(filename) !== __dirname) return compile.call(this, content, filename);
   let file;
   let cachedData;
   try {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cpSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { tempDir } from '../helpers.js';
@@ -42,6 +42,19 @@ describe('the code cache of the CLI bundle', () => {
     const status = await run(['-d', db, '--json', 'status']);
     expect(status.exitCode).toBe(0);
     expect(cacheFiles().some((f) => f.startsWith('main.status.'))).toBe(true);
+  });
+
+  it('is left out when stack traces are mapped (--debug, --enable-source-maps): Node compiles, registering the source maps', async () => {
+    const plain = await run(['--version']);
+    const cached = cacheFiles();
+    rmSync(cacheDir(), { recursive: true });
+    const debug = await run(['--debug', '--version']);
+    expect(debug).toEqual(plain);
+    expect(existsSync(cacheDir())).toBe(false);
+    const r = await execa('node', ['--enable-source-maps', join(pkg, 'bin', 'crsync.js'), '--version'], { env: { NO_COLOR: '1' }, reject: false });
+    expect(String(r.stdout)).toBe(plain.stdout);
+    expect(existsSync(cacheDir())).toBe(false);
+    expect(cached.length).toBeGreaterThan(0);
   });
 
   it('ignores a corrupt cache, still answers the same, and replaces it', async () => {
