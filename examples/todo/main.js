@@ -11,9 +11,14 @@ import { LIST_SQL, diffTodos, isEmpty, openTodos } from './todos.js';
 
 const [dbPath = 'todo.db', hubUrl = process.env.TODO_HUB] = process.argv.slice(2);
 
-/** To the window (Electron: win.webContents.send). */
+/**
+ * To the window (Electron: win.webContents.send). crsync gives SQLite's INTEGERs as bigint (a
+ * conflict's key and values, say), which JSON.stringify refuses: they go as numbers, or as
+ * strings past 2^53.
+ */
 function send(channel, payload) {
-  process.stdout.write(`${channel} ${JSON.stringify(payload)}\n`);
+  const json = JSON.stringify(payload, (_, v) => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v));
+  process.stdout.write(`${channel} ${json}\n`);
 }
 
 // app.whenReady(): open the replica (created on first run) and the table.
